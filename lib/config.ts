@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/**
+ * Parses a program's environment once, against a zod schema, and fails listing every bad key
+ * (not just the first), so a misconfigured deployment is fixed in one go.
+ */
+export function parseConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>, program: string): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`Invalid configuration for ${program}:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** Env var that is a TCP port. */
+export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+/** Env var that is a positive integer. */
+export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/** Env var that is a boolean written as true/false/1/0. */
+export const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+
+/** Settings every MySQL-backed service shares. */
+export const mysqlServiceEnv = {
+  MYSQL_URL: z.string().url().default('mysql://root@127.0.0.1:3306'),
+  DB_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_]*$/, 'letters, digits and underscores only')
+    .default('saga_'),
+  DB_POOL_SIZE: positiveInt(10),
+  BIND_HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: logLevel,
+};

@@ -1,0 +1,97 @@
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import type { Logger } from 'pino';
+import { AppError, ErrorCodes, errorBody } from './errors';
+import { runIdempotent, type Reply } from './idempotency';
+import type { Db, Tx } from './db';
+
+export const BODY_LIMIT = '64kb';
+
+/** An express app with the JSON body parser every service and the API use. */
+export function baseApp(): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
+  return app;
+}
+
+/** Turns zod issues into the `details` of a VALIDATION_FAILED error. */
+function zodDetails(error: z.ZodError) {
+  return error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+}
+
+/** Parses `value` with `schema` or throws a 400 that lists every problem. */
+export function parse<S extends z.ZodType>(schema: S, value: unknown, what = 'request body'): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new AppError(400, ErrorCodes.VALIDATION_FAILED, `Invalid ${what}`, zodDetails(result.error));
+  }
+  return result.data;
+}
+
+/** For POST/PUT routes: a JSON object body is required (not a missing body or another media type). */
+export function jsonBody(req: Request): unknown {
+  if (req.body === undefined) {
+    if (req.headers['content-length'] === '0' || req.headers['content-length'] === undefined) return {};
+    throw new AppError(415, ErrorCodes.UNSUPPORTED_MEDIA_TYPE, 'Send the body as application/json');
+  }
+  return req.body;
+}
+
+export function sendReply(res: Response, reply: Reply & { replayed?: boolean }): void {
+  if (reply.replayed) res.setHeader('Idempotent-Replayed', 'true');
+  res.status(reply.status).json(reply.body);
+}
+
+/**
+ * A mutating route whose effect is stored with its `Idempotency-Key` (see `runIdempotent`).
+ * `handle` validates first (outside the transaction) and returns the transactional work.
+ */
+export function idempotentRoute<TSchema extends Record<string, unknown>>(
+  db: Db<TSchema>,
+  handle: (req: Request) => (tx: Tx<TSchema>) => Promise<Reply>,
+): RequestHandler {
+  return async (req, res) => {
+    const work = handle(req);
+    const key = req.header('idempotency-key');
+    const outcome = await runIdempotent(db, { key, method: req.method, path: req.path, body: req.body ?? null }, work);
+    sendReply(res, outcome);
+  };
+}
+
+export function notFoundHandler(): RequestHandler {
+  return (req, res) => {
+    res.status(404).json(errorBody(ErrorCodes.NOT_FOUND, `No route ${req.method} ${req.path}`));
+  };
+}
+
+/** The one place errors become HTTP answers: client mistakes are 4xx, everything else an honest 500. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    if (res.headersSent) return;
+    if (err instanceof AppError) {
+      res.status(err.status).json(errorBody(err.code, err.message, err.details));
+      return;
+    }
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e.type === 'entity.parse.failed') {
+      res.status(400).json(errorBody(ErrorCodes.INVALID_JSON, `Malformed JSON: ${e.message}`));
+      return;
+    }
+    if (e.type === 'entity.too.large') {
+      res.status(413).json(errorBody(ErrorCodes.PAYLOAD_TOO_LARGE, `Body larger than ${BODY_LIMIT}`));
+      return;
+    }
+    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
+      res.status(415).json(errorBody(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, e.message ?? 'Unsupported encoding'));
+      return;
+    }
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      res.status(e.status).json(errorBody(ErrorCodes.VALIDATION_FAILED, e.message ?? 'Bad request'));
+      return;
+    }
+    logger.error({ err, method: req.method, path: req.path }, 'unhandled error');
+    res.status(500).json(errorBody(ErrorCodes.INTERNAL, 'Internal error'));
+  };
+}

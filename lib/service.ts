@@ -1,0 +1,90 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type express from 'express';
+import type { Logger } from 'pino';
+import { baseApp, errorHandler, notFoundHandler } from './http';
+import { isReady, openDatabase, type Database, type Db } from './db';
+import { createLogger } from './logger';
+
+export interface ServiceDeps<TSchema extends Record<string, unknown>> {
+  db: Db<TSchema>;
+  database: Database<TSchema>;
+  logger: Logger;
+}
+
+/**
+ * Builds a service's express app: `/healthz` (ready only when the database answers and is
+ * migrated), the service's routes, then JSON 404s and the shared error handler.
+ */
+export function createServiceApp<TSchema extends Record<string, unknown>>(
+  deps: ServiceDeps<TSchema>,
+  routes: (app: express.Express) => void,
+): express.Express {
+  const app = baseApp();
+  app.get('/healthz', async (_req, res) => {
+    const ready = await isReady(deps.database.pool);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'unavailable', database: deps.database.name });
+  });
+  routes(app);
+  app.use(notFoundHandler());
+  app.use(errorHandler(deps.logger));
+  return app;
+}
+
+export function listen(app: express.Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
+    server.keepAliveTimeout = 65_000;
+  });
+}
+
+export function boundPort(server: Server): number {
+  return (server.address() as AddressInfo).port;
+}
+
+/** Closes the HTTP server (finishing in-flight requests, dropping idle keep-alive sockets). */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+/**
+ * The `main` of every service: open and migrate its database, listen, and shut down gracefully on
+ * SIGINT/SIGTERM (server.close → pool end → forced exit after a timeout).
+ */
+export async function runService<TSchema extends Record<string, unknown>, TConfig extends { LOG_LEVEL: string; BIND_HOST: string; MYSQL_URL: string; DB_POOL_SIZE: number }>(spec: {
+  name: string;
+  config: TConfig;
+  port: number;
+  databaseName: string;
+  schema: TSchema;
+  migrationsFolder: string;
+  createApp: (deps: ServiceDeps<TSchema>, config: TConfig) => express.Express;
+}): Promise<void> {
+  const logger = createLogger(spec.name, spec.config.LOG_LEVEL);
+  const database = await openDatabase({
+    mysqlUrl: spec.config.MYSQL_URL,
+    name: spec.databaseName,
+    schema: spec.schema,
+    migrationsFolder: spec.migrationsFolder,
+    poolSize: spec.config.DB_POOL_SIZE,
+  });
+  const app = spec.createApp({ db: database.db, database, logger }, spec.config);
+  const server = await listen(app, spec.port, spec.config.BIND_HOST);
+  logger.info({ url: `http://${spec.config.BIND_HOST}:${boundPort(server)}`, database: database.name }, `${spec.name} listening`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    await closeServer(server);
+    await database.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

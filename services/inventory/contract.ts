@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+/** The inventory service's HTTP contract, shared with its callers (the activities). */
+export const skuSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'SKU: 1-64 letters, digits, . _ -');
+export const orderIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'orderId: 1-64 letters, digits, . _ -');
+export const productNameSchema = z.string().trim().min(1).max(255);
+
+export const upsertProductBody = z.strictObject({
+  name: productNameSchema,
+  priceCents: z.number().int().min(0).max(100_000_000),
+  available: z.number().int().min(0).max(1_000_000_000),
+});
+
+export const reserveBody = z.strictObject({
+  orderId: orderIdSchema,
+  lines: z
+    .array(z.strictObject({ sku: skuSchema, quantity: z.number().int().min(1).max(10_000) }))
+    .min(1)
+    .max(50),
+});
+export type ReserveRequest = z.infer<typeof reserveBody>;
+
+export const renameBody = z.strictObject({
+  renameId: z.string().min(1).max(128),
+  name: productNameSchema,
+});
+export type RenameRequest = z.infer<typeof renameBody>;
+
+export interface Product {
+  sku: string;
+  name: string;
+  nameVersion: number;
+  priceCents: number;
+  available: number;
+  reserved: number;
+  committed: number;
+}
+
+export interface ReservedLine {
+  sku: string;
+  quantity: number;
+  productName: string;
+  nameVersion: number;
+  unitPriceCents: number;
+}
+
+export interface Reservation {
+  orderId: string;
+  status: 'HELD' | 'RELEASED' | 'COMMITTED';
+  tombstone: boolean;
+  totalCents: number;
+  lines: ReservedLine[];
+}
+
+export interface RenameResult {
+  renameId: string;
+  sku: string;
+  name: string;
+  version: number;
+  previousName: string;
+}
+
+export interface RevertResult {
+  renameId: string;
+  sku: string;
+  /** true when the old name was restored; false for a tombstone or when a newer rename superseded it. */
+  reverted: boolean;
+  reason?: 'TOMBSTONE' | 'SUPERSEDED' | 'ALREADY_REVERTED';
+  name?: string;
+  version?: number;
+}
+
+export const InventoryErrors = {
+  PRODUCT_NOT_FOUND: 'PRODUCT_NOT_FOUND',
+  UNKNOWN_SKU: 'UNKNOWN_SKU',
+  INSUFFICIENT_STOCK: 'INSUFFICIENT_STOCK',
+  RESERVATION_NOT_FOUND: 'RESERVATION_NOT_FOUND',
+  RESERVATION_RELEASED: 'RESERVATION_RELEASED',
+  RESERVATION_CONFLICT: 'RESERVATION_CONFLICT',
+  ILLEGAL_TRANSITION: 'ILLEGAL_TRANSITION',
+  RENAME_REVERTED: 'RENAME_REVERTED',
+  RENAME_CONFLICT: 'RENAME_CONFLICT',
+} as const;

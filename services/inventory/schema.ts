@@ -1,0 +1,54 @@
+import { boolean, int, mysqlTable, primaryKey, timestamp, varchar } from 'drizzle-orm/mysql-core';
+export { idempotencyKeys } from '../../lib/idempotency';
+
+/** The catalog: price and stock. `available + reserved + committed` only changes by admin upserts. */
+export const products = mysqlTable('products', {
+  sku: varchar('sku', { length: 64 }).primaryKey(),
+  name: varchar('name', { length: 255 }).notNull(),
+  nameVersion: int('name_version').notNull().default(1),
+  priceCents: int('price_cents').notNull(),
+  available: int('available').notNull(),
+  reserved: int('reserved').notNull().default(0),
+  committed: int('committed').notNull().default(0),
+  updatedAt: timestamp('updated_at', { fsp: 3, mode: 'date' }).notNull().defaultNow().onUpdateNow(),
+});
+
+/**
+ * One reservation per order. A release that arrives before its reservation leaves a tombstone
+ * (`status = RELEASED, tombstone = true`) so the late reservation holds nothing.
+ */
+export const reservations = mysqlTable('reservations', {
+  orderId: varchar('order_id', { length: 64 }).primaryKey(),
+  status: varchar('status', { length: 16, enum: ['PENDING', 'HELD', 'RELEASED', 'COMMITTED'] }).notNull(),
+  tombstone: boolean('tombstone').notNull().default(false),
+  totalCents: int('total_cents').notNull().default(0),
+  createdAt: timestamp('created_at', { fsp: 3, mode: 'date' }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { fsp: 3, mode: 'date' }).notNull().defaultNow().onUpdateNow(),
+});
+
+export const reservationLines = mysqlTable(
+  'reservation_lines',
+  {
+    orderId: varchar('order_id', { length: 64 }).notNull(),
+    sku: varchar('sku', { length: 64 }).notNull(),
+    quantity: int('quantity').notNull(),
+    productName: varchar('product_name', { length: 255 }).notNull(),
+    nameVersion: int('name_version').notNull(),
+    unitPriceCents: int('unit_price_cents').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orderId, t.sku] })],
+);
+
+/**
+ * Renames, keyed by the caller's rename ID, so a revert can find what it undoes and a revert that
+ * arrives first leaves a tombstone (`status = REVERTED`, nothing applied).
+ */
+export const productRenames = mysqlTable('product_renames', {
+  renameId: varchar('rename_id', { length: 128 }).primaryKey(),
+  sku: varchar('sku', { length: 64 }).notNull(),
+  status: varchar('status', { length: 16, enum: ['APPLIED', 'REVERTED'] }).notNull(),
+  fromName: varchar('from_name', { length: 255 }),
+  toName: varchar('to_name', { length: 255 }),
+  version: int('version'),
+  createdAt: timestamp('created_at', { fsp: 3, mode: 'date' }).notNull().defaultNow(),
+});

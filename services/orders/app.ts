@@ -1,0 +1,195 @@
+import { and, asc, eq, lt, sql } from 'drizzle-orm';
+import type { Tx } from '../../lib/db';
+import { AppError } from '../../lib/errors';
+import { idempotentRoute, jsonBody, parse } from '../../lib/http';
+import { rejection, type Reply } from '../../lib/idempotency';
+import { createServiceApp, type ServiceDeps } from '../../lib/service';
+import * as schema from './schema';
+import { orderLines, orders, productNames } from './schema';
+import {
+  OrdersErrors,
+  cancelOrderBody,
+  confirmOrderBody,
+  copiedNameSchema,
+  createOrderBody,
+  orderIdSchema,
+  productNameCopyBody,
+  skuSchema,
+  type Order,
+  type ProductNameCopyResult,
+} from './contract';
+
+type Schema = typeof schema;
+export type OrdersDeps = ServiceDeps<Schema>;
+
+async function loadOrder(tx: Tx<Schema>, orderId: string): Promise<Order | undefined> {
+  const [row] = await tx.select().from(orders).where(eq(orders.orderId, orderId));
+  if (!row || row.status === 'NEW') return undefined;
+  const lines = await tx.select().from(orderLines).where(eq(orderLines.orderId, orderId)).orderBy(asc(orderLines.sku));
+  return {
+    orderId,
+    customerId: row.customerId,
+    status: row.status,
+    tombstone: row.tombstone,
+    totalCents: row.totalCents,
+    cancelReason: row.cancelReason,
+    lines: lines.map((l) => ({
+      sku: l.sku,
+      quantity: l.quantity,
+      productName: l.productName,
+      nameVersion: l.nameVersion,
+      unitPriceCents: l.unitPriceCents,
+    })),
+  };
+}
+
+/** Locks (inserting a NEW placeholder if absent) the order row and returns it. */
+async function lockOrder(tx: Tx<Schema>, orderId: string) {
+  await tx
+    .insert(orders)
+    .values({ orderId, status: 'NEW' })
+    .onDuplicateKeyUpdate({ set: { orderId: sql`${orders.orderId}` } });
+  const [row] = await tx.select().from(orders).where(eq(orders.orderId, orderId)).for('update');
+  if (!row) throw new Error(`order row ${orderId} vanished under lock`);
+  return row;
+}
+
+const illegal = (orderId: string, from: string, to: string) =>
+  rejection(409, OrdersErrors.ILLEGAL_TRANSITION, `Order ${orderId} is ${from}; it cannot become ${to}`, { from, to });
+
+export function createOrdersApp(deps: OrdersDeps) {
+  const { db } = deps;
+  return createServiceApp(deps, (app) => {
+    app.get('/orders/:orderId', async (req, res) => {
+      const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
+      const order = await db.transaction((tx) => loadOrder(tx, orderId));
+      if (!order) throw new AppError(404, OrdersErrors.ORDER_NOT_FOUND, `No order ${orderId}`);
+      res.json(order);
+    });
+
+    /** Creates a PENDING order. A repeat for the same order and lines answers the existing order. */
+    app.post(
+      '/orders',
+      idempotentRoute(db, (req) => {
+        const body = parse(createOrderBody, jsonBody(req));
+        const skus = body.lines.map((l) => l.sku);
+        if (new Set(skus).size !== skus.length) {
+          throw new AppError(400, 'VALIDATION_FAILED', 'Each SKU may appear on one line only', { skus });
+        }
+        return async (tx): Promise<Reply> => {
+          const row = await lockOrder(tx, body.orderId);
+          if (row.status !== 'NEW') {
+            if (row.tombstone) {
+              return rejection(409, OrdersErrors.ORDER_CANCELLED, `Order ${body.orderId} was cancelled before it was created`);
+            }
+            const existing = (await loadOrder(tx, body.orderId))!;
+            const same =
+              existing.customerId === body.customerId &&
+              JSON.stringify(existing.lines.map((l) => [l.sku, l.quantity])) ===
+                JSON.stringify([...body.lines].sort((a, b) => a.sku.localeCompare(b.sku)).map((l) => [l.sku, l.quantity]));
+            return same
+              ? { status: 200, body: existing }
+              : rejection(409, OrdersErrors.ORDER_EXISTS, `Order ${body.orderId} already exists with other content`);
+          }
+          await tx.update(orders).set({ status: 'PENDING', customerId: body.customerId }).where(eq(orders.orderId, body.orderId));
+          await tx.insert(orderLines).values(body.lines.map((l) => ({ orderId: body.orderId, sku: l.sku, quantity: l.quantity })));
+          return { status: 201, body: (await loadOrder(tx, body.orderId))! };
+        };
+      }),
+    );
+
+    /** PENDING → CONFIRMED, storing the copies of names (newest version wins) and unit prices. */
+    app.post(
+      '/orders/:orderId/confirm',
+      idempotentRoute(db, (req) => {
+        const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
+        const body = parse(confirmOrderBody, jsonBody(req));
+        return async (tx): Promise<Reply> => {
+          const [row] = await tx.select().from(orders).where(eq(orders.orderId, orderId)).for('update');
+          if (!row || row.status === 'NEW') return rejection(404, OrdersErrors.ORDER_NOT_FOUND, `No order ${orderId}`);
+          if (row.status === 'CONFIRMED') return { status: 200, body: (await loadOrder(tx, orderId))! };
+          if (row.status !== 'PENDING') return illegal(orderId, row.status, 'CONFIRMED');
+          const lines = await tx.select().from(orderLines).where(eq(orderLines.orderId, orderId));
+          const given = new Map(body.lines.map((l) => [l.sku, l]));
+          if (lines.length !== body.lines.length || lines.some((l) => !given.has(l.sku))) {
+            return rejection(422, OrdersErrors.LINES_MISMATCH, `Confirmation lines do not match order ${orderId}`);
+          }
+          let total = 0;
+          for (const line of lines) {
+            const g = given.get(line.sku)!;
+            const [known] = await tx.select().from(productNames).where(eq(productNames.sku, line.sku));
+            const useKnown = known !== undefined && known.version > g.nameVersion;
+            const name = useKnown ? known.name : g.productName.slice(0, 100);
+            total += g.unitPriceCents * line.quantity;
+            await tx
+              .update(orderLines)
+              .set({ productName: name, nameVersion: useKnown ? known.version : g.nameVersion, unitPriceCents: g.unitPriceCents })
+              .where(and(eq(orderLines.orderId, orderId), eq(orderLines.sku, line.sku)));
+          }
+          await tx.update(orders).set({ status: 'CONFIRMED', totalCents: total }).where(eq(orders.orderId, orderId));
+          return { status: 200, body: (await loadOrder(tx, orderId))! };
+        };
+      }),
+    );
+
+    /** Compensation: PENDING → CANCELLED. No order yet → a CANCELLED tombstone. */
+    app.post(
+      '/orders/:orderId/cancel',
+      idempotentRoute(db, (req) => {
+        const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
+        const body = parse(cancelOrderBody, jsonBody(req));
+        return async (tx): Promise<Reply> => {
+          const row = await lockOrder(tx, orderId);
+          if (row.status === 'NEW') {
+            await tx
+              .update(orders)
+              .set({ status: 'CANCELLED', tombstone: true, cancelReason: body.reason ?? null })
+              .where(eq(orders.orderId, orderId));
+          } else if (row.status === 'PENDING') {
+            await tx.update(orders).set({ status: 'CANCELLED', cancelReason: body.reason ?? null }).where(eq(orders.orderId, orderId));
+          } else if (row.status === 'CONFIRMED') {
+            return illegal(orderId, 'CONFIRMED', 'CANCELLED');
+          }
+          return { status: 200, body: (await loadOrder(tx, orderId))! };
+        };
+      }),
+    );
+
+    /**
+     * Updates this service's copies of a product's name. Applied by version: an older or repeated
+     * version changes nothing, so out-of-order deliveries never roll a name back.
+     */
+    app.put(
+      '/product-names/:sku',
+      idempotentRoute(db, (req) => {
+        const sku = parse(skuSchema, req.params.sku, 'SKU');
+        const body = parse(productNameCopyBody, jsonBody(req));
+        const name = copiedNameSchema.safeParse(body.name);
+        return async (tx): Promise<Reply> => {
+          if (!name.success) {
+            return rejection(422, OrdersErrors.INVALID_PRODUCT_NAME, 'Product names held by orders must be 1-100 characters', {
+              length: body.name.length,
+            });
+          }
+          await tx
+            .insert(productNames)
+            .values({ sku, name: name.data, version: 0 })
+            .onDuplicateKeyUpdate({ set: { sku: sql`${productNames.sku}` } });
+          const [known] = await tx.select().from(productNames).where(eq(productNames.sku, sku)).for('update');
+          const applied = known!.version < body.version;
+          let linesUpdated = 0;
+          if (applied) {
+            await tx.update(productNames).set({ name: name.data, version: body.version }).where(eq(productNames.sku, sku));
+            const [res] = await tx
+              .update(orderLines)
+              .set({ productName: name.data, nameVersion: body.version })
+              .where(and(eq(orderLines.sku, sku), lt(orderLines.nameVersion, body.version), sql`${orderLines.productName} IS NOT NULL`));
+            linesUpdated = res.affectedRows;
+          }
+          const result: ProductNameCopyResult = { sku, name: applied ? name.data : known!.name, version: Math.max(known!.version, body.version), applied, linesUpdated };
+          return { status: 200, body: result };
+        };
+      }),
+    );
+  });
+}

@@ -1,0 +1,54 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { SAGA_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+
+const root = path.resolve(__dirname, '..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/**
+ * Once per `jest` run: provide the Temporal CLI (built from source, cached), start one in-memory
+ * dev server with the Web UI on free ports, and bundle the workflows once. Suites read the
+ * address and the bundle from the environment; each uses its own task queue and databases.
+ */
+export default async function globalSetup(): Promise<void> {
+  const cli = execFileSync('bash', [path.join(root, 'scripts/temporal-cli.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  execFileSync('bash', [path.join(root, 'scripts/ensure-mysql.sh')], { stdio: 'inherit' });
+  const uiPort = await freePort();
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: cli },
+      searchAttributes: SAGA_SEARCH_ATTRIBUTES,
+      ui: true,
+      uiPort,
+      extraArgs: ['--dynamic-config-value', 'frontend.enableServerVersionCheck=false'],
+    },
+  });
+  (globalThis as Record<string, unknown>).__SAGA_TEST_ENV__ = env;
+  process.env.TEST_TEMPORAL_ADDRESS = env.address;
+  process.env.TEST_TEMPORAL_UI_URL = `http://127.0.0.1:${uiPort}`;
+  process.env.TEST_TEMPORAL_CLI = cli;
+
+  const outDir = path.join(root, 'test-output');
+  mkdirSync(outDir, { recursive: true });
+  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
+  const bundlePath = path.join(outDir, `workflow-bundle-${process.pid}.js`);
+  writeFileSync(bundlePath, bundle.code);
+  process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
+}
+
+const noop = () => undefined;
+const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: (m: string, meta?: unknown) => console.error(m, meta), log: noop };
