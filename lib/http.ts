@@ -33,7 +33,9 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, what = 're
 /** For POST/PUT routes: a JSON object body is required (not a missing body or another media type). */
 export function jsonBody(req: Request): unknown {
   if (req.body === undefined) {
-    if (req.headers['content-length'] === '0' || req.headers['content-length'] === undefined) return {};
+    // A chunked body has no Content-Length but is a body all the same: only a truly empty request means `{}`.
+    const length = req.headers['content-length'];
+    if (req.headers['transfer-encoding'] === undefined && (length === '0' || length === undefined)) return {};
     throw new AppError(415, ErrorCodes.UNSUPPORTED_MEDIA_TYPE, 'Send the body as application/json');
   }
   return req.body;

@@ -186,6 +186,9 @@ export function createInventoryApp(deps: InventoryDeps) {
             .onDuplicateKeyUpdate({ set: { renameId: sql`${productRenames.renameId}` } });
           const [rename] = await tx.select().from(productRenames).where(eq(productRenames.renameId, renameId)).for('update');
           const r = rename!;
+          if (r.sku !== sku) {
+            return rejection(409, InventoryErrors.RENAME_CONFLICT, `Rename ${renameId} belongs to ${r.sku}, not ${sku}`);
+          }
           if (r.version === null) {
             const result: RevertResult = { renameId, sku, reverted: false, reason: 'TOMBSTONE' };
             return { status: 200, body: result };

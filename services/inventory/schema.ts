@@ -1,4 +1,4 @@
-import { boolean, int, mysqlTable, primaryKey, timestamp, varchar } from 'drizzle-orm/mysql-core';
+import { bigint, boolean, int, mysqlTable, primaryKey, timestamp, varchar } from 'drizzle-orm/mysql-core';
 export { idempotencyKeys } from '../../lib/idempotency';
 
 /** The catalog: price and stock. `available + reserved + committed` only changes by admin upserts. */
@@ -21,7 +21,8 @@ export const reservations = mysqlTable('reservations', {
   orderId: varchar('order_id', { length: 64 }).primaryKey(),
   status: varchar('status', { length: 16, enum: ['PENDING', 'HELD', 'RELEASED', 'COMMITTED'] }).notNull(),
   tombstone: boolean('tombstone').notNull().default(false),
-  totalCents: int('total_cents').notNull().default(0),
+  // BIGINT: a total is up to 50 lines x 10,000 units x the largest price, far beyond an INT.
+  totalCents: bigint('total_cents', { mode: 'number' }).notNull().default(0),
   createdAt: timestamp('created_at', { fsp: 3, mode: 'date' }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { fsp: 3, mode: 'date' }).notNull().defaultNow().onUpdateNow(),
 });

@@ -2,6 +2,8 @@ import { z } from 'zod';
 
 /** The orders service's HTTP contract, shared with its callers (the activities). */
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, '1-64 letters, digits, . _ -');
+/** Versions are stored in INT columns; a larger one must be a 400, not a database error. */
+const version = z.number().int().max(2_147_483_647);
 export const orderIdSchema = id;
 export const skuSchema = id;
 /** The orders service's own rule for the names it copies: 1-100 characters. */
@@ -23,8 +25,9 @@ export const confirmOrderBody = z.strictObject({
       z.strictObject({
         sku: id,
         productName: z.string().min(1).max(255),
-        nameVersion: z.number().int().min(0),
-        unitPriceCents: z.number().int().min(0),
+        nameVersion: version.min(0),
+        // The inventory service's own price limit; unit prices are stored in an INT column.
+        unitPriceCents: z.number().int().min(0).max(100_000_000),
       }),
     )
     .min(1)
@@ -36,7 +39,7 @@ export const cancelOrderBody = z.strictObject({ reason: z.string().max(255).opti
 
 export const productNameCopyBody = z.strictObject({
   name: z.string(),
-  version: z.number().int().min(1),
+  version: version.min(1),
 });
 export type ProductNameCopyRequest = z.infer<typeof productNameCopyBody>;
 

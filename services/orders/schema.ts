@@ -1,4 +1,4 @@
-import { boolean, int, mysqlTable, primaryKey, timestamp, varchar } from 'drizzle-orm/mysql-core';
+import { bigint, boolean, int, mysqlTable, primaryKey, timestamp, varchar } from 'drizzle-orm/mysql-core';
 export { idempotencyKeys } from '../../lib/idempotency';
 
 /**
@@ -10,7 +10,8 @@ export const orders = mysqlTable('orders', {
   customerId: varchar('customer_id', { length: 64 }),
   status: varchar('status', { length: 16, enum: ['NEW', 'PENDING', 'CONFIRMED', 'CANCELLED'] }).notNull(),
   tombstone: boolean('tombstone').notNull().default(false),
-  totalCents: int('total_cents'),
+  // BIGINT: a total is up to 50 lines x 10,000 units x the largest unit price, far beyond an INT.
+  totalCents: bigint('total_cents', { mode: 'number' }),
   cancelReason: varchar('cancel_reason', { length: 255 }),
   createdAt: timestamp('created_at', { fsp: 3, mode: 'date' }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { fsp: 3, mode: 'date' }).notNull().defaultNow().onUpdateNow(),

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { NativeConnectionOptions } from '@temporalio/worker';
+import { logLevel, parseConfig, port, positiveInt } from '../lib/config';
+import { DEFAULT_TASK_QUEUE } from '../shared/constants';
+
+export const workerConfigSchema = z.object({
+  TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
+  ORDERS_URL: z.string().url().default('http://127.0.0.1:3001'),
+  INVENTORY_URL: z.string().url().default('http://127.0.0.1:3002'),
+  PAYMENTS_URL: z.string().url().default('http://127.0.0.1:3003'),
+  SHIPPING_URL: z.string().url().default('http://127.0.0.1:3004'),
+  HTTP_TIMEOUT_MS: positiveInt(5000),
+  HTTP_CONNECTIONS: positiveInt(64),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt(200),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: positiveInt(100),
+  WORKER_MAX_CACHED_WORKFLOWS: positiveInt(1000),
+  /** Prometheus endpoint for the SDK's metrics (0 disables it). */
+  WORKER_METRICS_PORT: port(9464),
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: logLevel,
+});
+
+export type WorkerConfig = z.infer<typeof workerConfigSchema> & {
+  temporal: { connection: NativeConnectionOptions; namespace: string };
+};
+
+/**
+ * The worker's configuration; the only place it reads `process.env`. The Temporal connection
+ * follows the standard environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE / config file) through @temporalio/envconfig.
+ */
+export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
+  const own = parseConfig(workerConfigSchema, env, 'worker');
+  const defined = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+  const temporal = loadClientConnectConfig({ overrideEnvVars: defined });
+  return {
+    ...own,
+    temporal: {
+      connection: { ...temporal.connectionOptions, address: temporal.connectionOptions.address ?? 'localhost:7233' },
+      namespace: temporal.namespace ?? 'default',
+    },
+  };
+}

@@ -1,0 +1,1 @@
+ALTER TABLE `reservations` MODIFY COLUMN `total_cents` bigint NOT NULL DEFAULT 0;

@@ -1,0 +1,8 @@
+/**
+ * What every saga activity returns: its value and the attempt that produced it, so the saga's
+ * visible state can say how many tries a step took (Temporal retries activities out of sight).
+ */
+export interface Attempted<T> {
+  value: T;
+  attempt: number;
+}

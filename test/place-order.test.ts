@@ -1,0 +1,138 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import { placeOrderWorkflowId, type PlaceOrderInput, type PlaceOrderResult } from '../workflows/place-order';
+import { startServices, type ServiceStack } from './support/services';
+import { connectTemporal, startWorker, FAST, finalState, scheduledActivities, type RunningWorker, type TemporalHarness } from './support/temporal';
+import { ADDRESS, DECLINED_CARD, orderFootprint, orderInput, putProduct, stockOf } from './support/fixtures';
+
+let stack: ServiceStack;
+let t: TemporalHarness;
+let worker: RunningWorker;
+
+beforeAll(async () => {
+  stack = await startServices('placeorder');
+  t = await connectTemporal('placeorder');
+  worker = await startWorker(t, stack);
+});
+afterAll(async () => {
+  await worker?.stop();
+  await t?.close();
+  await stack?.stop();
+});
+
+function start(input: PlaceOrderInput): Promise<WorkflowHandle> {
+  return t.client.workflow.start('placeOrder', { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
+}
+
+describe('PlaceOrder', () => {
+  test('when every service accepts, then the order is CONFIRMED, stock committed, one capture and one shipment', async () => {
+    const sku = await putProduct(stack, { available: 10, priceCents: 1250, name: 'Teapot' });
+    const input = orderInput(sku, { options: FAST });
+    const handle = await start(input);
+    const result = (await handle.result()) as PlaceOrderResult;
+    expect(result).toMatchObject({ orderId: input.orderId, totalCents: 2500, lines: [{ sku, quantity: 2, productName: 'Teapot', unitPriceCents: 1250 }] });
+    const state = await finalState(handle);
+    expect(state.status).toBe('COMPLETED');
+    expect(state.steps.map((s) => [s.name, s.kind, s.status, s.attempts])).toEqual([
+      ['createOrder', 'compensatable', 'SUCCEEDED', 1],
+      ['reserveStock', 'compensatable', 'SUCCEEDED', 1],
+      ['chargePayment', 'compensatable', 'SUCCEEDED', 1],
+      ['scheduleShipment', 'compensatable', 'SUCCEEDED', 1],
+      ['confirmOrder', 'pivot', 'SUCCEEDED', 1],
+      ['commitStock', 'retriable', 'SUCCEEDED', 1],
+    ]);
+    expect(await orderFootprint(stack, input.orderId)).toEqual({
+      order: 'CONFIRMED',
+      totalCents: 2500,
+      reservation: 'COMMITTED',
+      payments: ['CAPTURED'],
+      paymentAmounts: [2500],
+      shipments: ['SCHEDULED'],
+    });
+    const lines = await stack.orders.query('SELECT product_name, unit_price_cents FROM order_lines WHERE order_id = ?', [input.orderId]);
+    expect(lines).toEqual([{ product_name: 'Teapot', unit_price_cents: 1250 }]);
+    expect(await stockOf(stack, sku)).toEqual({ available: 8, reserved: 0, committed: 2 });
+    const desc = await handle.describe();
+    expect(desc.searchAttributes).toMatchObject({ SagaStatus: ['COMPLETED'], SagaType: ['PlaceOrder'] });
+  });
+
+  test('when the stock is insufficient, then only the order is compensated (cancelled) and no stock moves', async () => {
+    const sku = await putProduct(stack, { available: 1 });
+    const input = orderInput(sku, { options: FAST });
+    const handle = await start(input);
+    const state = await finalState(handle);
+    expect(state.status).toBe('COMPENSATED');
+    expect(state.failure).toMatchObject({ type: 'INSUFFICIENT_STOCK', step: 'reserveStock' });
+    expect(state.steps.map((s) => [s.name, s.status, s.compensation?.status])).toEqual([
+      ['createOrder', 'SUCCEEDED', 'COMPENSATED'],
+      ['reserveStock', 'FAILED', 'NOT_NEEDED'],
+    ]);
+    expect(await scheduledActivities(handle)).toEqual(['createOrder', 'reserveStock', 'cancelOrder']);
+    expect(await orderFootprint(stack, input.orderId)).toEqual({
+      order: 'CANCELLED',
+      totalCents: null,
+      reservation: undefined,
+      payments: [],
+      paymentAmounts: [],
+      shipments: [],
+    });
+    expect(await stockOf(stack, sku)).toEqual({ available: 1, reserved: 0, committed: 0 });
+  });
+
+  test('when the card is declined, then the stock is released and the order cancelled, in reverse order', async () => {
+    const sku = await putProduct(stack, { available: 5 });
+    const input = orderInput(sku, { options: FAST, payment: { cardNumber: DECLINED_CARD } });
+    const handle = await start(input);
+    const state = await finalState(handle);
+    expect(state.status).toBe('COMPENSATED');
+    expect(state.failure).toMatchObject({ type: 'PAYMENT_DECLINED', step: 'chargePayment' });
+    expect(await scheduledActivities(handle)).toEqual(['createOrder', 'reserveStock', 'chargePayment', 'releaseStock', 'cancelOrder']);
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['DECLINED'], shipments: [] });
+    expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
+  });
+
+  test('when the address is unserviceable, then the payment is refunded, stock released and order cancelled, in reverse', async () => {
+    const sku = await putProduct(stack, { available: 5 });
+    const input = orderInput(sku, { options: FAST, shippingAddress: { ...ADDRESS, country: 'AQ' } });
+    const handle = await start(input);
+    const state = await finalState(handle);
+    expect(state.status).toBe('COMPENSATED');
+    expect(state.failure).toMatchObject({ type: 'UNSERVICEABLE_ADDRESS', step: 'scheduleShipment' });
+    expect(await scheduledActivities(handle)).toEqual([
+      'createOrder',
+      'reserveStock',
+      'chargePayment',
+      'scheduleShipment',
+      'refundPayment',
+      'releaseStock',
+      'cancelOrder',
+    ]);
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['REFUNDED'], shipments: [] });
+    expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
+    const desc = await handle.describe();
+    expect(desc.status.name).toBe('FAILED');
+    expect(desc.searchAttributes).toMatchObject({ SagaStatus: ['COMPENSATED'] });
+  });
+
+  test('when 100 orders race for 20 units, then exactly 20 complete, 80 compensate, 20 captures and stock never goes negative', async () => {
+    const sku = await putProduct(stack, { available: 20, priceCents: 300 });
+    const inputs = Array.from({ length: 100 }, () => orderInput(sku, { options: FAST, items: [{ sku, quantity: 1 }] }));
+    const handles = await Promise.all(inputs.map(start));
+    const states = await Promise.all(handles.map(finalState));
+    const count = (status: string) => states.filter((s) => s.status === status).length;
+    expect(count('COMPLETED')).toBe(20);
+    expect(count('COMPENSATED')).toBe(80);
+    expect(states.filter((s) => s.status === 'COMPENSATED').every((s) => s.failure?.type === 'INSUFFICIENT_STOCK')).toBe(true);
+    expect(await stockOf(stack, sku)).toEqual({ available: 0, reserved: 0, committed: 20 });
+    const ids = inputs.map((i) => i.orderId);
+    const [captures] = await stack.payments.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM payments WHERE status = 'CAPTURED' AND order_id IN (${ids.map(() => '?').join(',')})`,
+      ids,
+    );
+    expect(Number(captures!.n)).toBe(20);
+    const [confirmed] = await stack.orders.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM orders WHERE status = 'CONFIRMED' AND order_id IN (${ids.map(() => '?').join(',')})`,
+      ids,
+    );
+    expect(Number(confirmed!.n)).toBe(20);
+  }, 300_000);
+});

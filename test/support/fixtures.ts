@@ -1,0 +1,53 @@
+import request from 'supertest';
+import type { ServiceStack } from './services';
+import { uniqueId } from './services';
+import type { PlaceOrderInput } from '../../workflows/place-order';
+
+export const GOOD_CARD = '4242424242424242';
+export const DECLINED_CARD = '4000000000000002';
+export const ADDRESS = { name: 'Ada Lovelace', line1: '12 St James Square', city: 'London', postalCode: 'SW1Y 4JH', country: 'GB' };
+
+/** Creates a product through the inventory service's real admin route. */
+export async function putProduct(stack: ServiceStack, opts: { sku?: string; name?: string; priceCents?: number; available: number }) {
+  const sku = opts.sku ?? uniqueId('SKU');
+  const res = await request(stack.inventory.app)
+    .put(`/products/${sku}`)
+    .send({ name: opts.name ?? `Product ${sku}`, priceCents: opts.priceCents ?? 1250, available: opts.available });
+  if (res.status >= 300) throw new Error(`could not create product: ${res.status} ${JSON.stringify(res.body)}`);
+  return sku;
+}
+
+export function orderInput(sku: string, overrides: Partial<PlaceOrderInput> = {}): PlaceOrderInput {
+  return {
+    orderId: uniqueId('ord'),
+    customerId: 'cust-1',
+    items: [{ sku, quantity: 2 }],
+    payment: { cardNumber: GOOD_CARD },
+    shippingAddress: ADDRESS,
+    ...overrides,
+  };
+}
+
+/** Everything the four services hold about one order, straight from their databases. */
+export async function orderFootprint(stack: ServiceStack, orderId: string) {
+  const [order] = await stack.orders.query<{ status: string; total_cents: number | null }>('SELECT status, total_cents FROM orders WHERE order_id = ?', [orderId]);
+  const [reservation] = await stack.inventory.query<{ status: string }>('SELECT status FROM reservations WHERE order_id = ?', [orderId]);
+  const payments = await stack.payments.query<{ status: string; amount_cents: number }>('SELECT status, amount_cents FROM payments WHERE order_id = ?', [orderId]);
+  const shipments = await stack.shipping.query<{ status: string }>('SELECT status FROM shipments WHERE order_id = ?', [orderId]);
+  return {
+    order: order?.status,
+    totalCents: order?.total_cents ?? null,
+    reservation: reservation?.status,
+    payments: payments.map((p) => p.status),
+    paymentAmounts: payments.map((p) => p.amount_cents),
+    shipments: shipments.map((s) => s.status),
+  };
+}
+
+export async function stockOf(stack: ServiceStack, sku: string) {
+  const [row] = await stack.inventory.query<{ available: number; reserved: number; committed: number }>(
+    'SELECT available, reserved, committed FROM products WHERE sku = ?',
+    [sku],
+  );
+  return row;
+}

@@ -1,0 +1,377 @@
+/**
+ * The saga runtime: workflow-safe (no I/O), used by every saga workflow in this project.
+ *
+ * What it guarantees, and why:
+ * - A step's compensation is registered *before* its forward action runs, so a step that timed
+ *   out but may have landed is still compensated (compensations are idempotent and a no-op, or a
+ *   tombstone, when the step never happened).
+ * - A step the service rejected as a business rule (a non-retryable failure: nothing landed) is
+ *   not compensated; every step that succeeded or may have landed is, in reverse order (or in
+ *   parallel), inside a non-cancellable scope.
+ * - Pivot and retriable steps (Garcia-Molina & Salem): the pivot is the point of no return; it and
+ *   the steps after it run to completion even if the saga is cancelled or its deadline passes.
+ * - A compensation that exhausts its retry budget never ends the saga silently: the saga moves to
+ *   STUCK and waits for an operator (`retryCompensation` / `resolveManually`).
+ * - The state is visible through the `sagaState` query and the `SagaStatus` / `SagaType` search
+ *   attributes.
+ */
+import {
+  CancellationScope,
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  setHandler,
+  sleep,
+  upsertMemo,
+  upsertSearchAttributes,
+  CancelledFailure,
+  workflowInfo,
+  log,
+} from '@temporalio/workflow';
+import { SagaStatusKey, SagaTypeKey } from '../shared/search-attributes';
+import type { Attempted } from '../shared/attempted';
+import {
+  SAGA_STATE_MEMO,
+  SagaFailureTypes,
+  type FailureInfo,
+  type SagaState,
+  type SagaStatus,
+  type StepKind,
+  type StepState,
+} from '../shared/saga-types';
+
+export const sagaStateQuery = defineQuery<SagaState>('sagaState');
+/** Operator: run the failed compensations again (after fixing what made them fail). */
+export const retryCompensationSignal = defineSignal('retryCompensation');
+/** Operator: the failed compensations were handled by hand; end the saga as RESOLVED_MANUALLY. */
+export const resolveManuallySignal = defineSignal<[{ note: string; operator?: string }]>('resolveManually');
+
+export interface CompensationPolicy {
+  /** Reverse order (default) or all at once. */
+  order: 'reverse' | 'parallel';
+  /** Keep compensating the other steps when one compensation fails (default true). */
+  continueOnCompensationError: boolean;
+}
+
+export interface SagaOptions {
+  type: string;
+  compensation?: Partial<CompensationPolicy>;
+  /** After this many milliseconds the running step is cancelled and the saga compensates. */
+  deadlineMs?: number;
+}
+
+/** Context handed to a compensation: `round` grows with each operator retry, for fresh idempotency keys. */
+export interface CompensationContext {
+  round: number;
+}
+
+export interface StepSpec<T> {
+  name: string;
+  /** compensatable (default when a compensation is given), pivot, or retriable (after the pivot). */
+  kind?: StepKind;
+  /** `round` is 0, and grows when an operator retries a stuck retriable step (for fresh idempotency keys). */
+  action: (ctx: { round: number }) => Promise<Attempted<T>>;
+  compensate?: (ctx: CompensationContext) => Promise<Attempted<unknown>>;
+}
+
+interface Registered {
+  step: StepState;
+  compensate: (ctx: CompensationContext) => Promise<Attempted<unknown>>;
+}
+
+/** Failure types that come from the services' business rules (nothing landed), not from outages. */
+function describeFailure(err: unknown): FailureInfo & { business: boolean } {
+  // Branch on failure.type / nonRetryable, never on instanceof (unreliable across the sandbox).
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 6; depth++) {
+    const f = cur as { type?: unknown; nonRetryable?: unknown; message?: string; cause?: unknown; timeoutType?: unknown; details?: unknown[] };
+    if (typeof f.type === 'string' && typeof f.nonRetryable === 'boolean') {
+      const detail = Array.isArray(f.details) ? (f.details[0] as { attempt?: number; status?: number } | undefined) : undefined;
+      return {
+        type: f.type,
+        message: f.message ?? f.type,
+        business: f.nonRetryable,
+        ...(detail?.attempt !== undefined ? { attempt: detail.attempt } : {}),
+      };
+    }
+    if (f.timeoutType !== undefined) return { type: 'TIMEOUT', message: f.message ?? 'timed out', business: false };
+    cur = f.cause;
+  }
+  const e = err as { message?: string; name?: string };
+  return { type: e?.name ?? 'Error', message: e?.message ?? String(err), business: false };
+}
+
+function now(): string {
+  return new Date(Date.now()).toISOString();
+}
+
+export class Saga {
+  readonly state: SagaState;
+  private readonly registered: Registered[] = [];
+  private readonly policy: CompensationPolicy;
+  private pivotPassed = false;
+  private resolvedWithoutCompensation = false;
+  private deadlineHit = false;
+  private operatorAction: { kind: 'retry' } | { kind: 'resolve'; note: string; operator?: string } | undefined;
+  private readonly forwardScope = new CancellationScope();
+  private readonly deadlineScope = new CancellationScope();
+
+  constructor(private readonly options: SagaOptions) {
+    this.policy = { order: 'reverse', continueOnCompensationError: true, ...options.compensation };
+    this.state = {
+      sagaId: workflowInfo().workflowId,
+      type: options.type,
+      status: 'RUNNING',
+      steps: [],
+      startedAt: now(),
+    };
+    setHandler(sagaStateQuery, () => this.state);
+    setHandler(retryCompensationSignal, () => {
+      if (this.state.status === 'STUCK') this.operatorAction = { kind: 'retry' };
+    });
+    setHandler(resolveManuallySignal, (input) => {
+      if (this.state.status === 'STUCK') this.operatorAction = { kind: 'resolve', note: input?.note ?? '', operator: input?.operator };
+    });
+    upsertSearchAttributes([
+      { key: SagaTypeKey, value: options.type },
+      { key: SagaStatusKey, value: 'RUNNING' },
+    ]);
+  }
+
+  private setStatus(status: SagaStatus): void {
+    if (this.state.status === status) return;
+    this.state.status = status;
+    upsertSearchAttributes([{ key: SagaStatusKey, value: status }]);
+    // Final (and STUCK) states are also left in the memo, so they can be read with no worker running.
+    if (status !== 'RUNNING' && status !== 'COMPENSATING') upsertMemo({ [SAGA_STATE_MEMO]: this.state });
+    log.info('saga status', { sagaId: this.state.sagaId, status });
+  }
+
+  /** Runs one step: registers its compensation first, then the forward action. */
+  async step<T>(spec: StepSpec<T>): Promise<T> {
+    const kind: StepKind = spec.kind ?? (spec.compensate ? 'compensatable' : 'retriable');
+    if (kind !== 'compensatable' && spec.compensate) {
+      throw ApplicationFailure.nonRetryable(`Step ${spec.name}: only compensatable steps take a compensation`, 'SagaDefinitionError');
+    }
+    if (kind === 'compensatable' && this.pivotPassed) {
+      throw ApplicationFailure.nonRetryable(`Step ${spec.name}: compensatable steps must come before the pivot`, 'SagaDefinitionError');
+    }
+    const step: StepState = { name: spec.name, kind, status: 'RUNNING', attempts: 0, startedAt: now() };
+    this.state.steps.push(step);
+    if (spec.compensate) this.registered.push({ step, compensate: spec.compensate });
+    if (kind === 'pivot') this.passPivot();
+    try {
+      // Past the pivot the saga only goes forward: cancellation and the deadline no longer apply.
+      const out = kind === 'compensatable' ? await spec.action({ round: 0 }) : await this.runForward(spec, step, kind);
+      step.attempts += out.attempt;
+      step.status = 'SUCCEEDED';
+      step.finishedAt = now();
+      return out.value;
+    } catch (err) {
+      const failure = describeFailure(err);
+      step.attempts += failure.attempt ?? 1;
+      step.finishedAt = now();
+      step.status = isCancellation(err) ? 'CANCELLED' : 'FAILED';
+      step.error = { type: isCancellation(err) ? 'CANCELLED' : failure.type, message: failure.message };
+      // A business rejection means the service changed nothing: there is nothing to compensate.
+      const reg = this.registered.find((r) => r.step === step);
+      if (reg && failure.business && !isCancellation(err)) {
+        step.compensation = { status: 'NOT_NEEDED', attempts: 0 };
+      }
+      if (kind === 'pivot') this.pivotPassed = false;
+      throw err;
+    }
+  }
+
+  /**
+   * Pivot and retriable steps run in a non-cancellable scope. A retriable step that still fails
+   * (its retry budget is unlimited, so only a business rejection gets here) cannot be compensated:
+   * the saga goes STUCK on it and an operator retries it or resolves the saga by hand.
+   */
+  private async runForward<T>(spec: StepSpec<T>, step: StepState, kind: StepKind): Promise<Attempted<T>> {
+    for (let round = 0; ; round++) {
+      try {
+        const out = await CancellationScope.nonCancellable(() => spec.action({ round }));
+        if (round > 0) {
+          delete this.state.stuck;
+          this.setStatus('RUNNING');
+        }
+        return out;
+      } catch (err) {
+        if (kind === 'pivot') throw err;
+        const f = describeFailure(err);
+        step.attempts += f.attempt ?? 1;
+        step.error = { type: f.type, message: f.message };
+        const action = await this.waitForOperator(round, [step.name], step.error);
+        if (action.kind === 'resolve') {
+          this.resolvedWithoutCompensation = true;
+          step.status = 'FAILED';
+          step.finishedAt = now();
+          throw err;
+        }
+        delete step.error;
+      }
+    }
+  }
+
+  /** Moves to STUCK, records why, and waits for `retryCompensation` or `resolveManually`. */
+  private async waitForOperator(
+    round: number,
+    steps: string[],
+    error: { type: string; message: string },
+  ): Promise<NonNullable<Saga['operatorAction']>> {
+    this.state.stuck = { since: now(), round, steps, error };
+    this.operatorAction = undefined;
+    this.setStatus('STUCK');
+    await condition(() => this.operatorAction !== undefined);
+    const action = this.operatorAction!;
+    this.operatorAction = undefined;
+    if (action.kind === 'resolve') {
+      this.state.resolution = { note: action.note, operator: action.operator, at: now(), steps };
+    }
+    return action;
+  }
+
+  /** Runs independent steps concurrently; if one fails, the others are awaited, then it rethrows. */
+  async parallel<T extends unknown[]>(specs: { [K in keyof T]: StepSpec<T[K]> }): Promise<T> {
+    const settled = await Promise.allSettled(specs.map((s) => this.step(s as StepSpec<unknown>)));
+    const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (rejected) throw rejected.reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as T;
+  }
+
+  private passPivot(): void {
+    this.pivotPassed = true;
+    this.deadlineScope.cancel();
+  }
+
+  /**
+   * Runs the saga body. Returns its result when every step succeeded; otherwise compensates and
+   * throws an ApplicationFailure (type SagaCompensated / SagaResolvedManually) or a cancellation,
+   * each carrying the final `SagaState` as its details.
+   */
+  async run<R>(body: () => Promise<R>): Promise<R> {
+    if (this.options.deadlineMs !== undefined) this.armDeadline(this.options.deadlineMs);
+    let failure: unknown;
+    try {
+      const result = await this.forwardScope.run(body);
+      this.deadlineScope.cancel();
+      this.state.result = result;
+      this.state.closedAt = now();
+      this.setStatus('COMPLETED');
+      return result;
+    } catch (err) {
+      failure = err;
+    }
+    this.deadlineScope.cancel();
+    const cancelledByUser = isCancellation(failure) && !this.deadlineHit;
+    const info = describeFailure(failure);
+    const failedStep = [...this.state.steps].reverse().find((s) => s.status === 'FAILED' || s.status === 'CANCELLED');
+    this.state.failure = this.deadlineHit
+      ? { type: SagaFailureTypes.DEADLINE_EXCEEDED, message: `Saga deadline of ${this.options.deadlineMs} ms passed`, step: failedStep?.name }
+      : cancelledByUser
+        ? { type: SagaFailureTypes.CANCELLED, message: 'Saga was cancelled', step: failedStep?.name }
+        : { type: info.type, message: info.message, step: failedStep?.name };
+    const outcome = this.resolvedWithoutCompensation ? 'resolved' : await CancellationScope.nonCancellable(() => this.compensate());
+    this.state.closedAt = now();
+    if (outcome === 'resolved') {
+      this.setStatus('RESOLVED_MANUALLY');
+      throw ApplicationFailure.create({
+        type: SagaFailureTypes.RESOLVED_MANUALLY,
+        message: `Saga ${this.state.sagaId} was resolved manually: ${this.state.resolution?.note ?? ''}`,
+        nonRetryable: true,
+        details: [this.state],
+      });
+    }
+    if (cancelledByUser) {
+      this.setStatus('CANCELLED');
+      // A cancellation ends the workflow as Canceled in Temporal's own terms.
+      throw new CancelledFailure(`Saga ${this.state.sagaId} was cancelled and compensated`, [this.state]);
+    }
+    this.setStatus('COMPENSATED');
+    throw ApplicationFailure.create({
+      type: SagaFailureTypes.COMPENSATED,
+      message: `Saga ${this.state.sagaId} compensated: ${this.state.failure.message}`,
+      nonRetryable: true,
+      details: [this.state],
+    });
+  }
+
+  private armDeadline(ms: number): void {
+    this.deadlineScope
+      .run(() => sleep(ms))
+      .then(() => {
+        if (!this.pivotPassed) {
+          this.deadlineHit = true;
+          this.forwardScope.cancel();
+        }
+      })
+      .catch((err) => {
+        if (!isCancellation(err)) throw err;
+      });
+  }
+
+  /** Compensates every registered step that needs it; on failures, STUCK until an operator acts. */
+  private async compensate(): Promise<'done' | 'resolved'> {
+    let pending = this.registered.filter((r) => r.step.compensation?.status !== 'NOT_NEEDED').reverse();
+    if (pending.length > 0) this.setStatus('COMPENSATING');
+    let round = 0;
+    for (;;) {
+      const failed: Registered[] = [];
+      if (this.policy.order === 'parallel') {
+        const results = await Promise.all(pending.map((r) => this.compensateOne(r, round)));
+        pending.forEach((r, i) => {
+          if (!results[i]) failed.push(r);
+        });
+      } else {
+        for (let i = 0; i < pending.length; i++) {
+          const r = pending[i]!;
+          if (!(await this.compensateOne(r, round))) {
+            failed.push(r);
+            if (!this.policy.continueOnCompensationError) {
+              failed.push(...pending.slice(i + 1));
+              break;
+            }
+          }
+        }
+      }
+      if (failed.length === 0) return 'done';
+      const first = failed.find((r) => r.step.compensation?.status === 'FAILED') ?? failed[0]!;
+      const action = await this.waitForOperator(
+        round,
+        failed.map((r) => r.step.name),
+        first.step.compensation?.error ?? { type: 'UNKNOWN', message: 'compensation failed' },
+      );
+      if (action.kind === 'resolve') {
+        for (const r of failed) r.step.compensation = { ...r.step.compensation!, status: 'RESOLVED_MANUALLY' };
+        return 'resolved';
+      }
+      delete this.state.stuck;
+      this.setStatus('COMPENSATING');
+      round++;
+      pending = failed;
+    }
+  }
+
+  private async compensateOne(r: Registered, round: number): Promise<boolean> {
+    const c = (r.step.compensation = {
+      status: 'COMPENSATING',
+      attempts: r.step.compensation?.attempts ?? 0,
+      startedAt: now(),
+    });
+    try {
+      const out = await r.compensate({ round });
+      c.attempts += out.attempt;
+      r.step.compensation = { ...c, status: 'COMPENSATED', finishedAt: now() };
+      return true;
+    } catch (err) {
+      const f = describeFailure(err);
+      c.attempts += f.attempt ?? 1;
+      r.step.compensation = { ...c, status: 'FAILED', finishedAt: now(), error: { type: f.type, message: f.message } };
+      log.warn('compensation failed', { sagaId: this.state.sagaId, step: r.step.name, error: f.message });
+      return false;
+    }
+  }
+}
