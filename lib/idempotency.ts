@@ -7,7 +7,8 @@ import { inTransaction, mysqlErrorCode, type Db, type Tx } from './db';
 /**
  * The idempotency table every service includes in its own schema (and so in its own migrations):
  * the key, a hash of the request and the stored response live in the service's database and are
- * written in the same transaction as the business change.
+ * written in the same transaction as the business change. Keys compare byte for byte: each
+ * service's migrations give `idem_key` the utf8mb4_bin collation (drizzle cannot declare it here).
  */
 export const idempotencyKeys = mysqlTable('idempotency_keys', {
   key: varchar('idem_key', { length: 200 }).primaryKey(),
