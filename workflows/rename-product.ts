@@ -61,3 +61,8 @@ export async function renameProduct(input: RenameProductInput): Promise<RenamePr
     return { sku: input.sku, name: renamed.name, version: renamed.version, previousName: renamed.previousName, ordersLinesUpdated: copies.linesUpdated };
   });
 }
+
+/** Workflow ID of a rename: the SKU plus a caller-chosen request ID (the rename's own identity). */
+export function renameProductWorkflowId(sku: string, requestId: string): string {
+  return `rename-${sku}-${requestId}`;
+}
