@@ -3,8 +3,10 @@ import type { Activities } from '../activities';
 import type { Address } from '../services/shipping/contract';
 import { Saga } from './saga';
 import { sagaActivityOptions, type SagaRunOptions } from './options';
+import { PLACE_ORDER } from '../shared/saga-names';
 
-export const PLACE_ORDER = 'PlaceOrder';
+export { PLACE_ORDER, placeOrderWorkflowId } from '../shared/saga-names';
+
 
 export interface PlaceOrderInput {
   orderId: string;
@@ -21,11 +23,6 @@ export interface PlaceOrderResult {
   paymentId: string;
   shipmentId: string;
   lines: { sku: string; quantity: number; productName: string; unitPriceCents: number }[];
-}
-
-/** Workflow ID of the saga that places `orderId`: a business key, so one order has one saga. */
-export function placeOrderWorkflowId(orderId: string): string {
-  return `order-${orderId}`;
 }
 
 /**

@@ -2,8 +2,10 @@ import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { Saga } from './saga';
 import { sagaActivityOptions, type SagaRunOptions } from './options';
+import { RENAME_PRODUCT } from '../shared/saga-names';
 
-export const RENAME_PRODUCT = 'RenameProduct';
+export { RENAME_PRODUCT, renameProductWorkflowId } from '../shared/saga-names';
+
 
 export interface RenameProductInput {
   sku: string;
@@ -60,9 +62,4 @@ export async function renameProduct(input: RenameProductInput): Promise<RenamePr
     });
     return { sku: input.sku, name: renamed.name, version: renamed.version, previousName: renamed.previousName, ordersLinesUpdated: copies.linesUpdated };
   });
-}
-
-/** Workflow ID of a rename: the SKU plus a caller-chosen request ID (the rename's own identity). */
-export function renameProductWorkflowId(sku: string, requestId: string): string {
-  return `rename-${sku}-${requestId}`;
 }

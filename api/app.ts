@@ -1,0 +1,142 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { AppError, ErrorCodes } from '../lib/errors';
+import { baseApp, errorHandler, jsonBody, notFoundHandler, parse } from '../lib/http';
+import { openApiDocument } from './openapi';
+import { createMetrics } from './metrics';
+import { ApiErrors, type SagaDirectory } from './sagas';
+import { idempotencyKeyHeader, listQuery, placeOrderBody, renameBody, resolveBody, sagaIdParam, skuParam, startQuery } from './schemas';
+import { PLACE_ORDER, RENAME_PRODUCT } from '../shared/saga-names';
+
+export interface ApiDeps {
+  sagas: SagaDirectory;
+  logger: Logger;
+  apiToken: string;
+  /** Upper bound of `?wait=true`. */
+  waitMaxMs: number;
+}
+
+/** Constant-time bearer check (hashing first makes the lengths equal, so the length does not leak either). */
+function bearerAuth(token: string): RequestHandler {
+  const expected = createHash('sha256').update(token).digest();
+  return (req, _res, next) => {
+    const header = req.header('authorization') ?? '';
+    const match = /^Bearer (.+)$/i.exec(header);
+    const given = createHash('sha256').update(match?.[1] ?? '').digest();
+    if (!match || !timingSafeEqual(given, expected)) {
+      next(new AppError(401, ApiErrors.UNAUTHORIZED, 'Send Authorization: Bearer <API_TOKEN>'));
+      return;
+    }
+    next();
+  };
+}
+
+/** Temporal being down is a 503, never a 500 blamed on the client. */
+function temporalErrors(logger: Logger): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof AppError) throw err;
+    const e = err as { name?: string; code?: number; message?: string };
+    if (e.name === 'ServiceError' || e.name === 'ConnectionError' || e.code === 14 || e.code === 4) {
+      logger.warn({ err }, 'temporal unavailable');
+      throw new AppError(503, ApiErrors.TEMPORAL_UNAVAILABLE, 'Temporal is not reachable; retry later');
+    }
+    throw err;
+  };
+}
+
+/** Builds the API (it never listens: `main.ts` does). */
+export function createApiApp(deps: ApiDeps) {
+  const { sagas, logger } = deps;
+  const app = baseApp();
+  const metrics = createMetrics(sagas);
+  const onTemporalError = temporalErrors(logger);
+  app.use(metrics.middleware);
+
+  app.get('/healthz', async (_req, res) => {
+    const ok = await sagas.temporalReachable();
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', temporal: ok ? 'reachable' : 'unreachable' });
+  });
+  const doc = openApiDocument();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(doc);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.use(bearerAuth(deps.apiToken));
+
+  const idempotencyKey = (raw: string | undefined) => (raw === undefined ? undefined : parse(idempotencyKeyHeader, raw, 'Idempotency-Key header'));
+
+  /** 202 with the start answer, or with ?wait=true 200 and the view once the saga has ended. */
+  async function answerStarted(res: Parameters<RequestHandler>[1], sagaId: string, wait: boolean, extra: Record<string, string>) {
+    if (wait && (await sagas.waitForClose(sagaId, deps.waitMaxMs))) {
+      res.status(200).json(await sagas.view(sagaId));
+      return;
+    }
+    const view = await sagas.view(sagaId);
+    res.status(202).json({ sagaId, ...extra, status: view?.status ?? 'RUNNING', links: sagas.links(sagaId) });
+  }
+
+  app.post('/orders', async (req, res) => {
+    const query = parse(startQuery, req.query, 'query');
+    const body = parse(placeOrderBody, jsonBody(req));
+    const key = idempotencyKey(req.header('idempotency-key'));
+    const started = await sagas.startPlaceOrder(body, key).catch(onTemporalError);
+    metrics.sagaStarted(PLACE_ORDER);
+    await answerStarted(res, started.sagaId, query.wait === 'true', { orderId: started.orderId }).catch(onTemporalError);
+  });
+
+  app.post('/products/:sku/rename', async (req, res) => {
+    const query = parse(startQuery, req.query, 'query');
+    const sku = parse(skuParam, req.params.sku, 'SKU');
+    const body = parse(renameBody, jsonBody(req));
+    const key = idempotencyKey(req.header('idempotency-key'));
+    const started = await sagas.startRename(sku, body.name, key).catch(onTemporalError);
+    metrics.sagaStarted(RENAME_PRODUCT);
+    await answerStarted(res, started.sagaId, query.wait === 'true', { sku }).catch(onTemporalError);
+  });
+
+  app.get('/sagas', async (req, res) => {
+    const query = parse(listQuery, req.query, 'query');
+    try {
+      res.json(await sagas.list(query));
+    } catch (err) {
+      const e = err as { code?: number; message?: string };
+      // 3 = INVALID_ARGUMENT: a page token that Temporal does not recognise.
+      if (e.code === 3 && query.pageToken) throw new AppError(400, ErrorCodes.VALIDATION_FAILED, 'Invalid pageToken');
+      onTemporalError(err);
+    }
+  });
+
+  app.get('/sagas/:sagaId', async (req, res) => {
+    const sagaId = parse(sagaIdParam, req.params.sagaId, 'saga ID');
+    const view = await sagas.view(sagaId).catch(onTemporalError);
+    if (!view) throw new AppError(404, ApiErrors.SAGA_NOT_FOUND, `No saga ${sagaId}`);
+    res.json(view);
+  });
+
+  app.post('/sagas/:sagaId/cancel', async (req, res) => {
+    const sagaId = parse(sagaIdParam, req.params.sagaId, 'saga ID');
+    await sagas.cancel(sagaId).catch(onTemporalError);
+    res.status(202).json({ sagaId, action: 'cancel', accepted: true });
+  });
+
+  app.post('/sagas/:sagaId/retry-compensation', async (req, res) => {
+    const sagaId = parse(sagaIdParam, req.params.sagaId, 'saga ID');
+    await sagas.operate(sagaId, 'retryCompensation').catch(onTemporalError);
+    res.status(202).json({ sagaId, action: 'retry-compensation', accepted: true });
+  });
+
+  app.post('/sagas/:sagaId/resolve', async (req, res) => {
+    const sagaId = parse(sagaIdParam, req.params.sagaId, 'saga ID');
+    const body = parse(resolveBody, jsonBody(req));
+    await sagas.operate(sagaId, 'resolveManually', [body]).catch(onTemporalError);
+    res.status(202).json({ sagaId, action: 'resolve', accepted: true });
+  });
+
+  app.use(notFoundHandler());
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,44 @@
+/**
+ * The API process: reads its config, connects to Temporal, listens, and shuts down gracefully on
+ * SIGINT/SIGTERM (server.close → connection close → forced exit after a timeout).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { loadApiConfig } from '../config/api';
+import { createLogger } from '../lib/logger';
+import { closeServer, listen } from '../lib/service';
+import { createApiApp } from './app';
+import { SagaDirectory } from './sagas';
+
+async function main(): Promise<void> {
+  const config = loadApiConfig();
+  const logger = createLogger('api', config.LOG_LEVEL);
+  // lazy: the API starts (and /healthz says 503) even when Temporal is not up yet
+  const connection = Connection.lazy(config.temporal.connection);
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const sagas = new SagaDirectory(client, {
+    namespace: config.temporal.namespace,
+    taskQueue: config.TASK_QUEUE,
+    temporalUiUrl: config.TEMPORAL_UI_URL,
+    sagaDeadlineMs: config.SAGA_DEADLINE_MS,
+  });
+  const app = createApiApp({ sagas, logger, apiToken: config.API_TOKEN, waitMaxMs: config.API_WAIT_MAX_MS });
+  const server = await listen(app, config.API_PORT, config.BIND_HOST);
+  logger.info({ url: `http://${config.BIND_HOST}:${config.API_PORT}`, temporal: config.temporal.connection.address }, 'api listening');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => process.exit(1), 10_000).unref();
+    await closeServer(server);
+    await connection.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,48 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RequestHandler } from 'express';
+import type { SagaDirectory } from './sagas';
+
+/** The API's Prometheus metrics: requests, sagas started by type, and saga outcomes from Temporal visibility. */
+export function createMetrics(sagas: SagaDirectory) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({
+    name: 'api_http_requests_total',
+    help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'api_http_request_duration_seconds',
+    help: 'HTTP request duration by route',
+    labelNames: ['method', 'route'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const started = new Counter({ name: 'sagas_started_total', help: 'Sagas started through the API, by type', labelNames: ['type'], registers: [registry] });
+  new Gauge({
+    name: 'sagas',
+    help: 'Sagas by type and status (SagaStatus search attribute), read from Temporal visibility at scrape time',
+    labelNames: ['type', 'status'],
+    registers: [registry],
+    async collect() {
+      try {
+        for (const c of await sagas.countByStatus()) this.set({ type: c.type, status: c.status }, c.count);
+      } catch {
+        // Temporal unreachable: /healthz says so; keep the last known values.
+      }
+    },
+  });
+
+  const middleware: RequestHandler = (req, res, next) => {
+    const end = duration.startTimer();
+    res.on('finish', () => {
+      // The route pattern (not the raw path) keeps label cardinality bounded.
+      const route = (req.route?.path as string | undefined) ? `${req.baseUrl}${req.route.path}` : 'unmatched';
+      requests.inc({ method: req.method, route, status: String(res.statusCode) });
+      end({ method: req.method, route });
+    });
+    next();
+  };
+  return { registry, middleware, sagaStarted: (type: string) => started.inc({ type }) };
+}

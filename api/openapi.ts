@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import {
+  actionAcceptedResponse,
+  errorResponse,
+  healthResponse,
+  listQuery,
+  placeOrderBody,
+  renameBody,
+  resolveBody,
+  sagaListResponse,
+  sagaStartedResponse,
+  sagaViewResponse,
+} from './schemas';
+
+const schema = (s: z.ZodType, io: 'input' | 'output' = 'output') => {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+};
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: string, description: string) => ({ description, content: { 'application/json': { schema: ref(name) } } });
+const errors = (...codes: number[]) =>
+  Object.fromEntries(codes.map((c) => [String(c), json('Error', { 400: 'Invalid input', 401: 'Missing or wrong bearer token', 404: 'Unknown saga', 409: 'Conflict with the saga\'s state', 413: 'Body too large', 415: 'Body is not JSON', 422: 'Idempotency-Key reused with a different request', 503: 'Temporal unavailable' }[c] ?? 'Error')]));
+const idempotencyKey = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description: 'Two requests with the same key start one saga and both get its sagaId; the same key with another body is 422.',
+  schema: { type: 'string', minLength: 1, maxLength: 200 },
+};
+const wait = {
+  name: 'wait',
+  in: 'query',
+  required: false,
+  description: 'true: wait (up to the server\'s API_WAIT_MAX_MS) and answer 200 with the saga view once it ends, or 202 if it has not.',
+  schema: { type: 'string', enum: ['true', 'false'] },
+};
+const sagaId = { name: 'sagaId', in: 'path', required: true, schema: { type: 'string', pattern: '^(order|rename)-[A-Za-z0-9._-]{1,200}$' } };
+const started = {
+  '202': json('SagaStarted', 'Saga started (or, with a reused Idempotency-Key, the saga it started before)'),
+  '200': json('SagaView', 'With ?wait=true: the saga has ended'),
+};
+
+/** The OpenAPI 3.1 document of the API, generated from the same zod schemas that validate requests. */
+export function openApiDocument(): Record<string, unknown> {
+  const listParams = Object.entries(schema(listQuery, 'input').properties as Record<string, unknown>).map(([name, s]) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: s,
+  }));
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Saga Orchestrator API',
+      version: '1.0.0',
+      description: 'Start and inspect sagas that keep the orders, inventory, payments and shipping services consistent, on Temporal.',
+    },
+    servers: [{ url: 'http://localhost:3000' }],
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        PlaceOrderRequest: schema(placeOrderBody, 'input'),
+        RenameRequest: schema(renameBody, 'input'),
+        ResolveRequest: schema(resolveBody, 'input'),
+        SagaStarted: schema(sagaStartedResponse),
+        SagaView: schema(sagaViewResponse),
+        SagaList: schema(sagaListResponse),
+        ActionAccepted: schema(actionAcceptedResponse),
+        Health: schema(healthResponse),
+        Error: schema(errorResponse),
+      },
+    },
+    paths: {
+      '/healthz': { get: { summary: 'Ready when Temporal answers', security: [], responses: { '200': json('Health', 'Temporal reachable'), '503': json('Health', 'Temporal unreachable') } } },
+      '/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } } } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/orders': {
+        post: {
+          summary: 'Start a PlaceOrder saga',
+          parameters: [idempotencyKey, wait],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('PlaceOrderRequest') } } },
+          responses: { ...started, ...errors(400, 401, 413, 415, 422, 503) },
+        },
+      },
+      '/products/{sku}/rename': {
+        post: {
+          summary: 'Start a RenameProduct saga',
+          parameters: [{ name: 'sku', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' } }, idempotencyKey, wait],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('RenameRequest') } } },
+          responses: { ...started, ...errors(400, 401, 413, 415, 422, 503) },
+        },
+      },
+      '/sagas': {
+        get: { summary: 'List sagas by status and type (Temporal visibility), paginated', parameters: listParams, responses: { '200': json('SagaList', 'A page of sagas'), ...errors(400, 401, 503) } },
+      },
+      '/sagas/{sagaId}': {
+        get: { summary: 'One saga: its status, steps, result or failure', parameters: [sagaId], responses: { '200': json('SagaView', 'The saga'), ...errors(400, 401, 404, 503) } },
+      },
+      '/sagas/{sagaId}/cancel': {
+        post: { summary: 'Cancel a running saga (it compensates and ends CANCELLED)', parameters: [sagaId], responses: { '202': json('ActionAccepted', 'Cancellation requested'), ...errors(400, 401, 404, 409, 503) } },
+      },
+      '/sagas/{sagaId}/retry-compensation': {
+        post: { summary: 'Operator: retry the failed compensations of a STUCK saga', parameters: [sagaId], responses: { '202': json('ActionAccepted', 'Retry requested'), ...errors(400, 401, 404, 409, 503) } },
+      },
+      '/sagas/{sagaId}/resolve': {
+        post: {
+          summary: 'Operator: end a STUCK saga as RESOLVED_MANUALLY, with a note',
+          parameters: [sagaId],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('ResolveRequest') } } },
+          responses: { '202': json('ActionAccepted', 'Resolution recorded'), ...errors(400, 401, 404, 409, 413, 415, 503) },
+        },
+      },
+    },
+  };
+}

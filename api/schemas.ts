@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { ISO_3166_ALPHA2 } from '../lib/countries';
+import { SAGA_STATUSES } from '../shared/saga-types';
+
+/**
+ * The API's HTTP contract: request schemas validate input, response schemas document (and, in
+ * tests, check) what the API answers. The OpenAPI document is generated from these.
+ */
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, '1-64 letters, digits, . _ - (starting with a letter or digit)');
+
+export const SAGA_TYPES = ['PlaceOrder', 'RenameProduct'] as const;
+
+export const placeOrderBody = z.strictObject({
+  customerId: id,
+  items: z
+    .array(z.strictObject({ sku: id, quantity: z.number().int().min(1).max(10_000) }))
+    .min(1)
+    .max(50)
+    .refine((items) => new Set(items.map((i) => i.sku)).size === items.length, 'each SKU may appear once'),
+  payment: z.strictObject({ cardNumber: z.string().regex(/^\d{12,19}$/, '12-19 digits') }),
+  shippingAddress: z.strictObject({
+    name: z.string().trim().min(1).max(200),
+    line1: z.string().trim().min(1).max(200),
+    city: z.string().trim().min(1).max(100),
+    postalCode: z.string().trim().min(1).max(20),
+    country: z.string().refine((c) => ISO_3166_ALPHA2.has(c), 'an ISO 3166-1 alpha-2 code, upper case (e.g. GB)'),
+  }),
+});
+export type PlaceOrderBody = z.infer<typeof placeOrderBody>;
+
+export const renameBody = z.strictObject({ name: z.string().trim().min(1).max(255) });
+export const resolveBody = z.strictObject({ note: z.string().trim().min(1).max(1000), operator: z.string().max(200).optional() });
+export const skuParam = id;
+export const sagaIdParam = z.string().regex(/^(order|rename)-[A-Za-z0-9._-]{1,200}$/, 'a saga ID such as order-<orderId>');
+export const idempotencyKeyHeader = z.string().regex(/^[\x21-\x7e]{1,200}$/, '1-200 printable ASCII characters');
+
+export const startQuery = z.strictObject({
+  wait: z.enum(['true', 'false']).optional(),
+});
+export const listQuery = z.strictObject({
+  status: z.enum(SAGA_STATUSES as unknown as [string, ...string[]]).optional(),
+  type: z.enum(SAGA_TYPES).optional(),
+  limit: z.coerce.number().int().min(1).max(100).optional(),
+  pageToken: z.string().regex(/^[A-Za-z0-9_-]{1,4096}$/, 'a pageToken from a previous answer').optional(),
+});
+
+const links = z.object({ self: z.string(), temporalUi: z.string().url() });
+const sagaStatus = z.enum(SAGA_STATUSES as unknown as [string, ...string[]]);
+const problem = z.object({ type: z.string(), message: z.string() });
+
+export const sagaStartedResponse = z.object({
+  sagaId: z.string(),
+  orderId: z.string().optional(),
+  sku: z.string().optional(),
+  status: sagaStatus,
+  links,
+});
+
+export const sagaViewResponse = z.object({
+  sagaId: z.string(),
+  type: z.string(),
+  status: sagaStatus.or(z.enum(['TERMINATED', 'TIMED_OUT'])),
+  steps: z.array(
+    z.object({
+      name: z.string(),
+      kind: z.string().optional(),
+      status: z.string(),
+      attempts: z.number().int(),
+      error: problem.optional(),
+      compensation: z
+        .object({ status: z.string(), attempts: z.number().int(), error: problem.optional() })
+        .optional(),
+    }),
+  ),
+  result: z.unknown().optional(),
+  failure: z.object({ type: z.string(), message: z.string(), step: z.string().optional() }).optional(),
+  stuck: z.object({ since: z.string(), steps: z.array(z.string()), error: problem }).optional(),
+  resolution: z.object({ note: z.string(), operator: z.string().optional(), at: z.string() }).optional(),
+  startedAt: z.string(),
+  closedAt: z.string().optional(),
+  links,
+});
+export type SagaView = z.infer<typeof sagaViewResponse>;
+
+export const sagaListResponse = z.object({
+  sagas: z.array(
+    z.object({ sagaId: z.string(), type: z.string(), status: z.string(), startedAt: z.string(), closedAt: z.string().optional(), links }),
+  ),
+  nextPageToken: z.string().optional(),
+});
+
+export const actionAcceptedResponse = z.object({ sagaId: z.string(), action: z.enum(['cancel', 'retry-compensation', 'resolve']), accepted: z.literal(true) });
+
+export const errorResponse = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
+
+export const healthResponse = z.object({ status: z.enum(['ok', 'unavailable']), temporal: z.string() });
