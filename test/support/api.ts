@@ -1,0 +1,37 @@
+import request from 'supertest';
+import type express from 'express';
+import { createApiApp } from '../../api/app';
+import { SagaDirectory } from '../../api/sagas';
+import { createLogger } from '../../lib/logger';
+import type { TemporalHarness } from './temporal';
+import { ADDRESS, GOOD_CARD } from './fixtures';
+
+export const TEST_TOKEN = 'test-token-0123456789abcdef';
+
+/** The real API app over the suite's Temporal client (it never listens; supertest drives it). */
+export function createTestApi(t: TemporalHarness, opts: { waitMaxMs?: number } = {}): { app: express.Express; sagas: SagaDirectory } {
+  const sagas = new SagaDirectory(t.client, {
+    namespace: 'default',
+    taskQueue: t.taskQueue,
+    temporalUiUrl: process.env.TEST_TEMPORAL_UI_URL ?? 'http://localhost:8233',
+    sagaDeadlineMs: 0,
+  });
+  const app = createApiApp({ sagas, logger: createLogger('api', 'silent'), apiToken: TEST_TOKEN, waitMaxMs: opts.waitMaxMs ?? 20_000 });
+  return { app, sagas };
+}
+
+export const auth = { Authorization: `Bearer ${TEST_TOKEN}` };
+
+export function orderBody(sku: string, overrides: Record<string, unknown> = {}) {
+  return {
+    customerId: 'cust-42',
+    items: [{ sku, quantity: 1 }],
+    payment: { cardNumber: GOOD_CARD },
+    shippingAddress: ADDRESS,
+    ...overrides,
+  };
+}
+
+export function post(app: express.Express, path: string) {
+  return request(app).post(path).set(auth);
+}
