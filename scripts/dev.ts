@@ -1,0 +1,197 @@
+/**
+ * `npm run dev`: the whole stack on its defaults, in one terminal.
+ *
+ * Provides the Temporal CLI (building it from source the first time), makes sure MySQL answers,
+ * starts the Temporal dev server with its Web UI (history kept in .data/), the four services
+ * (each migrates its own database), the worker and the API, seeds a small demo catalog, prints
+ * the URLs, and stops everything cleanly on Ctrl-C. Logs are one stream, prefixed by process.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import readline from 'node:readline';
+import { DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
+
+const root = path.resolve(__dirname, '..');
+/** The documented local default; any real deployment sets its own API_TOKEN. */
+export const DEV_API_TOKEN = 'dev-token-change-me';
+
+const env = {
+  ...process.env,
+  API_TOKEN: process.env.API_TOKEN ?? DEV_API_TOKEN,
+  TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+};
+const temporalPort = Number(env.TEMPORAL_ADDRESS.split(':').pop());
+const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
+const ports = {
+  orders: Number(env.ORDERS_PORT ?? 3001),
+  inventory: Number(env.INVENTORY_PORT ?? 3002),
+  payments: Number(env.PAYMENTS_PORT ?? 3003),
+  shipping: Number(env.SHIPPING_PORT ?? 3004),
+  api: Number(env.API_PORT ?? 3000),
+};
+
+const children: { name: string; proc: ChildProcess }[] = [];
+const colors = [36, 33, 35, 32, 34, 31, 90];
+
+function prefixed(name: string, stream: NodeJS.ReadableStream | null) {
+  if (!stream) return;
+  const color = colors[children.length % colors.length];
+  const rl = readline.createInterface({ input: stream });
+  rl.on('line', (line) => process.stdout.write(`\x1b[${color}m${name.padEnd(9)}|\x1b[0m ${line}\n`));
+}
+
+function start(name: string, command: string, args: string[]): ChildProcess {
+  const proc = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  prefixed(name, proc.stdout);
+  prefixed(name, proc.stderr);
+  children.push({ name, proc });
+  proc.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`${name} exited (${signal ?? code}); stopping the stack`);
+      void stopAll(1);
+    }
+  });
+  return proc;
+}
+
+function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, host);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (stopping) throw new Error('stopping');
+    if (Date.now() > deadline) throw new Error(`${what} did not come up within ${timeoutMs / 1000}s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function healthy(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url)).ok;
+  } catch {
+    return false;
+  }
+}
+
+const DEMO_CATALOG = [
+  { sku: 'TEAPOT-1', name: 'Cast-iron teapot', priceCents: 3900, available: 100 },
+  { sku: 'MUG-2', name: 'Stoneware mug', priceCents: 1200, available: 250 },
+  { sku: 'KETTLE-3', name: 'Whistling kettle', priceCents: 5400, available: 20 },
+];
+
+/** Seeds the demo catalog once: existing products are left as they are. */
+async function seedCatalog(): Promise<void> {
+  for (const p of DEMO_CATALOG) {
+    const url = `http://127.0.0.1:${ports.inventory}/products/${p.sku}`;
+    if ((await fetch(url)).status === 404) {
+      const { sku: _sku, ...body } = p;
+      await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    }
+  }
+}
+
+let stopping = false;
+async function stopAll(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nstopping: api, worker, services, then Temporal...');
+  // reverse start order: the API and worker go first, Temporal last
+  for (const { proc } of [...children].reverse()) {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          proc.kill('SIGKILL');
+          resolve();
+        }, 10_000);
+        proc.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  const cli = execFileSync('bash', [path.join(root, 'scripts/temporal-cli.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  execFileSync('bash', [path.join(root, 'scripts/ensure-mysql.sh')], { stdio: 'inherit', env });
+
+  for (const [name, port] of [['temporal', temporalPort], ['temporal-ui', uiPort], ...Object.entries(ports)] as [string, number][]) {
+    if (await portOpen(port)) throw new Error(`port ${port} (${name}) is already in use: is another stack running?`);
+  }
+
+  const dataDir = path.join(root, '.data');
+  mkdirSync(dataDir, { recursive: true });
+  start('temporal', cli, [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(temporalPort),
+    '--ui-port',
+    String(uiPort),
+    '--db-filename',
+    path.join(dataDir, 'temporal.db'),
+    '--dynamic-config-value',
+    'frontend.enableServerVersionCheck=false',
+    '--log-level',
+    'warn',
+    ...DEV_SERVER_SEARCH_ATTRIBUTE_ARGS,
+  ]);
+  await waitFor('Temporal', () => portOpen(temporalPort));
+
+  const tsx = (file: string) => [process.execPath, ['--import', 'tsx', path.join(root, file)]] as const;
+  for (const svc of ['orders', 'inventory', 'payments', 'shipping'] as const) start(svc, ...tsx(`services/${svc}/main.ts`));
+  for (const svc of ['orders', 'inventory', 'payments', 'shipping'] as const) {
+    await waitFor(svc, () => healthy(`http://127.0.0.1:${ports[svc]}/healthz`));
+  }
+  await seedCatalog();
+  start('worker', ...tsx('worker.ts'));
+  start('api', ...tsx('api/main.ts'));
+  await waitFor('api', () => healthy(`http://127.0.0.1:${ports.api}/healthz`));
+
+  const token = env.API_TOKEN;
+  console.log(`
+  Saga Orchestrator is up.
+    API           http://127.0.0.1:${ports.api}       (Authorization: Bearer ${token})
+    OpenAPI       http://127.0.0.1:${ports.api}/openapi.json
+    Temporal UI   http://localhost:${uiPort}
+    Temporal gRPC 127.0.0.1:${temporalPort}
+    orders        http://127.0.0.1:${ports.orders}/healthz
+    inventory     http://127.0.0.1:${ports.inventory}/healthz
+    payments      http://127.0.0.1:${ports.payments}/healthz
+    shipping      http://127.0.0.1:${ports.shipping}/healthz
+    worker        metrics on http://127.0.0.1:${env.WORKER_METRICS_PORT ?? 9464}/metrics
+  Demo catalog: ${DEMO_CATALOG.map((p) => p.sku).join(', ')}
+  Try:
+    curl -s -X POST 'http://127.0.0.1:${ports.api}/orders?wait=true' -H 'Authorization: Bearer ${token}' \\
+      -H 'Content-Type: application/json' \\
+      -d '{"customerId":"c1","items":[{"sku":"MUG-2","quantity":2}],"payment":{"cardNumber":"4242424242424242"},"shippingAddress":{"name":"Ada","line1":"1 Main St","city":"London","postalCode":"N1","country":"GB"}}'
+  Ctrl-C stops everything.
+`);
+}
+
+main().catch((err) => {
+  if (!stopping) {
+    console.error(err instanceof Error ? err.message : err);
+    void stopAll(1);
+  }
+});
