@@ -1,0 +1,454 @@
+/**
+ * Static checks of docker-compose.yml: there is no Docker engine to run it, so it has to be right by
+ * construction. Every program's environment is checked against (and parsed by) the same config
+ * module the program uses at run time, so a renamed or misspelled variable fails here, not in a
+ * container that silently falls back to a default.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import type { z } from 'zod';
+import { apiConfigSchema, loadApiConfig } from '../config/api';
+import { loadWorkerConfig, workerConfigSchema } from '../config/worker';
+import { inventoryConfigSchema, loadInventoryConfig } from '../services/inventory/config';
+import { loadOrdersConfig, ordersConfigSchema } from '../services/orders/config';
+import { loadPaymentsConfig, paymentsConfigSchema } from '../services/payments/config';
+import { loadShippingConfig, shippingConfigSchema } from '../services/shipping/config';
+import { SAGA_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+
+const root = path.resolve(__dirname, '..');
+
+type Env = Record<string, string>;
+type RawEnv = Record<string, string | number | boolean | null> | string[];
+type PortSpec = string | number | { target: number; published?: string | number };
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: string | string[];
+  entrypoint?: string | string[];
+  environment?: RawEnv;
+  ports?: PortSpec[];
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  healthcheck?: { test?: string | string[] };
+}
+
+interface ComposeFile {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compose semantics the checks need
+// ---------------------------------------------------------------------------------------------
+
+/** What `${VAR:?message}` becomes in these checks: as if the operator had set a valid value. */
+const REQUIRED_VALUE = 'set-by-the-operator-0123456789';
+
+/**
+ * Compose interpolation against an empty host environment: `${VAR:-default}` / `${VAR-default}`
+ * give the default, `${VAR:?msg}` / `${VAR?msg}` a placeholder, `${VAR}` the empty string and `$$`
+ * a literal `$`. An unbraced `$x` is rejected: in this file it can only be a shell variable
+ * someone forgot to escape, which compose would silently replace with the host's value.
+ */
+export function interpolate(value: string, where: string): string {
+  return value.replace(/\$(?:\$|\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*)|)/g, (match, braced?: string, bare?: string) => {
+    if (match === '$$') return '$';
+    if (bare !== undefined) throw new Error(`${where}: unbraced $${bare}; write \${${bare}} for compose or $$${bare} for the container's shell`);
+    if (braced === undefined) throw new Error(`${where}: a lone $ must be written $$`);
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([\s\S]*)|(:?\?)([\s\S]*))?$/.exec(braced);
+    if (!m) throw new Error(`${where}: unsupported interpolation \${${braced}}`);
+    if (m[2] !== undefined) return m[3] ?? '';
+    if (m[4] !== undefined) return REQUIRED_VALUE;
+    return '';
+  });
+}
+
+/** The whole file as compose sees it after interpolation (keys are not interpolated). */
+function resolveAll<T>(node: T, where = ''): T {
+  if (typeof node === 'string') return interpolate(node, where) as T;
+  if (Array.isArray(node)) return node.map((v, i) => resolveAll(v, `${where}[${i}]`)) as T;
+  if (node !== null && typeof node === 'object') {
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, resolveAll(v, where ? `${where}.${k}` : k)])) as T;
+  }
+  return node;
+}
+
+/** A service's environment as a map (map or `KEY=value` list form; `KEY:` with no value is unset). */
+function envOf(service: ComposeService): Env {
+  const raw = service.environment ?? {};
+  const entries: [string, string | number | boolean | null][] = Array.isArray(raw)
+    ? raw.map((line): [string, string | null] => {
+        const i = line.indexOf('=');
+        return i < 0 ? [line, null] : [line.slice(0, i), line.slice(i + 1)];
+      })
+    : Object.entries(raw);
+  return Object.fromEntries(entries.filter(([, v]) => v !== null).map(([k, v]) => [k, String(v)]));
+}
+
+function dependsOn(service: ComposeService): Record<string, string> {
+  const d = service.depends_on ?? {};
+  if (Array.isArray(d)) return Object.fromEntries(d.map((name) => [name, 'service_started']));
+  return Object.fromEntries(Object.entries(d).map(([name, spec]) => [name, spec?.condition ?? 'service_started']));
+}
+
+/** Host → container port pairs a service publishes (short and long syntax). */
+function publishedPorts(service: ComposeService): { host: number; container: number }[] {
+  return (service.ports ?? []).flatMap((spec) => {
+    if (typeof spec === 'object') return spec.published === undefined ? [] : [{ host: Number(spec.published), container: spec.target }];
+    const parts = String(spec).replace(/\/(tcp|udp)$/, '').split(':');
+    if (parts.length < 2) return []; // container port only: docker picks a random host port
+    return [{ host: Number(parts[parts.length - 2]), container: Number(parts[parts.length - 1]) }];
+  });
+}
+
+function commandOf(service: ComposeService): string[] {
+  const c = service.command ?? [];
+  return Array.isArray(c) ? c : c.split(/\s+/);
+}
+
+/** The port a program's healthcheck asks for `/healthz`, if it has one. */
+function healthcheckPort(service: ComposeService): number | undefined {
+  const test = service.healthcheck?.test;
+  const text = Array.isArray(test) ? test.join(' ') : (test ?? '');
+  const m = /http:\/\/127\.0\.0\.1:(\d+)\/healthz/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Our programs and what their config modules accept
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The Temporal environment configuration names @temporalio/envconfig reads (exact names and
+ * prefixes such as TEMPORAL_GRPC_META_), taken from the installed package so an SDK upgrade that
+ * renames one is noticed here.
+ */
+function temporalEnvConfigNames(): { names: Set<string>; prefixes: string[] } {
+  const libDir = path.dirname(require.resolve('@temporalio/envconfig'));
+  const src = readFileSync(path.join(libDir, 'envconfig-toml.js'), 'utf8');
+  const literals = [...new Set([...src.matchAll(/['"](TEMPORAL_[A-Z0-9_]+)['"]/g)].map((m) => m[1] as string))];
+  return { names: new Set(literals.filter((n) => !n.endsWith('_'))), prefixes: literals.filter((n) => n.endsWith('_')) };
+}
+const temporalEnv = temporalEnvConfigNames();
+
+interface Loaded {
+  /** The port the program listens on, as its config resolves it. */
+  port?: number;
+  bindHost?: string;
+  temporal?: { address: string | undefined; namespace: string };
+  taskQueue?: string;
+  serviceUrls?: Record<string, string>;
+  mysqlUrl?: string;
+}
+
+interface Program {
+  script: string;
+  schema: z.ZodObject;
+  /** Also configured through @temporalio/envconfig. */
+  temporalClient: boolean;
+  mysqlBacked: boolean;
+  load(env: Env): Loaded;
+}
+
+const programs: Record<string, Program> = {
+  orders: {
+    script: 'services/orders/main.ts',
+    schema: ordersConfigSchema,
+    temporalClient: false,
+    mysqlBacked: true,
+    load: (env) => {
+      const c = loadOrdersConfig(env);
+      return { port: c.ORDERS_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL };
+    },
+  },
+  inventory: {
+    script: 'services/inventory/main.ts',
+    schema: inventoryConfigSchema,
+    temporalClient: false,
+    mysqlBacked: true,
+    load: (env) => {
+      const c = loadInventoryConfig(env);
+      return { port: c.INVENTORY_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL };
+    },
+  },
+  payments: {
+    script: 'services/payments/main.ts',
+    schema: paymentsConfigSchema,
+    temporalClient: false,
+    mysqlBacked: true,
+    load: (env) => {
+      const c = loadPaymentsConfig(env);
+      return { port: c.PAYMENTS_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL };
+    },
+  },
+  shipping: {
+    script: 'services/shipping/main.ts',
+    schema: shippingConfigSchema,
+    temporalClient: false,
+    mysqlBacked: true,
+    load: (env) => {
+      const c = loadShippingConfig(env);
+      return { port: c.SHIPPING_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL };
+    },
+  },
+  worker: {
+    script: 'worker.ts',
+    schema: workerConfigSchema,
+    temporalClient: true,
+    mysqlBacked: false,
+    load: (env) => {
+      const c = loadWorkerConfig(env);
+      return {
+        temporal: { address: c.temporal.connection.address, namespace: c.temporal.namespace },
+        taskQueue: c.TASK_QUEUE,
+        serviceUrls: { orders: c.ORDERS_URL, inventory: c.INVENTORY_URL, payments: c.PAYMENTS_URL, shipping: c.SHIPPING_URL },
+      };
+    },
+  },
+  api: {
+    script: 'api/main.ts',
+    schema: apiConfigSchema,
+    temporalClient: true,
+    mysqlBacked: false,
+    load: (env) => {
+      const c = loadApiConfig(env);
+      return {
+        port: c.API_PORT,
+        bindHost: c.BIND_HOST,
+        temporal: { address: c.temporal.connection.address, namespace: c.temporal.namespace },
+        taskQueue: c.TASK_QUEUE,
+      };
+    },
+  },
+};
+
+/**
+ * Environment keys of our programs that their config does not read (zod objects strip unknown
+ * keys, so a typo would otherwise fall back to the default without a word), as `service: KEY`.
+ */
+export function unknownEnvKeys(compose: ComposeFile): string[] {
+  const unknown: string[] = [];
+  for (const [name, program] of Object.entries(programs)) {
+    const service = compose.services[name];
+    if (!service) continue;
+    const accepted = new Set(Object.keys(program.schema.shape));
+    for (const key of Object.keys(envOf(service))) {
+      if (accepted.has(key)) continue;
+      if (program.temporalClient && (temporalEnv.names.has(key) || temporalEnv.prefixes.some((p) => key.startsWith(p)))) continue;
+      unknown.push(`${name}: ${key}`);
+    }
+  }
+  return unknown;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const rawText = readFileSync(path.join(root, 'docker-compose.yml'), 'utf8');
+/** As written (interpolations still in place); YAML merge keys (`<<: *anchor`) resolved. */
+const raw = parse(rawText, { merge: true }) as ComposeFile;
+/** As compose runs it (if interpolation fails, the first test reports why; the rest see it raw). */
+const interpolation = ((): { compose: ComposeFile; error?: unknown } => {
+  try {
+    return { compose: resolveAll(raw) };
+  } catch (error) {
+    return { compose: raw, error };
+  }
+})();
+const compose = interpolation.compose;
+const services = compose.services;
+const svc = (name: string): ComposeService => {
+  const s = services[name];
+  if (!s) throw new Error(`docker-compose.yml has no service ${name}`);
+  return s;
+};
+const loaded = (name: string): Loaded => {
+  const program = programs[name];
+  if (!program) throw new Error(`${name} is not one of our programs`);
+  return program.load(envOf(svc(name)));
+};
+const TEMPORAL_ADDRESS = 'temporal:7233';
+
+describe('docker-compose.yml', () => {
+  it('when the file is interpolated, then only ${VAR} forms and escaped $$ occur, and the API token is required', () => {
+    expect(interpolation.error).toBeUndefined();
+    expect(JSON.stringify(compose)).not.toContain('${');
+    expect(JSON.stringify(raw)).not.toContain('"<<"');
+    // No default token may ship in a committed file.
+    expect(envOf(raw.services.api ?? {}).API_TOKEN).toMatch(/^\$\{API_TOKEN:\?[^}]+\}$/);
+    // And the interpolator itself refuses what compose would silently substitute.
+    expect(() => interpolate('sleep $n', 'x')).toThrow(/unbraced \$n/);
+    expect(interpolate('a${X:-b}c$${Y}${Z:?need Z}', 'x')).toBe(`abc\${Y}${REQUIRED_VALUE}`);
+  });
+
+  it('when services are listed, then each has an image or a build, and every depends_on target exists', () => {
+    expect(Object.keys(services).length).toBeGreaterThan(0);
+    for (const [name, s] of Object.entries(services)) {
+      expect({ name, hasImageOrBuild: Boolean(s.image) || s.build !== undefined }).toEqual({ name, hasImageOrBuild: true });
+      for (const target of Object.keys(dependsOn(s))) {
+        expect({ name, dependsOn: target, exists: target in services }).toEqual({ name, dependsOn: target, exists: true });
+      }
+    }
+    // Every Node program is built from ./Dockerfile; every built service is one we check below.
+    const built = Object.entries(services).filter(([, s]) => s.build !== undefined).map(([n]) => n).sort();
+    expect(built).toEqual(Object.keys(programs).sort());
+    expect(existsSync(path.join(root, 'Dockerfile'))).toBe(true);
+  });
+
+  it('when host ports are published, then each is published once, and they are the documented ones', () => {
+    const all = Object.entries(services).flatMap(([name, s]) => publishedPorts(s).map((p) => ({ name, ...p })));
+    const hostPorts = all.map((p) => p.host);
+    const dupes = hostPorts.filter((p, i) => hostPorts.indexOf(p) !== i);
+    expect(dupes).toEqual([]);
+    expect(Object.fromEntries(all.map((p) => [p.name, `${p.host}:${p.container}`]))).toEqual({
+      api: '3000:3000',
+      orders: '3001:3001',
+      inventory: '3002:3002',
+      payments: '3003:3003',
+      shipping: '3004:3004',
+      temporal: '7233:7233',
+      'temporal-ui': '8233:8080',
+    });
+  });
+
+  it('when a program starts, then its command runs an existing script of the repo through tsx', () => {
+    for (const [name, program] of Object.entries(programs)) {
+      const command = commandOf(svc(name));
+      expect({ name, command }).toEqual({ name, command: ['node', '--import', 'tsx', program.script] });
+      expect({ name, script: program.script, exists: existsSync(path.join(root, program.script)) }).toEqual({
+        name,
+        script: program.script,
+        exists: true,
+      });
+    }
+  });
+
+  it('when a program reads its environment, then every key is one its config accepts', () => {
+    expect(temporalEnv.names).toContain('TEMPORAL_ADDRESS');
+    expect(temporalEnv.names).toContain('TEMPORAL_NAMESPACE');
+    expect(temporalEnv.names).toContain('TEMPORAL_TLS');
+    expect(unknownEnvKeys(compose)).toEqual([]);
+  });
+
+  it('when a key is misspelled, then the env-key check reports it', () => {
+    const broken = structuredClone(compose);
+    const orders = envOf(broken.services.orders ?? {});
+    const { ORDERS_PORT, ...rest } = orders;
+    broken.services.orders = { ...broken.services.orders, environment: { ...rest, ORDER_PORT: ORDERS_PORT ?? '3001' } };
+    broken.services.worker = { ...broken.services.worker, environment: { ...envOf(broken.services.worker ?? {}), TEMPORAL_ADRESS: 'temporal:7233' } };
+    // A Temporal env-config name is only accepted for programs that read it.
+    broken.services.shipping = { ...broken.services.shipping, environment: { ...envOf(broken.services.shipping ?? {}), TEMPORAL_ADDRESS: 'temporal:7233' } };
+    expect(unknownEnvKeys(broken).sort()).toEqual(['orders: ORDER_PORT', 'shipping: TEMPORAL_ADDRESS', 'worker: TEMPORAL_ADRESS']);
+  });
+
+  it('when each program loads its config from its environment, then it parses, listens on all interfaces and agrees with its healthcheck and published port', () => {
+    for (const name of Object.keys(programs)) {
+      const config = loaded(name); // throws, listing every bad key, if the environment does not parse
+      if (config.port === undefined) continue; // the worker serves nothing but metrics
+      expect({ name, bindHost: config.bindHost }).toEqual({ name, bindHost: '0.0.0.0' });
+      expect({ name, healthcheck: healthcheckPort(svc(name)) }).toEqual({ name, healthcheck: config.port });
+      expect({ name, published: publishedPorts(svc(name)).map((p) => p.container) }).toEqual({ name, published: [config.port] });
+    }
+    expect(healthcheckPort(svc('orders'))).toBe(3001);
+  });
+
+  it('when the worker calls a service, then it uses the compose service name and the port that service listens on', () => {
+    const urls = loaded('worker').serviceUrls ?? {};
+    expect(Object.keys(urls).sort()).toEqual(['inventory', 'orders', 'payments', 'shipping']);
+    for (const [name, url] of Object.entries(urls)) {
+      const u = new URL(url);
+      expect({ name, host: u.hostname, port: Number(u.port) }).toEqual({ name, host: name, port: loaded(name).port });
+    }
+  });
+
+  it('when the worker, the API and the UI connect to Temporal, then they use the temporal service, the same namespace and the same task queue', () => {
+    const worker = loaded('worker');
+    const api = loaded('api');
+    expect(worker.temporal?.address).toBe(TEMPORAL_ADDRESS);
+    expect(api.temporal?.address).toBe(TEMPORAL_ADDRESS);
+    expect(api.temporal?.namespace).toBe(worker.temporal?.namespace);
+    expect(api.taskQueue).toBe(worker.taskQueue);
+    expect(envOf(svc('temporal-ui')).TEMPORAL_ADDRESS).toBe(TEMPORAL_ADDRESS);
+    // The server listens there: frontend gRPC port 7233, bound to all interfaces.
+    expect(publishedPorts(svc('temporal')).map((p) => p.container)).toContain(7233);
+    expect(envOf(svc('temporal')).BIND_ON_IP).toBe('0.0.0.0');
+    // The UI links the API hands out go to the UI's published port.
+    const ui = publishedPorts(svc('temporal-ui'))[0];
+    expect(ui?.container).toBe(8080);
+    expect(new URL(envOf(svc('api')).TEMPORAL_UI_URL ?? '').port).toBe(String(ui?.host));
+  });
+
+  it('when MySQL-backed programs start, then they wait for a healthy mysql and log in with its root password', () => {
+    const mysql = svc('mysql');
+    const test = mysql.healthcheck?.test;
+    expect(Array.isArray(test) ? test.join(' ') : test).toContain('mysqladmin ping');
+    const rootPassword = envOf(mysql).MYSQL_ROOT_PASSWORD;
+    expect(rootPassword).toBe('saga');
+
+    const mysqlBacked = Object.entries(programs).filter(([, p]) => p.mysqlBacked).map(([n]) => n);
+    expect(mysqlBacked).toHaveLength(4);
+    for (const name of mysqlBacked) {
+      expect({ name, mysql: dependsOn(svc(name)).mysql }).toEqual({ name, mysql: 'service_healthy' });
+      const url = new URL(loaded(name).mysqlUrl ?? '');
+      expect({ name, host: url.host, user: url.username, password: url.password }).toEqual({ name, host: 'mysql:3306', user: 'root', password: rootPassword });
+    }
+    // Temporal's persistence and its schema job use the same server and credentials.
+    for (const name of ['temporal', 'temporal-schema']) {
+      expect({ name, mysql: dependsOn(svc(name)).mysql }).toEqual({ name, mysql: 'service_healthy' });
+    }
+    const temporal = envOf(svc('temporal'));
+    expect({ DB: temporal.DB, MYSQL_SEEDS: temporal.MYSQL_SEEDS, DB_PORT: temporal.DB_PORT, MYSQL_USER: temporal.MYSQL_USER, MYSQL_PWD: temporal.MYSQL_PWD }).toEqual({
+      DB: 'mysql8',
+      MYSQL_SEEDS: 'mysql',
+      DB_PORT: '3306',
+      MYSQL_USER: 'root',
+      MYSQL_PWD: rootPassword,
+    });
+    expect(envOf(svc('temporal-schema')).SQL_PASSWORD).toBe(rootPassword);
+  });
+
+  it('when the temporal server is configured, then it only sets variables its 1.29 config template reads', () => {
+    // Names read by docker/config_template.yaml of temporalio/temporal v1.29.1 that matter for a
+    // SQL setup (the image renders its config from them; an unknown name is silently ignored).
+    const templateReads = new Set([
+      'DB', 'DB_PORT', 'MYSQL_SEEDS', 'MYSQL_USER', 'MYSQL_PWD', 'DBNAME', 'VISIBILITY_DBNAME', 'MYSQL_TX_ISOLATION_COMPAT',
+      'VISIBILITY_MYSQL_SEEDS', 'VISIBILITY_DB_PORT', 'VISIBILITY_MYSQL_USER', 'VISIBILITY_MYSQL_PWD',
+      'SQL_MAX_CONNS', 'SQL_MAX_IDLE_CONNS', 'SQL_MAX_CONN_TIME', 'SQL_VIS_MAX_CONNS', 'SQL_VIS_MAX_IDLE_CONNS', 'SQL_VIS_MAX_CONN_TIME',
+      'SQL_TLS_ENABLED', 'SQL_CA', 'SQL_CERT', 'SQL_CERT_KEY', 'SQL_HOST_VERIFICATION', 'SQL_HOST_NAME',
+      'NUM_HISTORY_SHARDS', 'LOG_LEVEL', 'BIND_ON_IP', 'TEMPORAL_BROADCAST_ADDRESS', 'DYNAMIC_CONFIG_FILE_PATH',
+      'FRONTEND_GRPC_PORT', 'FRONTEND_HTTP_PORT', 'PROMETHEUS_ENDPOINT', 'STATSD_ENDPOINT', 'SERVICES',
+    ]);
+    const unknown = Object.keys(envOf(svc('temporal'))).filter((k) => !templateReads.has(k));
+    expect(unknown).toEqual([]);
+  });
+
+  it('when Temporal comes up, then its schema is set up first and the namespace and search attributes before the worker and the API', () => {
+    const schemaScript = commandOf(svc('temporal-schema')).join('\n');
+    expect(svc('temporal-schema').entrypoint).toEqual(['/bin/sh', '-ec']);
+    expect(schemaScript).toContain('--plugin mysql8');
+    expect(schemaScript).toContain('setup temporal /etc/temporal/schema/mysql/v8/temporal/versioned');
+    expect(schemaScript).toContain('setup temporal_visibility /etc/temporal/schema/mysql/v8/visibility/versioned');
+    expect(schemaScript).toMatch(/create-database[\s\S]*setup-schema -v 0\.0[\s\S]*update-schema -d/);
+
+    expect(dependsOn(svc('temporal'))).toEqual({ mysql: 'service_healthy', 'temporal-schema': 'service_completed_successfully' });
+    expect(svc('temporal').healthcheck?.test).toBeDefined();
+
+    // The one-shot job creates exactly the attributes the workflows upsert, each with its type.
+    const saScript = commandOf(svc('temporal-search-attributes')).join('\n');
+    expect(svc('temporal-search-attributes').entrypoint).toEqual(['/bin/sh', '-ec']);
+    expect(dependsOn(svc('temporal-search-attributes'))).toEqual({ temporal: 'service_healthy' });
+    const cliType: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
+    const expectedFlags = SAGA_SEARCH_ATTRIBUTES.map((k) => `--name ${k.name} --type ${cliType[k.type]}`).join(' ');
+    expect(saScript).toContain(`temporal operator search-attribute create ${expectedFlags} --namespace ${loaded('worker').temporal?.namespace} --address ${TEMPORAL_ADDRESS}`);
+    expect(saScript).toContain(`temporal operator namespace create --namespace ${loaded('worker').temporal?.namespace}`);
+
+    const serviceNames = Object.entries(programs).filter(([, p]) => p.mysqlBacked).map(([n]) => n);
+    expect(dependsOn(svc('worker'))).toEqual({
+      temporal: 'service_healthy',
+      'temporal-search-attributes': 'service_completed_successfully',
+      ...Object.fromEntries(serviceNames.map((n) => [n, 'service_healthy'])),
+    });
+    expect(dependsOn(svc('api'))).toMatchObject({ temporal: 'service_healthy', 'temporal-search-attributes': 'service_completed_successfully' });
+    expect(dependsOn(svc('temporal-ui'))).toEqual({ temporal: 'service_healthy' });
+  });
+});
