@@ -17,7 +17,7 @@ const root = path.resolve(__dirname, '..');
 /** The documented local default; any real deployment sets its own API_TOKEN. */
 export const DEV_API_TOKEN = 'dev-token-change-me';
 
-const env = {
+const env: Record<string, string | undefined> & { API_TOKEN: string; TEMPORAL_ADDRESS: string } = {
   ...process.env,
   API_TOKEN: process.env.API_TOKEN ?? DEV_API_TOKEN,
   TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   ]);
   await waitFor('Temporal', () => portOpen(temporalPort));
 
-  const tsx = (file: string) => [process.execPath, ['--import', 'tsx', path.join(root, file)]] as const;
+  const tsx = (file: string): [string, string[]] => [process.execPath, ['--import', 'tsx', path.join(root, file)]];
   for (const svc of ['orders', 'inventory', 'payments', 'shipping'] as const) start(svc, ...tsx(`services/${svc}/main.ts`));
   for (const svc of ['orders', 'inventory', 'payments', 'shipping'] as const) {
     await waitFor(svc, () => healthy(`http://127.0.0.1:${ports[svc]}/healthz`));
