@@ -7,6 +7,7 @@ import path from 'node:path';
 import { NativeConnection, Runtime, makeTelemetryFilterString, bundleWorkflowCode } from '@temporalio/worker';
 import { loadWorkerConfig } from './config/worker';
 import { createLogger } from './lib/logger';
+import { parseCardKey } from './lib/card-token';
 import { createSagaWorker } from './worker/create-worker';
 
 async function main(): Promise<void> {
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
       shippingUrl: config.SHIPPING_URL,
       httpTimeoutMs: config.HTTP_TIMEOUT_MS,
       httpConnections: config.HTTP_CONNECTIONS,
+      cardKey: parseCardKey(config.CARD_ENCRYPTION_KEY),
     },
     tuning: {
       maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,

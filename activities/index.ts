@@ -13,6 +13,8 @@ export interface ActivitiesConfig {
   httpTimeoutMs: number;
   /** Keep-alive connections per service. */
   httpConnections: number;
+  /** Opens the sealed card numbers in workflow inputs (see lib/card-token.ts). */
+  cardKey: Buffer;
 }
 
 /** Builds every saga activity over one keep-alive HTTP agent. Workflows import this only as a type. */
@@ -22,7 +24,7 @@ export function createActivities(config: ActivitiesConfig) {
   return {
     ...createOrdersActivities(client('orders', config.ordersUrl)),
     ...createInventoryActivities(client('inventory', config.inventoryUrl)),
-    ...createPaymentsActivities(client('payments', config.paymentsUrl)),
+    ...createPaymentsActivities(client('payments', config.paymentsUrl), config.cardKey),
     ...createShippingActivities(client('shipping', config.shippingUrl)),
     close: () => agent.close(),
   };

@@ -5,6 +5,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadApiConfig } from '../config/api';
 import { createLogger } from '../lib/logger';
+import { parseCardKey } from '../lib/card-token';
 import { closeServer, listen } from '../lib/service';
 import { createApiApp } from './app';
 import { SagaDirectory } from './sagas';
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
     taskQueue: config.TASK_QUEUE,
     temporalUiUrl: config.TEMPORAL_UI_URL,
     sagaDeadlineMs: config.SAGA_DEADLINE_MS,
+    cardKey: parseCardKey(config.CARD_ENCRYPTION_KEY),
   });
   const app = createApiApp({ sagas, logger, apiToken: config.API_TOKEN, waitMaxMs: config.API_WAIT_MAX_MS });
   const server = await listen(app, config.API_PORT, config.BIND_HOST);

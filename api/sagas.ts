@@ -8,7 +8,8 @@ import { SAGA_STATE_MEMO, TERMINAL_STATUSES, type SagaState, type SagaStatus } f
 import { PLACE_ORDER, RENAME_PRODUCT, placeOrderWorkflowId, renameProductWorkflowId } from '../shared/saga-names';
 import type { PlaceOrderInput } from '../workflows/place-order';
 import type { RenameProductInput } from '../workflows/rename-product';
-import type { SagaView } from './schemas';
+import type { PlaceOrderBody, SagaView } from './schemas';
+import { sealCardNumber } from '../lib/card-token';
 
 export const ApiErrors = {
   SAGA_NOT_FOUND: 'SAGA_NOT_FOUND',
@@ -25,6 +26,8 @@ export interface SagaDirectoryOptions {
   temporalUiUrl: string;
   /** Deadline given to every saga started (0 = none). */
   sagaDeadlineMs: number;
+  /** Seals card numbers before they enter a workflow input. */
+  cardKey: Buffer;
 }
 
 export interface Started {
@@ -108,10 +111,12 @@ export class SagaDirectory {
     }
   }
 
-  async startPlaceOrder(body: Omit<PlaceOrderInput, 'orderId' | 'options'>, idempotencyKey?: string): Promise<Started & { orderId: string }> {
+  async startPlaceOrder(body: PlaceOrderBody, idempotencyKey?: string): Promise<Started & { orderId: string }> {
     const requestHash = sha256(`POST /orders\n${canonical(body)}`);
     const orderId = idempotencyKey ? `k${sha256(`orders:${idempotencyKey}`).slice(0, 32)}` : randomUUID();
-    const input: PlaceOrderInput = { ...body, orderId, ...(this.opts.sagaDeadlineMs > 0 ? { options: { deadlineMs: this.opts.sagaDeadlineMs } } : {}) };
+    const { payment, ...rest } = body;
+    const sealed = { cardToken: sealCardNumber(payment.cardNumber, this.opts.cardKey, orderId), last4: payment.cardNumber.slice(-4) };
+    const input: PlaceOrderInput = { ...rest, payment: sealed, orderId, ...(this.opts.sagaDeadlineMs > 0 ? { options: { deadlineMs: this.opts.sagaDeadlineMs } } : {}) };
     const started = await this.startOnce('placeOrder', placeOrderWorkflowId(orderId), [input], requestHash, idempotencyKey !== undefined);
     return { ...started, orderId };
   }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { ConnectionOptions } from '@temporalio/client';
-import { logLevel, parseConfig, port, positiveInt } from '../lib/config';
+import { cardKey, logLevel, parseConfig, port, positiveInt } from '../lib/config';
 import { DEFAULT_TASK_QUEUE } from '../shared/constants';
 
 export const apiConfigSchema = z.object({
@@ -16,6 +16,7 @@ export const apiConfigSchema = z.object({
   API_WAIT_MAX_MS: positiveInt(30_000),
   /** Optional deadline given to every saga the API starts (0 = none). */
   SAGA_DEADLINE_MS: z.coerce.number().int().min(0).default(0),
+  CARD_ENCRYPTION_KEY: cardKey,
   LOG_LEVEL: logLevel,
 });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
-import { logLevel, parseConfig, port, positiveInt } from '../lib/config';
+import { cardKey, logLevel, parseConfig, port, positiveInt } from '../lib/config';
 import { DEFAULT_TASK_QUEUE } from '../shared/constants';
 
 export const workerConfigSchema = z.object({
@@ -18,6 +18,7 @@ export const workerConfigSchema = z.object({
   /** Prometheus endpoint for the SDK's metrics (0 disables it). */
   WORKER_METRICS_PORT: port(9464),
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  CARD_ENCRYPTION_KEY: cardKey,
   LOG_LEVEL: logLevel,
 });
 

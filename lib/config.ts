@@ -23,6 +23,10 @@ export const bool = (fallback: boolean) =>
     .enum(['true', 'false', '1', '0'])
     .default(fallback ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1');
+/** A base64 AES-256 key (32 bytes) that seals card numbers before they enter a workflow. */
+export const cardKey = z
+  .string({ error: 'required: 32 random bytes, base64 (openssl rand -base64 32)' })
+  .refine((s) => Buffer.from(s, 'base64').length === 32, '32 bytes, base64-encoded (openssl rand -base64 32)');
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 
 /** Settings every MySQL-backed service shares. */

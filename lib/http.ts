@@ -53,11 +53,16 @@ export function sendReply(res: Response, reply: Reply & { replayed?: boolean }):
 export function idempotentRoute<TSchema extends Record<string, unknown>>(
   db: Db<TSchema>,
   handle: (req: Request) => (tx: Tx<TSchema>) => Promise<Reply>,
+  opts: {
+    /** What of the body the stored request hash covers (e.g. not a full card number, which a hash would not hide). */
+    hashedBody?: (body: unknown) => unknown;
+  } = {},
 ): RequestHandler {
   return async (req, res) => {
     const work = handle(req);
     const key = req.header('idempotency-key');
-    const outcome = await runIdempotent(db, { key, method: req.method, path: req.path, body: req.body ?? null }, work);
+    const body = opts.hashedBody ? opts.hashedBody(req.body ?? null) : (req.body ?? null);
+    const outcome = await runIdempotent(db, { key, method: req.method, path: req.path, body }, work);
     sendReply(res, outcome);
   };
 }

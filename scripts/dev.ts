@@ -16,10 +16,13 @@ import { DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
 const root = path.resolve(__dirname, '..');
 /** The documented local default; any real deployment sets its own API_TOKEN. */
 export const DEV_API_TOKEN = 'dev-token-change-me';
+/** The documented local card-sealing key (32 bytes); any real deployment sets its own CARD_ENCRYPTION_KEY. */
+export const DEV_CARD_KEY = Buffer.from('dev-card-key-change-me-32-bytes!').toString('base64');
 
 const env: Record<string, string | undefined> & { API_TOKEN: string; TEMPORAL_ADDRESS: string } = {
   ...process.env,
   API_TOKEN: process.env.API_TOKEN ?? DEV_API_TOKEN,
+  CARD_ENCRYPTION_KEY: process.env.CARD_ENCRYPTION_KEY ?? DEV_CARD_KEY,
   TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
 };

@@ -129,6 +129,12 @@ describe('sagas over REST', () => {
     expect(view).toMatchObject({ type: 'PlaceOrder', status: 'COMPLETED', result: { totalCents: 999 } });
     expect(view.steps.map((s) => s.name)).toEqual(['createOrder', 'reserveStock', 'chargePayment', 'scheduleShipment', 'confirmOrder', 'commitStock']);
     expect(view.links.temporalUi).toMatch(new RegExp(`/namespaces/default/workflows/${view.sagaId}$`));
+    // the card number never enters Temporal: the history holds a sealed token and the last four digits
+    const raw = JSON.stringify(await t.client.workflow.getHandle(view.sagaId).fetchHistory());
+    const payloads = [...raw.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8')).join('\n');
+    expect(payloads).toContain('"last4":"4242"');
+    expect(payloads).toContain('"cardToken":"v1.');
+    expect(payloads).not.toContain('4242424242424242');
     const orderId = view.sagaId.replace(/^order-/, '');
     const [order] = await stack.orders.query<{ status: string }>('SELECT status FROM orders WHERE order_id = ?', [orderId]);
     expect(order!.status).toBe('CONFIRMED');

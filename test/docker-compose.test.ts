@@ -43,7 +43,8 @@ interface ComposeFile {
 // ---------------------------------------------------------------------------------------------
 
 /** What `${VAR:?message}` becomes in these checks: as if the operator had set a valid value. */
-const REQUIRED_VALUE = 'set-by-the-operator-0123456789';
+// base64 of 32 bytes, so it is also a valid CARD_ENCRYPTION_KEY (and long enough for API_TOKEN)
+const REQUIRED_VALUE = Buffer.from('set-by-the-operator-0123456789ab').toString('base64');
 
 /**
  * Compose interpolation against an empty host environment: `${VAR:-default}` / `${VAR-default}`

@@ -80,7 +80,7 @@ describe('PlaceOrder', () => {
 
   test('when the card is declined, then the stock is released and the order cancelled, in reverse order', async () => {
     const sku = await putProduct(stack, { available: 5 });
-    const input = orderInput(sku, { options: FAST, payment: { cardNumber: DECLINED_CARD } });
+    const input = orderInput(sku, { options: FAST, cardNumber: DECLINED_CARD });
     const handle = await start(input);
     const state = await finalState(handle);
     expect(state.status).toBe('COMPENSATED');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { placeOrderWorkflowId } from '../workflows/place-order';
 import { startServices, type ServiceStack } from './support/services';
 import { connectTemporal, finalState, temporalAddress, waitForState, FAST, type TemporalHarness } from './support/temporal';
-import { orderFootprint, orderInput, putProduct, stockOf } from './support/fixtures';
+import { TEST_CARD_KEY, orderFootprint, orderInput, putProduct, stockOf } from './support/fixtures';
 
 let stack: ServiceStack;
 let t: TemporalHarness;
@@ -33,6 +33,7 @@ async function spawnWorker(): Promise<ChildProcess> {
       SHIPPING_URL: stack.shipping.url,
       HTTP_TIMEOUT_MS: '1000',
       WORKER_METRICS_PORT: '0',
+      CARD_ENCRYPTION_KEY: TEST_CARD_KEY.toString('base64'),
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,7 +12,8 @@ export interface PlaceOrderInput {
   orderId: string;
   customerId: string;
   items: { sku: string; quantity: number }[];
-  payment: { cardNumber: string };
+  /** The card number sealed by the API (lib/card-token.ts) and its last four digits: never the number itself. */
+  payment: { cardToken: string; last4: string };
   shippingAddress: Address;
   options?: SagaRunOptions;
 }
@@ -64,7 +65,7 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
           idempotencyKey: key('chargePayment'),
           orderId,
           amountCents: reservation.totalCents,
-          cardNumber: input.payment.cardNumber,
+          cardToken: input.payment.cardToken,
         }),
       compensate: ({ round }) => undo.refundPayment({ idempotencyKey: undoKey('chargePayment', round), orderId }),
     });

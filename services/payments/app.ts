@@ -84,7 +84,10 @@ export function createPaymentsApp(deps: PaymentsDeps) {
                 : rejection(409, PaymentsErrors.ALREADY_CHARGED, `Order ${body.orderId} was already charged with other details`);
           }
         };
-      }),
+      },
+      // A 16-digit card number is guessable from its SHA-256: the stored hash covers its last four digits only.
+      { hashedBody: (b) => ({ ...(b as Record<string, unknown>), cardNumber: String((b as { cardNumber?: unknown })?.cardNumber ?? '').slice(-4) }) },
+      ),
     );
 
     /** Compensation: refunds a captured payment; before any charge, leaves a VOIDED tombstone. */

@@ -4,7 +4,7 @@ import { createApiApp } from '../../api/app';
 import { SagaDirectory } from '../../api/sagas';
 import { createLogger } from '../../lib/logger';
 import type { TemporalHarness } from './temporal';
-import { ADDRESS, GOOD_CARD } from './fixtures';
+import { ADDRESS, GOOD_CARD, TEST_CARD_KEY } from './fixtures';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
 
@@ -15,6 +15,7 @@ export function createTestApi(t: TemporalHarness, opts: { waitMaxMs?: number } =
     taskQueue: t.taskQueue,
     temporalUiUrl: process.env.TEST_TEMPORAL_UI_URL ?? 'http://localhost:8233',
     sagaDeadlineMs: 0,
+    cardKey: TEST_CARD_KEY,
   });
   const app = createApiApp({ sagas, logger: createLogger('api', 'silent'), apiToken: TEST_TOKEN, waitMaxMs: opts.waitMaxMs ?? 20_000 });
   return { app, sagas };

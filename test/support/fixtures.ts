@@ -2,8 +2,11 @@ import request from 'supertest';
 import type { ServiceStack } from './services';
 import { uniqueId } from './services';
 import type { PlaceOrderInput } from '../../workflows/place-order';
+import { sealCardNumber } from '../../lib/card-token';
 
 export const GOOD_CARD = '4242424242424242';
+/** The key the suites' workers and API seal card numbers with. */
+export const TEST_CARD_KEY = Buffer.alloc(32, 7);
 export const DECLINED_CARD = '4000000000000002';
 export const ADDRESS = { name: 'Ada Lovelace', line1: '12 St James Square', city: 'London', postalCode: 'SW1Y 4JH', country: 'GB' };
 
@@ -17,14 +20,17 @@ export async function putProduct(stack: ServiceStack, opts: { sku?: string; name
   return sku;
 }
 
-export function orderInput(sku: string, overrides: Partial<PlaceOrderInput> = {}): PlaceOrderInput {
+/** A PlaceOrder input as the API would build it (the card number sealed for the order). */
+export function orderInput(sku: string, overrides: Partial<Omit<PlaceOrderInput, 'payment'>> & { cardNumber?: string } = {}): PlaceOrderInput {
+  const { cardNumber = GOOD_CARD, ...rest } = overrides;
+  const orderId = rest.orderId ?? uniqueId('ord');
   return {
-    orderId: uniqueId('ord'),
+    orderId,
     customerId: 'cust-1',
     items: [{ sku, quantity: 2 }],
-    payment: { cardNumber: GOOD_CARD },
+    payment: { cardToken: sealCardNumber(cardNumber, TEST_CARD_KEY, orderId), last4: cardNumber.slice(-4) },
     shippingAddress: ADDRESS,
-    ...overrides,
+    ...rest,
   };
 }
 

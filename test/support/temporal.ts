@@ -3,6 +3,7 @@ import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporal
 import type { ServiceStack } from './services';
 import { createSagaWorker } from '../../worker/create-worker';
 import { uniqueId } from './services';
+import { TEST_CARD_KEY } from './fixtures';
 import type { SagaRunOptions } from '../../workflows/options';
 import type { SagaState } from '../../shared/saga-types';
 
@@ -71,6 +72,7 @@ export async function startWorker(t: TemporalHarness, stack: ServiceStack, opts:
       shippingUrl: stack.shipping.url,
       httpTimeoutMs: opts.httpTimeoutMs ?? 3000,
       httpConnections: 32,
+      cardKey: TEST_CARD_KEY,
     },
   });
   const running = worker.run();
