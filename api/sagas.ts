@@ -128,17 +128,29 @@ export class SagaDirectory {
     return this.startOnce('renameProduct', renameProductWorkflowId(sku, requestId), [input], requestHash, idempotencyKey !== undefined);
   }
 
-  /** Polls until the saga's workflow closes or `timeoutMs` passes; true when it closed. */
+  /**
+   * Waits until the saga's workflow closes or `timeoutMs` passes; true when it closed. Uses the
+   * server's long poll on the result (no polling delay added to the answer).
+   */
   async waitForClose(sagaId: string, timeoutMs: number): Promise<boolean> {
     const handle = this.client.workflow.getHandle(sagaId);
-    const deadline = Date.now() + timeoutMs;
-    let delay = 50;
-    for (;;) {
-      const desc = await handle.describe();
-      if (desc.status.name !== 'RUNNING') return true;
-      if (Date.now() + delay > deadline) return false;
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 500);
+    let timer: NodeJS.Timeout | undefined;
+    const closed = handle.result().then(
+      () => true,
+      (err: { name?: string }) => {
+        // a saga that compensated or was cancelled has closed too; anything else is a real error
+        if (err?.name === 'WorkflowFailedError') return true;
+        throw err;
+      },
+    );
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+      return await Promise.race([closed, timedOut]);
+    } finally {
+      clearTimeout(timer);
+      closed.catch(() => undefined);
     }
   }
 
