@@ -1,0 +1,97 @@
+/** Renders benchmark results as a Markdown table and SVG line charts (no dependencies needed for two charts). */
+import type { Mode, RunResult } from './load';
+
+export interface CpuShare {
+  mode: Mode;
+  concurrency: number;
+  /** CPU milliseconds per completed order, by process. */
+  cpuMsPerOrder: Record<string, number>;
+}
+
+export interface BenchReport {
+  startedAt: string;
+  machine: { cores: number; cpuModel: string; memoryGiB: number; platform: string };
+  versions: Record<string, string>;
+  settings: { warmupS: number; durationS: number; levels: number[]; modes: Mode[] };
+  results: RunResult[];
+  cpu: CpuShare[];
+  notes?: string[];
+}
+
+const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+
+function find(results: RunResult[], mode: Mode, c: number) {
+  return results.find((r) => r.mode === mode && r.concurrency === c);
+}
+
+export function markdown(report: BenchReport): string {
+  const lines: string[] = [];
+  lines.push(`Machine: ${report.machine.cores} cores (${report.machine.cpuModel}), ${report.machine.memoryGiB} GiB, ${report.machine.platform}.`);
+  lines.push(`Versions: ${Object.entries(report.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
+  lines.push(`Each point: ${report.settings.warmupS} s warm-up, then ${report.settings.durationS} s measured, closed loop; latency is start to final state of one order.`);
+  lines.push('');
+  lines.push('| mode | in flight | orders/s | p50 ms | p95 ms | p99 ms | errors | throughput vs gateway | p50 vs gateway |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of report.results) {
+    const g = find(report.results, 'gateway', r.concurrency);
+    const tput = g && g.throughput > 0 ? `${fmt((r.throughput / g.throughput) * 100, 0)}%` : '–';
+    const p50 = g && g.p50 > 0 ? `${fmt(r.p50 / g.p50, 2)}×` : '–';
+    lines.push(`| ${r.mode} | ${r.concurrency} | ${fmt(r.throughput)} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.errors} | ${tput} | ${p50} |`);
+  }
+  if (report.cpu.length > 0) {
+    const procs = [...new Set(report.cpu.flatMap((c) => Object.keys(c.cpuMsPerOrder)))];
+    lines.push('');
+    lines.push('CPU milliseconds per completed order, by process (where the time goes):');
+    lines.push('');
+    lines.push(`| mode | in flight | ${procs.join(' | ')} | total |`);
+    lines.push(`|---|---:|${procs.map(() => '---:').join('|')}|---:|`);
+    for (const c of report.cpu) {
+      const total = Object.values(c.cpuMsPerOrder).reduce((s, x) => s + x, 0);
+      lines.push(`| ${c.mode} | ${c.concurrency} | ${procs.map((p) => fmt(c.cpuMsPerOrder[p] ?? 0, 2)).join(' | ')} | ${fmt(total, 2)} |`);
+    }
+  }
+  for (const n of report.notes ?? []) lines.push('', n);
+  return lines.join('\n') + '\n';
+}
+
+const COLORS: Record<string, string> = { direct: '#6b7280', gateway: '#2563eb', saga: '#dc2626', 'saga-local': '#16a34a' };
+
+/** A small line chart: x = concurrency (log scale), y = metric, one line per mode. */
+export function svgChart(report: BenchReport, metric: 'throughput' | 'p50', title: string, yLabel: string): string {
+  const W = 720;
+  const H = 420;
+  const m = { left: 70, right: 140, top: 40, bottom: 50 };
+  const levels = report.settings.levels;
+  const values = report.results.map((r) => r[metric]);
+  const yMax = Math.max(1, ...values) * 1.1;
+  const xOf = (c: number) => {
+    const i = levels.indexOf(c);
+    return m.left + (levels.length === 1 ? 0.5 : i / (levels.length - 1)) * (W - m.left - m.right);
+  };
+  const yOf = (v: number) => H - m.bottom - (v / yMax) * (H - m.top - m.bottom);
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  parts.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${title}</text>`);
+  for (let i = 0; i <= 5; i++) {
+    const v = (yMax / 5) * i;
+    const y = yOf(v);
+    parts.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${y}" y2="${y}" stroke="#e5e7eb"/>`);
+    parts.push(`<text x="${m.left - 8}" y="${y + 4}" text-anchor="end">${fmt(v, v < 10 ? 1 : 0)}</text>`);
+  }
+  for (const c of levels) parts.push(`<text x="${xOf(c)}" y="${H - m.bottom + 18}" text-anchor="middle">${c}</text>`);
+  parts.push(`<text x="${(W - m.right + m.left) / 2}" y="${H - 12}" text-anchor="middle">orders in flight</text>`);
+  parts.push(`<text transform="translate(18 ${H / 2}) rotate(-90)" text-anchor="middle">${yLabel}</text>`);
+  report.settings.modes.forEach((mode, k) => {
+    const pts = levels.map((c) => find(report.results, mode, c)).filter((r): r is RunResult => r !== undefined);
+    const color = COLORS[mode] ?? '#000';
+    if (pts.length > 0) {
+      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2.5" points="${pts.map((r) => `${xOf(r.concurrency)},${yOf(r[metric])}`).join(' ')}"/>`);
+      for (const r of pts) parts.push(`<circle cx="${xOf(r.concurrency)}" cy="${yOf(r[metric])}" r="3.5" fill="${color}"/>`);
+    }
+    parts.push(`<rect x="${W - m.right + 16}" y="${m.top + k * 22}" width="14" height="4" fill="${color}"/>`);
+    parts.push(`<text x="${W - m.right + 36}" y="${m.top + k * 22 + 6}">${mode}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}

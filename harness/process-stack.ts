@@ -1,0 +1,245 @@
+/**
+ * Runs the whole system as real processes (each service, the worker, the API, the gateway, and
+ * optionally its own Temporal dev server) on free ports with their own databases, so the chaos
+ * runner and the benchmark can SIGKILL and restart any of them. Used by scripts and by tests.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+import { DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
+
+const root = path.resolve(__dirname, '..');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** One child process that can be SIGKILLed and started again with the same command and environment. */
+export class ManagedProcess {
+  proc: ChildProcess | undefined;
+  output: string[] = [];
+  restarts = 0;
+  constructor(
+    readonly name: string,
+    private readonly command: string,
+    private readonly args: string[],
+    private readonly env: Record<string, string>,
+    private readonly ready: () => Promise<boolean>,
+    private readonly log: boolean,
+  ) {}
+
+  async start(timeoutMs = 90_000): Promise<void> {
+    // readiness checks read this incarnation's output only
+    this.output = [];
+    const proc = spawn(this.command, this.args, { cwd: root, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    const keep = (d: Buffer) => {
+      const text = d.toString();
+      this.output.push(text);
+      if (this.output.length > 200) this.output.shift();
+      if (this.log) process.stderr.write(text.replace(/^/gm, `${this.name.padEnd(10)}| `));
+    };
+    proc.stdout!.on('data', keep);
+    proc.stderr!.on('data', keep);
+    let exited = false;
+    proc.once('exit', () => (exited = true));
+    await waitUntil(this.name, async () => {
+      if (exited) throw new Error(`${this.name} exited while starting:\n${this.output.join('').slice(-3000)}`);
+      return this.ready();
+    }, timeoutMs);
+  }
+
+  get running(): boolean {
+    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const proc = this.proc;
+    if (!proc || !this.running) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill(signal);
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async restart(): Promise<void> {
+    await this.kill('SIGKILL');
+    this.restarts++;
+    await this.start();
+  }
+}
+
+export interface ProcessStackOptions {
+  label: string;
+  /** Use this Temporal server; otherwise the stack starts its own in-memory dev server. */
+  temporalAddress?: string;
+  mysqlUrl?: string;
+  /** Enables the services' fault-injection admin endpoints with this token. */
+  adminToken?: string;
+  withWorker?: boolean;
+  withApi?: boolean;
+  withGateway?: boolean;
+  /** Extra env for the worker / the API (e.g. tuning knobs). */
+  workerEnv?: Record<string, string>;
+  apiEnv?: Record<string, string>;
+  log?: boolean;
+}
+
+export const STACK_API_TOKEN = 'stack-token-0123456789abcdef';
+export const STACK_CARD_KEY = Buffer.from('harness-card-key-0123456789abcde').toString('base64');
+
+export interface ProcessStack {
+  dbPrefix: string;
+  mysqlUrl: string;
+  temporalAddress: string;
+  taskQueue: string;
+  urls: { orders: string; inventory: string; payments: string; shipping: string; api?: string; apiLocal?: string; gateway?: string };
+  processes: Map<string, ManagedProcess>;
+  get(name: string): ManagedProcess;
+  stop(opts?: { dropDatabases?: boolean }): Promise<void>;
+}
+
+const SERVICES = ['orders', 'inventory', 'payments', 'shipping'] as const;
+
+/** Starts the stack; resolves when every process is ready (healthz / worker polling). */
+export async function startProcessStack(opts: ProcessStackOptions): Promise<ProcessStack> {
+  const mysqlUrl = opts.mysqlUrl ?? 'mysql://root@127.0.0.1:3306';
+  const dbPrefix = `h_${opts.label.replace(/[^a-z0-9]/gi, '').slice(0, 10)}_${randomBytes(3).toString('hex')}_`;
+  const taskQueue = `${opts.label}-${randomBytes(3).toString('hex')}`;
+  const processes = new Map<string, ManagedProcess>();
+  const tsx = (file: string): [string, string[]] => [process.execPath, ['--import', 'tsx', path.join(root, file)]];
+  const log = opts.log ?? false;
+
+  let temporalAddress = opts.temporalAddress;
+  if (!temporalAddress) {
+    const cli = execFileSync('bash', [path.join(root, 'scripts/temporal-cli.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    const port = await freePort();
+    const temporal = new ManagedProcess(
+      'temporal',
+      cli,
+      ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--dynamic-config-value', 'frontend.enableServerVersionCheck=false', ...DEV_SERVER_SEARCH_ATTRIBUTE_ARGS],
+      {},
+      () => portOpen(port),
+      log,
+    );
+    await temporal.start();
+    processes.set('temporal', temporal);
+    temporalAddress = `127.0.0.1:${port}`;
+    // the frontend answers before the namespace is ready: give it a moment
+    await new Promise((r) => setTimeout(r, 1500));
+  }
+
+  const ports = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await freePort()] as const))) as Record<(typeof SERVICES)[number], number>;
+  const urls: ProcessStack['urls'] = {
+    orders: `http://127.0.0.1:${ports.orders}`,
+    inventory: `http://127.0.0.1:${ports.inventory}`,
+    payments: `http://127.0.0.1:${ports.payments}`,
+    shipping: `http://127.0.0.1:${ports.shipping}`,
+  };
+  const common = { MYSQL_URL: mysqlUrl, DB_PREFIX: dbPrefix, BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+  const faults: Record<string, string> = opts.adminToken ? { FAULTS_ENABLED: 'true', ADMIN_TOKEN: opts.adminToken } : {};
+  await Promise.all(
+    SERVICES.map(async (s) => {
+      const svc = new ManagedProcess(s, ...tsx(`services/${s}/main.ts`), { ...common, ...faults, [`${s.toUpperCase()}_PORT`]: String(ports[s]) }, () => httpOk(`${urls[s]}/healthz`), log);
+      await svc.start();
+      processes.set(s, svc);
+    }),
+  );
+
+  const temporalEnv = { TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: 'default', TASK_QUEUE: taskQueue, CARD_ENCRYPTION_KEY: STACK_CARD_KEY, LOG_LEVEL: 'warn' };
+  const serviceUrls = { ORDERS_URL: urls.orders, INVENTORY_URL: urls.inventory, PAYMENTS_URL: urls.payments, SHIPPING_URL: urls.shipping };
+  if (opts.withWorker !== false) {
+    const worker: ManagedProcess = new ManagedProcess(
+      'worker',
+      ...tsx('worker.ts'),
+      { ...temporalEnv, ...serviceUrls, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'info', ...opts.workerEnv },
+      async (): Promise<boolean> => worker.output.join('').includes('worker running'),
+      log,
+    );
+    await worker.start();
+    processes.set('worker', worker);
+  }
+  if (opts.withApi) {
+    const apiPort = await freePort();
+    urls.api = `http://127.0.0.1:${apiPort}`;
+    const api = new ManagedProcess('api', ...tsx('api/main.ts'), { ...temporalEnv, API_PORT: String(apiPort), BIND_HOST: '127.0.0.1', API_TOKEN: STACK_API_TOKEN, MYSQL_URL: mysqlUrl, DB_PREFIX: dbPrefix, ...opts.apiEnv }, () => httpOk(`${urls.api}/healthz`), log);
+    await api.start();
+    processes.set('api', api);
+  }
+  if (opts.withGateway) {
+    const gatewayPort = await freePort();
+    urls.gateway = `http://127.0.0.1:${gatewayPort}`;
+    const gateway = new ManagedProcess(
+      'gateway',
+      ...tsx('gateway/main.ts'),
+      { ...serviceUrls, GATEWAY_PORT: String(gatewayPort), BIND_HOST: '127.0.0.1', API_TOKEN: STACK_API_TOKEN, LOG_LEVEL: 'warn' },
+      () => httpOk(`${urls.gateway}/healthz`),
+      log,
+    );
+    await gateway.start();
+    processes.set('gateway', gateway);
+  }
+
+  return {
+    dbPrefix,
+    mysqlUrl,
+    temporalAddress,
+    taskQueue,
+    urls,
+    processes,
+    get(name: string) {
+      const p = processes.get(name);
+      if (!p) throw new Error(`no process ${name} in this stack`);
+      return p;
+    },
+    async stop({ dropDatabases = true } = {}) {
+      // API, gateway and worker first, Temporal last
+      for (const name of ['api', 'gateway', 'worker', ...SERVICES, 'temporal']) await processes.get(name)?.kill('SIGTERM');
+      if (dropDatabases) {
+        const conn = await mysql.createConnection(mysqlUrl);
+        try {
+          for (const s of SERVICES) await conn.query(`DROP DATABASE IF EXISTS \`${dbPrefix}${s}\``);
+        } finally {
+          await conn.end();
+        }
+      }
+    },
+  };
+}
