@@ -23,6 +23,8 @@ export interface BenchOptions {
   temporalAddress?: string;
   log?: (line: string) => void;
   workerEnv?: Record<string, string>;
+  /** Eager activity dispatch on the bench's own dev server (default true). */
+  eagerActivities?: boolean;
 }
 
 const CLK_TCK = 100;
@@ -79,6 +81,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     withApi: needsApi,
     withGateway: opts.modes.includes('gateway'),
     workerEnv: opts.workerEnv,
+    eagerActivities: opts.eagerActivities,
   });
   const client = new LoadClient({ ...stack.urls, token: STACK_API_TOKEN, apiLocal: stack.urls.apiLocal });
   const report: BenchReport = {
@@ -139,6 +142,8 @@ if (require.main === module) {
     warmupS: Number(env.BENCH_WARMUP_S ?? 5),
     modes: list(env.BENCH_MODES, 'direct,gateway,saga,saga-local') as Mode[],
     outDir: path.resolve(env.BENCH_OUT ?? path.join(__dirname, '../docs/bench')),
+    eagerActivities: env.BENCH_EAGER !== 'false',
+    workerEnv: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('WORKER_') && e[1] !== undefined)),
   };
   runBench(opts)
     .then((report) => {

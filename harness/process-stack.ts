@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import { DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
+import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
 
 const root = path.resolve(__dirname, '..');
 
@@ -120,6 +120,8 @@ export interface ProcessStackOptions {
   workerEnv?: Record<string, string>;
   apiEnv?: Record<string, string>;
   log?: boolean;
+  /** Eager activity dispatch on the stack's own dev server (default true; false to measure without). */
+  eagerActivities?: boolean;
 }
 
 export const STACK_API_TOKEN = 'stack-token-0123456789abcdef';
@@ -154,7 +156,21 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     const temporal = new ManagedProcess(
       'temporal',
       cli,
-      ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--dynamic-config-value', 'frontend.enableServerVersionCheck=false', ...DEV_SERVER_SEARCH_ATTRIBUTE_ARGS],
+      [
+        'server',
+        'start-dev',
+        '--headless',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--log-level',
+        'error',
+        ...(opts.eagerActivities === false
+          ? ['--dynamic-config-value', 'frontend.enableServerVersionCheck=false']
+          : DEV_SERVER_DYNAMIC_CONFIG_ARGS),
+        ...DEV_SERVER_SEARCH_ATTRIBUTE_ARGS,
+      ],
       {},
       () => portOpen(port),
       log,

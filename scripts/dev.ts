@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
-import { DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
+import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
 
 const root = path.resolve(__dirname, '..');
 /** The documented local default; any real deployment sets its own API_TOKEN. */
@@ -153,8 +153,7 @@ async function main(): Promise<void> {
     String(uiPort),
     '--db-filename',
     path.join(dataDir, 'temporal.db'),
-    '--dynamic-config-value',
-    'frontend.enableServerVersionCheck=false',
+    ...DEV_SERVER_DYNAMIC_CONFIG_ARGS,
     '--log-level',
     'warn',
     ...DEV_SERVER_SEARCH_ATTRIBUTE_ARGS,

@@ -5,5 +5,18 @@ export const SagaStatusKey = defineSearchAttributeKey('SagaStatus', SearchAttrib
 export const SagaTypeKey = defineSearchAttributeKey('SagaType', SearchAttributeType.KEYWORD);
 export const SAGA_SEARCH_ATTRIBUTES = [SagaStatusKey, SagaTypeKey];
 
+/**
+ * Dynamic config for `temporal server start-dev`: no version-check calls home, and eager activity
+ * dispatch (the server hands a scheduled activity straight back to the worker that completed the
+ * workflow task, skipping a matching round trip: measured 625 → 195 ms for one PlaceOrder, see
+ * docs/bench/README.md).
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG_ARGS = [
+  '--dynamic-config-value',
+  'frontend.enableServerVersionCheck=false',
+  '--dynamic-config-value',
+  'system.enableActivityEagerExecution=true',
+];
+
 /** `--search-attribute` flags for `temporal server start-dev`. */
 export const DEV_SERVER_SEARCH_ATTRIBUTE_ARGS = ['--search-attribute', 'SagaStatus=Keyword', '--search-attribute', 'SagaType=Keyword'];

@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { SAGA_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, SAGA_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
 const root = path.resolve(__dirname, '..');
 
@@ -34,7 +34,7 @@ export default async function globalSetup(): Promise<void> {
       searchAttributes: SAGA_SEARCH_ATTRIBUTES,
       ui: true,
       uiPort,
-      extraArgs: ['--dynamic-config-value', 'frontend.enableServerVersionCheck=false'],
+      extraArgs: DEV_SERVER_DYNAMIC_CONFIG_ARGS,
     },
   });
   (globalThis as Record<string, unknown>).__SAGA_TEST_ENV__ = env;
