@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AppError, ErrorCodes } from '../lib/errors';
 import { baseApp, errorHandler, jsonBody, notFoundHandler, parse } from '../lib/http';
+import { bearerAuth } from './auth';
 import { openApiDocument } from './openapi';
 import { createMetrics } from './metrics';
 import { ApiErrors, type SagaDirectory } from './sagas';
@@ -15,21 +15,6 @@ export interface ApiDeps {
   apiToken: string;
   /** Upper bound of `?wait=true`. */
   waitMaxMs: number;
-}
-
-/** Constant-time bearer check (hashing first makes the lengths equal, so the length does not leak either). */
-function bearerAuth(token: string): RequestHandler {
-  const expected = createHash('sha256').update(token).digest();
-  return (req, _res, next) => {
-    const header = req.header('authorization') ?? '';
-    const match = /^Bearer (.+)$/i.exec(header);
-    const given = createHash('sha256').update(match?.[1] ?? '').digest();
-    if (!match || !timingSafeEqual(given, expected)) {
-      next(new AppError(401, ApiErrors.UNAUTHORIZED, 'Send Authorization: Bearer <API_TOKEN>'));
-      return;
-    }
-    next();
-  };
 }
 
 /** Temporal being down is a 503, never a 500 blamed on the client. */
