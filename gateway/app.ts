@@ -1,0 +1,43 @@
+import type express from 'express';
+import type { Logger } from 'pino';
+import { bearerAuth } from '../api/auth';
+import { idempotencyKeyHeader, placeOrderBody, startQuery } from '../api/schemas';
+import { baseApp, errorHandler, jsonBody, notFoundHandler, parse } from '../lib/http';
+import { gatewayOrderId, type OrderCoordinator } from './coordinator';
+
+export interface GatewayDeps {
+  coordinator: Pick<OrderCoordinator, 'placeOrder'>;
+  logger: Logger;
+  /** The API's bearer token. */
+  apiToken: string;
+}
+
+/**
+ * The gateway coordinator's HTTP app (it never listens: `main.ts` does). `POST /orders` takes the
+ * API's request (same schema, same bearer auth, same 4xx JSON errors) and answers 200 only once
+ * the order was processed, synchronously: `{ orderId, status, result?, failure?, rollbackErrors? }`.
+ */
+export function createGatewayApp(deps: GatewayDeps): express.Express {
+  const app = baseApp();
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.use(bearerAuth(deps.apiToken));
+
+  app.post('/orders', async (req, res) => {
+    // `?wait=` is accepted for parity with the API; the gateway always answers when it is done.
+    parse(startQuery, req.query, 'query');
+    const body = parse(placeOrderBody, jsonBody(req));
+    const rawKey = req.header('idempotency-key');
+    const key = rawKey === undefined ? undefined : parse(idempotencyKeyHeader, rawKey, 'Idempotency-Key header');
+    // No store of answers: a repeat with the same key runs the whole sequence again under the
+    // same order ID, and only the services' own idempotency makes its steps replays.
+    res.status(200).json(await deps.coordinator.placeOrder(gatewayOrderId(key), body));
+  });
+
+  app.use(notFoundHandler());
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,42 @@
+/**
+ * The gateway coordinator process (the baseline the sagas replace): reads its config, listens,
+ * and shuts down gracefully on SIGINT/SIGTERM (server.close lets in-flight orders finish →
+ * HTTP pool close → forced exit after a timeout). Whatever an order had done when the process
+ * dies stays done: nothing resumes it.
+ */
+import { loadGatewayConfig } from '../config/gateway';
+import { createLogger } from '../lib/logger';
+import { boundPort, closeServer, listen } from '../lib/service';
+import { createGatewayApp } from './app';
+import { OrderCoordinator } from './coordinator';
+
+async function main(): Promise<void> {
+  const config = loadGatewayConfig();
+  const logger = createLogger('gateway', config.LOG_LEVEL);
+  const coordinator = new OrderCoordinator({
+    urls: { orders: config.ORDERS_URL, inventory: config.INVENTORY_URL, payments: config.PAYMENTS_URL, shipping: config.SHIPPING_URL },
+    httpTimeoutMs: config.HTTP_TIMEOUT_MS,
+    httpConnections: config.HTTP_CONNECTIONS,
+    logger,
+  });
+  const app = createGatewayApp({ coordinator, logger, apiToken: config.API_TOKEN });
+  const server = await listen(app, config.GATEWAY_PORT, config.BIND_HOST);
+  logger.info({ url: `http://${config.BIND_HOST}:${boundPort(server)}`, timeoutMs: config.HTTP_TIMEOUT_MS }, 'gateway listening');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => process.exit(1), 10_000).unref();
+    await closeServer(server);
+    await coordinator.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
