@@ -29,14 +29,36 @@ export const cardKey = z
   .refine((s) => Buffer.from(s, 'base64').length === 32, '32 bytes, base64-encoded (openssl rand -base64 32)');
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 
+/** The MySQL server of the service databases (each service creates its own database on it). */
+export const mysqlUrl = z.string().url().default('mysql://root@127.0.0.1:3306');
+/** Prefix of the service database names: `<prefix>orders`, `<prefix>inventory`, … */
+export const dbPrefix = z
+  .string()
+  .regex(/^[A-Za-z0-9_]*$/, 'letters, digits and underscores only')
+  .default('saga_');
+/** An admin bearer token; an empty value (`ADMIN_TOKEN=` in a .env file) counts as unset. */
+const adminToken = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'at least 16 characters').optional());
+
 /** Settings every MySQL-backed service shares. */
 export const mysqlServiceEnv = {
-  MYSQL_URL: z.string().url().default('mysql://root@127.0.0.1:3306'),
-  DB_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_]*$/, 'letters, digits and underscores only')
-    .default('saga_'),
+  MYSQL_URL: mysqlUrl,
+  DB_PREFIX: dbPrefix,
   DB_POOL_SIZE: positiveInt(10),
   BIND_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: logLevel,
+  /** Fault injection (lib/faults.ts): off unless set, and then only behind ADMIN_TOKEN. */
+  FAULTS_ENABLED: bool(false),
+  /** Bearer token of the admin endpoints (`/admin/faults`); required when FAULTS_ENABLED is true. */
+  ADMIN_TOKEN: adminToken,
 };
+
+/**
+ * The rule every service config adds with `.superRefine(requireAdminTokenForFaults)`: fault
+ * injection is never reachable without a token, so a service refuses to start with
+ * FAULTS_ENABLED=true and no ADMIN_TOKEN.
+ */
+export function requireAdminTokenForFaults(env: { FAULTS_ENABLED: boolean; ADMIN_TOKEN?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (env.FAULTS_ENABLED && env.ADMIN_TOKEN === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: 'required (at least 16 characters) when FAULTS_ENABLED is true' });
+  }
+}

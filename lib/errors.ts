@@ -24,6 +24,9 @@ export const ErrorCodes = {
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
   INTERNAL: 'INTERNAL',
   UNAVAILABLE: 'UNAVAILABLE',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  /** A 503 answered by fault injection (lib/faults.ts), not by the service's own logic. */
+  INJECTED_FAULT: 'INJECTED_FAULT',
 } as const;
 
 export interface ErrorBody {

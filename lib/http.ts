@@ -7,13 +7,30 @@ import type { Db, Tx } from './db';
 
 export const BODY_LIMIT = '64kb';
 
-/** An express app with the JSON body parser every service and the API use. */
-export function baseApp(): express.Express {
+/**
+ * An express app with the JSON body parser every service and the API use. `beforeBody` runs ahead
+ * of the parser (fault injection: a service that is "down" must not even read the body).
+ */
+export function baseApp(opts: { beforeBody?: RequestHandler[] } = {}): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  for (const handler of opts.beforeBody ?? []) app.use(handler);
   app.use(express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
   return app;
+}
+
+/** What runs between an idempotent route's commit and its answer; `true` means it took the answer over. */
+export type AfterCommitHook = (req: Request, res: Response) => boolean;
+const afterCommitHooks = new WeakMap<Response, AfterCommitHook>();
+
+/**
+ * Registers a hook for this request that runs once its idempotent transaction has committed a new
+ * effect (not for a replayed answer), before the answer is sent. Fault injection uses it to lose
+ * the answer of a committed request, as a crash at that moment would.
+ */
+export function afterCommit(res: Response, hook: AfterCommitHook): void {
+  afterCommitHooks.set(res, hook);
 }
 
 /** Turns zod issues into the `details` of a VALIDATION_FAILED error. */
@@ -63,6 +80,7 @@ export function idempotentRoute<TSchema extends Record<string, unknown>>(
     const key = req.header('idempotency-key');
     const body = opts.hashedBody ? opts.hashedBody(req.body ?? null) : (req.body ?? null);
     const outcome = await runIdempotent(db, { key, method: req.method, path: req.path, body }, work);
+    if (!outcome.replayed && afterCommitHooks.get(res)?.(req, res)) return;
     sendReply(res, outcome);
   };
 }

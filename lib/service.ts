@@ -4,28 +4,35 @@ import type express from 'express';
 import type { Logger } from 'pino';
 import { baseApp, errorHandler, notFoundHandler } from './http';
 import { isReady, openDatabase, type Database, type Db } from './db';
+import { createFaultInjector, declaredRoutes } from './faults';
 import { createLogger } from './logger';
 
 export interface ServiceDeps<TSchema extends Record<string, unknown>> {
   db: Db<TSchema>;
   database: Database<TSchema>;
   logger: Logger;
+  /** Fault injection (lib/faults.ts) behind this admin token; absent (the default), there is none. */
+  faults?: { adminToken: string };
 }
 
 /**
  * Builds a service's express app: `/healthz` (ready only when the database answers and is
- * migrated), the service's routes, then JSON 404s and the shared error handler.
+ * migrated), the service's routes, then JSON 404s and the shared error handler. With `deps.faults`,
+ * fault injection sits in front of all of them and `/admin/faults` configures it.
  */
 export function createServiceApp<TSchema extends Record<string, unknown>>(
   deps: ServiceDeps<TSchema>,
   routes: (app: express.Express) => void,
 ): express.Express {
-  const app = baseApp();
+  const faults = deps.faults ? createFaultInjector({ adminToken: deps.faults.adminToken, logger: deps.logger }) : undefined;
+  const app = baseApp({ beforeBody: faults ? [faults.gate] : [] });
+  if (faults) app.use(faults.admin);
   app.get('/healthz', async (_req, res) => {
     const ready = await isReady(deps.database.pool);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'unavailable', database: deps.database.name });
   });
   routes(app);
+  faults?.declareRoutes(declaredRoutes(app));
   app.use(notFoundHandler());
   app.use(errorHandler(deps.logger));
   return app;
@@ -54,7 +61,10 @@ export function closeServer(server: Server): Promise<void> {
  * The `main` of every service: open and migrate its database, listen, and shut down gracefully on
  * SIGINT/SIGTERM (server.close → pool end → forced exit after a timeout).
  */
-export async function runService<TSchema extends Record<string, unknown>, TConfig extends { LOG_LEVEL: string; BIND_HOST: string; MYSQL_URL: string; DB_POOL_SIZE: number }>(spec: {
+export async function runService<
+  TSchema extends Record<string, unknown>,
+  TConfig extends { LOG_LEVEL: string; BIND_HOST: string; MYSQL_URL: string; DB_POOL_SIZE: number; FAULTS_ENABLED: boolean; ADMIN_TOKEN?: string | undefined },
+>(spec: {
   name: string;
   config: TConfig;
   port: number;
@@ -63,6 +73,8 @@ export async function runService<TSchema extends Record<string, unknown>, TConfi
   migrationsFolder: string;
   createApp: (deps: ServiceDeps<TSchema>, config: TConfig) => express.Express;
 }): Promise<void> {
+  // The config refuses FAULTS_ENABLED without an ADMIN_TOKEN (lib/config.ts); checked again here for any other caller.
+  if (spec.config.FAULTS_ENABLED && !spec.config.ADMIN_TOKEN) throw new Error(`${spec.name}: FAULTS_ENABLED needs an ADMIN_TOKEN`);
   const logger = createLogger(spec.name, spec.config.LOG_LEVEL);
   const database = await openDatabase({
     mysqlUrl: spec.config.MYSQL_URL,
@@ -71,7 +83,9 @@ export async function runService<TSchema extends Record<string, unknown>, TConfi
     migrationsFolder: spec.migrationsFolder,
     poolSize: spec.config.DB_POOL_SIZE,
   });
-  const app = spec.createApp({ db: database.db, database, logger }, spec.config);
+  const faults = spec.config.FAULTS_ENABLED ? { adminToken: spec.config.ADMIN_TOKEN! } : undefined;
+  if (faults) logger.warn('fault injection is enabled (/admin/faults)');
+  const app = spec.createApp({ db: database.db, database, logger, faults }, spec.config);
   const server = await listen(app, spec.port, spec.config.BIND_HOST);
   logger.info({ url: `http://${spec.config.BIND_HOST}:${boundPort(server)}`, database: database.name }, `${spec.name} listening`);
   let stopping = false;

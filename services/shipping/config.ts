@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { mysqlServiceEnv, parseConfig, port } from '../../lib/config';
+import { mysqlServiceEnv, parseConfig, port, requireAdminTokenForFaults } from '../../lib/config';
 
 export const DEFAULT_SERVED_COUNTRIES =
   'US,CA,MX,GB,IE,FR,DE,NL,BE,LU,ES,PT,IT,AT,CH,DK,SE,NO,FI,PL,CZ,AU,NZ,JP';
@@ -13,7 +13,7 @@ export const shippingConfigSchema = z.object({
     .default(DEFAULT_SERVED_COUNTRIES)
     .transform((s) => s.split(',').map((c) => c.trim().toUpperCase()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[A-Z]{2}$/, 'two-letter country codes')).min(1)),
-});
+}).superRefine(requireAdminTokenForFaults);
 export type ShippingConfig = z.infer<typeof shippingConfigSchema>;
 
 /** The shipping service's configuration; the only place it reads `process.env`. */

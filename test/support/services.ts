@@ -78,6 +78,7 @@ async function startOne<TSchema extends Record<string, unknown>>(
   prefix: string,
   schema: TSchema,
   createApp: (deps: ServiceDeps<TSchema>) => express.Express,
+  faults?: { adminToken: string },
 ): Promise<RunningService<TSchema>> {
   const database = await openDatabase({
     mysqlUrl: MYSQL_URL,
@@ -87,20 +88,30 @@ async function startOne<TSchema extends Record<string, unknown>>(
     poolSize: 10,
   });
   const logger = createLogger(name, process.env.TEST_LOG_LEVEL ?? 'silent');
-  const svc = new RunningService(name, database, createApp({ db: database.db, database, logger }));
+  const svc = new RunningService(name, database, createApp({ db: database.db, database, logger, faults }));
   await svc.start();
   return svc;
 }
 
-/** Starts the four services on free ports, each with its own freshly migrated database. */
-export async function startServices(label: string, opts: { servedCountries?: string[] } = {}): Promise<ServiceStack> {
+/**
+ * Starts the four services on free ports, each with its own freshly migrated database. With
+ * `faults`, each has fault injection behind that admin token (as FAULTS_ENABLED would give).
+ */
+export async function startServices(
+  label: string,
+  opts: { servedCountries?: string[]; faults?: { adminToken: string } } = {},
+): Promise<ServiceStack> {
   const prefix = uniquePrefix(label);
   const [orders, inventory, payments, shipping] = await Promise.all([
-    startOne('orders', prefix, ordersSchema, createOrdersApp),
-    startOne('inventory', prefix, inventorySchema, createInventoryApp),
-    startOne('payments', prefix, paymentsSchema, createPaymentsApp),
-    startOne('shipping', prefix, shippingSchema, (deps) =>
-      createShippingApp({ ...deps, servedCountries: opts.servedCountries ?? DEFAULT_SERVED_COUNTRIES.split(',') }),
+    startOne('orders', prefix, ordersSchema, createOrdersApp, opts.faults),
+    startOne('inventory', prefix, inventorySchema, createInventoryApp, opts.faults),
+    startOne('payments', prefix, paymentsSchema, createPaymentsApp, opts.faults),
+    startOne(
+      'shipping',
+      prefix,
+      shippingSchema,
+      (deps) => createShippingApp({ ...deps, servedCountries: opts.servedCountries ?? DEFAULT_SERVED_COUNTRIES.split(',') }),
+      opts.faults,
     ),
   ]);
   const all = [orders, inventory, payments, shipping] as RunningService[];
