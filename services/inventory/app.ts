@@ -92,7 +92,11 @@ export function createInventoryApp(deps: InventoryDeps) {
       res.json(toProduct(row));
     });
 
-    /** Admin upsert: sets name, price and the available count (not reserved/committed units). */
+    /**
+     * Admin upsert: sets name, price and the available count (not reserved/committed units), and
+     * records the new stock total (available + reserved + committed) that stock conservation is
+     * checked against.
+     */
     app.put(
       '/products/:sku',
       idempotentRoute(db, (req) => {
@@ -108,11 +112,12 @@ export function createInventoryApp(deps: InventoryDeps) {
                 name: body.name,
                 priceCents: body.priceCents,
                 available: body.available,
+                stockTotal: body.available + existing.reserved + existing.committed,
                 nameVersion: renamed ? existing.nameVersion + 1 : existing.nameVersion,
               })
               .where(eq(products.sku, sku));
           } else {
-            await tx.insert(products).values({ sku, ...body });
+            await tx.insert(products).values({ sku, ...body, stockTotal: body.available });
           }
           const [row] = await tx.select().from(products).where(eq(products.sku, sku));
           return { status: existing ? 200 : 201, body: toProduct(row!) };

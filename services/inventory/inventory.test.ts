@@ -21,11 +21,12 @@ interface ProductRow {
   available: number;
   reserved: number;
   committed: number;
+  stock_total: number;
 }
 
 async function productRow(sku: string): Promise<ProductRow | undefined> {
   const [row] = await inventory().query<ProductRow>(
-    'SELECT sku, name, name_version, price_cents, available, reserved, committed FROM products WHERE sku = ?',
+    'SELECT sku, name, name_version, price_cents, available, reserved, committed, stock_total FROM products WHERE sku = ?',
     [sku],
   );
   return row;
@@ -76,7 +77,7 @@ describe('products', () => {
     const res = await api().put(`/products/${sku}`).send({ name: '  Blue mug  ', priceCents: 1299, available: 7 });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({ sku, name: 'Blue mug', nameVersion: 1, priceCents: 1299, available: 7, reserved: 0, committed: 0 });
-    expect(await productRow(sku)).toEqual({ sku, name: 'Blue mug', name_version: 1, price_cents: 1299, available: 7, reserved: 0, committed: 0 });
+    expect(await productRow(sku)).toEqual({ sku, name: 'Blue mug', name_version: 1, price_cents: 1299, available: 7, reserved: 0, committed: 0, stock_total: 7 });
   });
 
   it('when an existing product is PUT again, then 200, the row is updated and a new name bumps nameVersion', async () => {
@@ -94,13 +95,14 @@ describe('products', () => {
     expect(Number(count!.n)).toBe(1);
   });
 
-  it('when a product is upserted while units are held, then the held units stay reserved', async () => {
+  it('when a product is upserted while units are held, then the held units stay reserved and the stock total counts them', async () => {
     const sku = await product({ available: 10 });
     expect((await reserve(uniqueId('ord'), [{ sku, quantity: 4 }])).status).toBe(201);
+    expect(await productRow(sku)).toMatchObject({ available: 6, reserved: 4, stock_total: 10 });
     const res = await api().put(`/products/${sku}`).send({ name: 'Restocked', priceCents: 250, available: 20 });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ available: 20, reserved: 4, committed: 0 });
-    expect(await productRow(sku)).toMatchObject({ available: 20, reserved: 4 });
+    expect(await productRow(sku)).toMatchObject({ available: 20, reserved: 4, stock_total: 24 });
   });
 
   it('when a product is read, then GET answers its stock counters as stored', async () => {
@@ -375,7 +377,7 @@ describe('reservations', () => {
       ...orderIds.slice(5).map((id) => reserve(id, [{ sku, quantity: 2 }])),
     ]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 201, 201, 201, 201, 201]);
-    expect(await productRow(sku)).toMatchObject({ available: 10, reserved: 10 });
+    expect(await productRow(sku)).toMatchObject({ available: 10, reserved: 10, stock_total: 20 });
   });
 });
 

@@ -1,7 +1,11 @@
 import { bigint, boolean, int, mysqlTable, primaryKey, timestamp, varchar } from 'drizzle-orm/mysql-core';
 export { idempotencyKeys } from '../../lib/idempotency';
 
-/** The catalog: price and stock. `available + reserved + committed` only changes by admin upserts. */
+/**
+ * The catalog: price and stock. `available + reserved + committed` only changes by admin upserts,
+ * which record it in `stockTotal`: reservations, releases and commits move units between the three
+ * counters and never change the sum (the consistency auditor checks that they did not).
+ */
 export const products = mysqlTable('products', {
   sku: varchar('sku', { length: 64 }).primaryKey(),
   name: varchar('name', { length: 255 }).notNull(),
@@ -10,6 +14,8 @@ export const products = mysqlTable('products', {
   available: int('available').notNull(),
   reserved: int('reserved').notNull().default(0),
   committed: int('committed').notNull().default(0),
+  // BIGINT: up to 1e9 available (the upsert's limit) plus whatever is reserved and committed.
+  stockTotal: bigint('stock_total', { mode: 'number' }).notNull().default(0),
   updatedAt: timestamp('updated_at', { fsp: 3, mode: 'date' }).notNull().defaultNow().onUpdateNow(),
 });
 

@@ -1,0 +1,1 @@
+ALTER TABLE `products` ADD `stock_total` bigint DEFAULT 0 NOT NULL;
