@@ -6,8 +6,9 @@ import { bearerAuth } from './auth';
 import { openApiDocument } from './openapi';
 import { createMetrics } from './metrics';
 import { ApiErrors, type SagaDirectory } from './sagas';
-import { idempotencyKeyHeader, listQuery, placeOrderBody, renameBody, resolveBody, sagaIdParam, skuParam, startQuery } from './schemas';
+import { idempotencyKeyHeader, listQuery, placeOrderBody, renameBody, resolveBody, sagaIdParam, skuParam, startQuery, type AuditReportBody } from './schemas';
 import { PLACE_ORDER, RENAME_PRODUCT } from '../shared/saga-names';
+import type { AuditReport } from '../audit/auditor';
 
 export interface ApiDeps {
   sagas: SagaDirectory;
@@ -15,6 +16,8 @@ export interface ApiDeps {
   apiToken: string;
   /** Upper bound of `?wait=true`. */
   waitMaxMs: number;
+  /** Runs the consistency auditor over the services' databases (`GET /audit`). */
+  audit: () => Promise<AuditReport>;
 }
 
 /** Temporal being down is a 503, never a 500 blamed on the client. */
@@ -112,6 +115,15 @@ export function createApiApp(deps: ApiDeps) {
     const sagaId = parse(sagaIdParam, req.params.sagaId, 'saga ID');
     await sagas.operate(sagaId, 'retryCompensation').catch(onTemporalError);
     res.status(202).json({ sagaId, action: 'retry-compensation', accepted: true });
+  });
+
+  /** The consistency auditor's report over the four service databases (violations are a 200: the audit ran). */
+  app.get('/audit', async (_req, res) => {
+    const report = await deps.audit().catch((err: unknown) => {
+      logger.error({ err }, 'audit failed');
+      throw new AppError(503, ApiErrors.AUDIT_UNAVAILABLE, 'The service databases could not be audited; see the API log');
+    });
+    res.json(report satisfies AuditReportBody);
   });
 
   app.post('/sagas/:sagaId/resolve', async (req, res) => {

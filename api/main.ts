@@ -9,6 +9,7 @@ import { parseCardKey } from '../lib/card-token';
 import { closeServer, listen } from '../lib/service';
 import { createApiApp } from './app';
 import { SagaDirectory } from './sagas';
+import { runAudit } from '../audit/auditor';
 
 async function main(): Promise<void> {
   const config = loadApiConfig();
@@ -23,7 +24,8 @@ async function main(): Promise<void> {
     sagaDeadlineMs: config.SAGA_DEADLINE_MS,
     cardKey: parseCardKey(config.CARD_ENCRYPTION_KEY),
   });
-  const app = createApiApp({ sagas, logger, apiToken: config.API_TOKEN, waitMaxMs: config.API_WAIT_MAX_MS });
+  const audit = () => runAudit({ mysqlUrl: config.MYSQL_URL, dbPrefix: config.DB_PREFIX, settleMs: config.AUDIT_SETTLE_MS });
+  const app = createApiApp({ sagas, logger, apiToken: config.API_TOKEN, waitMaxMs: config.API_WAIT_MAX_MS, audit });
   const server = await listen(app, config.API_PORT, config.BIND_HOST);
   logger.info({ url: `http://${config.BIND_HOST}:${config.API_PORT}`, temporal: config.temporal.connection.address }, 'api listening');
   let stopping = false;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   actionAcceptedResponse,
+  auditReportResponse,
   errorResponse,
   healthResponse,
   listQuery,
@@ -69,6 +70,7 @@ export function openApiDocument(): Record<string, unknown> {
         SagaList: schema(sagaListResponse),
         ActionAccepted: schema(actionAcceptedResponse),
         Health: schema(healthResponse),
+        AuditReport: schema(auditReportResponse),
         Error: schema(errorResponse),
       },
     },
@@ -103,6 +105,16 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/sagas/{sagaId}/retry-compensation': {
         post: { summary: 'Operator: retry the failed compensations of a STUCK saga', parameters: [sagaId], responses: { '202': json('ActionAccepted', 'Retry requested'), ...errors(400, 401, 404, 409, 503) } },
+      },
+      '/audit': {
+        get: {
+          summary: 'Consistency audit of the four service databases: every violation of a cross-service invariant, with the order or SKU it concerns',
+          responses: {
+            '200': json('AuditReport', 'The audit ran (violations, if any, are listed in it)'),
+            ...errors(401),
+            '503': json('Error', 'The service databases could not be read'),
+          },
+        },
       },
       '/sagas/{sagaId}/resolve': {
         post: {

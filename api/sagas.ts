@@ -18,6 +18,8 @@ export const ApiErrors = {
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
   UNAUTHORIZED: 'UNAUTHORIZED',
   TEMPORAL_UNAVAILABLE: 'TEMPORAL_UNAVAILABLE',
+  /** GET /audit could not read the service databases. */
+  AUDIT_UNAVAILABLE: 'AUDIT_UNAVAILABLE',
 } as const;
 
 export interface SagaDirectoryOptions {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ISO_3166_ALPHA2 } from '../lib/countries';
 import { SAGA_STATUSES } from '../shared/saga-types';
+import { VIOLATION_CLASSES } from '../audit/auditor';
 
 /**
  * The API's HTTP contract: request schemas validate input, response schemas document (and, in
@@ -94,5 +95,24 @@ export const actionAcceptedResponse = z.object({ sagaId: z.string(), action: z.e
 export const errorResponse = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
 });
+
+const violationClass = z.enum(VIOLATION_CLASSES);
+export const auditReportResponse = z.object({
+  auditedAt: z.string().describe('The instant the settle time is measured from (the database clock)'),
+  settleMs: z.number().int().describe('Orders younger than this are in flight and not judged'),
+  checkedOrders: z.number().int(),
+  inFlightOrders: z.number().int(),
+  checkedSkus: z.number().int(),
+  violations: z.array(
+    z.object({
+      class: violationClass,
+      orderId: z.string().optional(),
+      sku: z.string().optional(),
+      message: z.string(),
+    }),
+  ),
+  byClass: z.object(Object.fromEntries(VIOLATION_CLASSES.map((c) => [c, z.number().int()])) as Record<(typeof VIOLATION_CLASSES)[number], z.ZodNumber>),
+});
+export type AuditReportBody = z.infer<typeof auditReportResponse>;
 
 export const healthResponse = z.object({ status: z.enum(['ok', 'unavailable']), temporal: z.string() });

@@ -3,6 +3,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { ConnectionOptions } from '@temporalio/client';
 import { cardKey, logLevel, parseConfig, port, positiveInt } from '../lib/config';
 import { DEFAULT_TASK_QUEUE } from '../shared/constants';
+import { auditEnv } from './audit';
 
 export const apiConfigSchema = z.object({
   API_PORT: port(3000),
@@ -18,6 +19,8 @@ export const apiConfigSchema = z.object({
   SAGA_DEADLINE_MS: z.coerce.number().int().min(0).default(0),
   CARD_ENCRYPTION_KEY: cardKey,
   LOG_LEVEL: logLevel,
+  /** GET /audit: the services' MySQL server and DB_PREFIX (defaults as theirs) and the settle time. */
+  ...auditEnv,
 });
 
 export type ApiConfig = z.infer<typeof apiConfigSchema> & {

@@ -29,7 +29,7 @@ beforeAll(async () => {
   stack = await startServices('api');
   t = await connectTemporal('api');
   worker = await startWorker(t, stack, { httpTimeoutMs: 1000 });
-  app = createTestApi(t).app;
+  app = createTestApi(t, { dbPrefix: stack.prefix }).app;
   sku = await putProduct(stack, { available: 1000, priceCents: 999 });
 });
 afterAll(async () => {
@@ -55,6 +55,9 @@ describe('auth', () => {
     expect(wrong.status).toBe(401);
     const basic = await request(app).get('/sagas/order-x').set('Authorization', 'Basic dXNlcjpwYXNz');
     expect(basic.status).toBe(401);
+    const audit = await request(app).get('/audit').then(record('get', '/audit'));
+    expect(audit.status).toBe(401);
+    expect(audit.body.error.code).toBe('UNAUTHORIZED');
     expect(await workflowCount()).toBe(before);
   });
 
@@ -287,6 +290,31 @@ describe('sagas over REST', () => {
     expect(page2.status).toBe(200);
     expect(page2.body.sagas).toHaveLength(1);
     expect(page2.body.sagas[0].sagaId).not.toBe(page1.body.sagas[0].sagaId);
+  });
+});
+
+describe('audit', () => {
+  test('when GET /audit is called, then it answers the auditor\'s report over the services\' databases, and a broken order shows in it', async () => {
+    const done = await post(app, '/orders').query({ wait: 'true' }).send(orderBody(sku));
+    expect(done.body.status).toBe('COMPLETED');
+    const orderId = done.body.sagaId.replace(/^order-/, '');
+    const clean = await request(app).get('/audit').set(auth).then(record('get', '/audit'));
+    expect(clean.status).toBe(200);
+    expect(clean.body.checkedOrders).toBeGreaterThan(0);
+    expect(clean.body.violations.filter((v: { orderId?: string }) => v.orderId === orderId)).toEqual([]);
+
+    await stack.payments.query("UPDATE payments SET status = 'REFUNDED' WHERE order_id = ?", [orderId]);
+    const broken = await request(app).get('/audit').set(auth).then(record('get', '/audit'));
+    expect(broken.status).toBe(200);
+    expect(broken.body.violations.filter((v: { orderId?: string }) => v.orderId === orderId).map((v: { class: string }) => v.class)).toEqual(['CONFIRMED_PAYMENT_NOT_CAPTURED']);
+    expect(broken.body.byClass.CONFIRMED_PAYMENT_NOT_CAPTURED).toBe(clean.body.byClass.CONFIRMED_PAYMENT_NOT_CAPTURED + 1);
+  });
+
+  test('when the service databases cannot be read, then GET /audit answers 503 AUDIT_UNAVAILABLE', async () => {
+    const elsewhere = createTestApi(t, { dbPrefix: 't_absent_audit_' }).app;
+    const res = await request(elsewhere).get('/audit').set(auth).then(record('get', '/audit'));
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('AUDIT_UNAVAILABLE');
   });
 });
 

@@ -141,6 +141,7 @@ interface Loaded {
   taskQueue?: string;
   serviceUrls?: Record<string, string>;
   mysqlUrl?: string;
+  dbPrefix?: string;
 }
 
 interface Program {
@@ -160,7 +161,7 @@ const programs: Record<string, Program> = {
     mysqlBacked: true,
     load: (env) => {
       const c = loadOrdersConfig(env);
-      return { port: c.ORDERS_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL };
+      return { port: c.ORDERS_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX };
     },
   },
   inventory: {
@@ -170,7 +171,7 @@ const programs: Record<string, Program> = {
     mysqlBacked: true,
     load: (env) => {
       const c = loadInventoryConfig(env);
-      return { port: c.INVENTORY_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL };
+      return { port: c.INVENTORY_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX };
     },
   },
   payments: {
@@ -180,7 +181,7 @@ const programs: Record<string, Program> = {
     mysqlBacked: true,
     load: (env) => {
       const c = loadPaymentsConfig(env);
-      return { port: c.PAYMENTS_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL };
+      return { port: c.PAYMENTS_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX };
     },
   },
   shipping: {
@@ -190,7 +191,7 @@ const programs: Record<string, Program> = {
     mysqlBacked: true,
     load: (env) => {
       const c = loadShippingConfig(env);
-      return { port: c.SHIPPING_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL };
+      return { port: c.SHIPPING_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX };
     },
   },
   worker: {
@@ -219,6 +220,8 @@ const programs: Record<string, Program> = {
         bindHost: c.BIND_HOST,
         temporal: { address: c.temporal.connection.address, namespace: c.temporal.namespace },
         taskQueue: c.TASK_QUEUE,
+        mysqlUrl: c.MYSQL_URL,
+        dbPrefix: c.DB_PREFIX,
       };
     },
   },
@@ -359,6 +362,16 @@ describe('docker-compose.yml', () => {
     for (const [name, url] of Object.entries(urls)) {
       const u = new URL(url);
       expect({ name, host: u.hostname, port: Number(u.port) }).toEqual({ name, host: name, port: loaded(name).port });
+    }
+  });
+
+  it('when the API audits the service databases, then it reads the MySQL server and the database prefix the services write', () => {
+    const api = loaded('api');
+    // set explicitly: the defaults point at 127.0.0.1, which is not the mysql container
+    expect(envOf(svc('api')).MYSQL_URL).toBeDefined();
+    for (const name of Object.entries(programs).filter(([, p]) => p.mysqlBacked).map(([n]) => n)) {
+      const service = loaded(name);
+      expect({ name, mysqlUrl: api.mysqlUrl, dbPrefix: api.dbPrefix }).toEqual({ name, mysqlUrl: service.mysqlUrl, dbPrefix: service.dbPrefix });
     }
   });
 

@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 
 test('when a saga started over REST is opened through its temporalUi link, then the Web UI shows the workflow and its activity names', async () => {
-  const { app } = createTestApi(t);
+  const { app } = createTestApi(t, { dbPrefix: stack.prefix });
   const sku = await putProduct(stack, { available: 5, name: 'Screenshot Lamp' });
   const started = await request(app).post('/orders').query({ wait: 'true' }).set(auth).send(orderBody(sku));
   expect(started.status).toBe(200);

@@ -3,13 +3,21 @@ import type express from 'express';
 import { createApiApp } from '../../api/app';
 import { SagaDirectory } from '../../api/sagas';
 import { createLogger } from '../../lib/logger';
+import { runAudit } from '../../audit/auditor';
+import { MYSQL_URL } from './services';
 import type { TemporalHarness } from './temporal';
 import { ADDRESS, GOOD_CARD, TEST_CARD_KEY } from './fixtures';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
 
-/** The real API app over the suite's Temporal client (it never listens; supertest drives it). */
-export function createTestApi(t: TemporalHarness, opts: { waitMaxMs?: number } = {}): { app: express.Express; sagas: SagaDirectory } {
+/**
+ * The real API app over the suite's Temporal client and, for `GET /audit`, the real auditor over
+ * the suite's service databases (`dbPrefix`: the stack's prefix). It never listens; supertest drives it.
+ */
+export function createTestApi(
+  t: TemporalHarness,
+  opts: { dbPrefix: string; waitMaxMs?: number; auditSettleMs?: number },
+): { app: express.Express; sagas: SagaDirectory } {
   const sagas = new SagaDirectory(t.client, {
     namespace: 'default',
     taskQueue: t.taskQueue,
@@ -17,7 +25,8 @@ export function createTestApi(t: TemporalHarness, opts: { waitMaxMs?: number } =
     sagaDeadlineMs: 0,
     cardKey: TEST_CARD_KEY,
   });
-  const app = createApiApp({ sagas, logger: createLogger('api', 'silent'), apiToken: TEST_TOKEN, waitMaxMs: opts.waitMaxMs ?? 20_000 });
+  const audit = () => runAudit({ mysqlUrl: MYSQL_URL, dbPrefix: opts.dbPrefix, settleMs: opts.auditSettleMs ?? 0 });
+  const app = createApiApp({ sagas, logger: createLogger('api', 'silent'), apiToken: TEST_TOKEN, waitMaxMs: opts.waitMaxMs ?? 20_000, audit });
   return { app, sagas };
 }
 
