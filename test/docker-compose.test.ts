@@ -466,3 +466,18 @@ describe('docker-compose.yml', () => {
     expect(dependsOn(svc('temporal-ui'))).toEqual({ temporal: 'service_healthy' });
   });
 });
+
+describe('Temporal dynamic config', () => {
+  test('when the compose Temporal server starts, then it reads the mounted dynamic config that enables eager activity dispatch', () => {
+    const doc = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, { environment?: Record<string, string>; volumes?: string[] }>;
+    };
+    const temporal = doc.services.temporal!;
+    const target = temporal.environment?.DYNAMIC_CONFIG_FILE_PATH;
+    const mount = (temporal.volumes ?? []).find((v) => v.split(':')[1] === target);
+    expect(mount).toBeDefined();
+    const file = path.join(root, mount!.split(':')[0]!);
+    const config = parse(readFileSync(file, 'utf8')) as Record<string, { value: unknown }[]>;
+    expect(config['system.enableActivityEagerExecution']).toEqual([{ value: true }]);
+  });
+});
