@@ -78,15 +78,23 @@ describe('PlaceOrder', () => {
     expect(await stockOf(stack, sku)).toEqual({ available: 1, reserved: 0, committed: 0 });
   });
 
-  test('when the card is declined, then the stock is released and the order cancelled, in reverse order', async () => {
+  test('when the card is declined, then the shipment scheduled alongside the charge is cancelled, the stock released and the order cancelled, in reverse order', async () => {
     const sku = await putProduct(stack, { available: 5 });
     const input = orderInput(sku, { options: FAST, cardNumber: DECLINED_CARD });
     const handle = await start(input);
     const state = await finalState(handle);
     expect(state.status).toBe('COMPENSATED');
     expect(state.failure).toMatchObject({ type: 'PAYMENT_DECLINED', step: 'chargePayment' });
-    expect(await scheduledActivities(handle)).toEqual(['createOrder', 'reserveStock', 'chargePayment', 'releaseStock', 'cancelOrder']);
-    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['DECLINED'], shipments: [] });
+    expect(state.steps.map((s) => [s.name, s.status, s.compensation?.status])).toEqual([
+      ['createOrder', 'SUCCEEDED', 'COMPENSATED'],
+      ['reserveStock', 'SUCCEEDED', 'COMPENSATED'],
+      ['chargePayment', 'FAILED', 'NOT_NEEDED'],
+      ['scheduleShipment', 'SUCCEEDED', 'COMPENSATED'],
+    ]);
+    // The charge and the shipment run in parallel (patch parallel-charge-and-ship): the declined
+    // charge needs no compensation, the shipment that landed meanwhile does.
+    expect(await scheduledActivities(handle)).toEqual(['createOrder', 'reserveStock', 'chargePayment', 'scheduleShipment', 'cancelShipment', 'releaseStock', 'cancelOrder']);
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['DECLINED'], shipments: ['CANCELLED'] });
     expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
   });
 

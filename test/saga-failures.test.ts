@@ -43,7 +43,9 @@ describe('PlaceOrder under technical failures', () => {
     await stack.payments.stop();
     const input = orderInput(sku, { options: { ...FAST, stepRetry: { initialIntervalMs: 200, maximumIntervalMs: 500, maximumAttempts: 0 } } });
     const handle = await start(input);
-    await waitForState(handle, (s) => s.steps.some((st) => st.name === 'chargePayment'));
+    // The shipment does not wait for the charge (they run in parallel): it is scheduled while payments is down.
+    const during = await waitForState(handle, (s) => s.steps.some((st) => st.name === 'scheduleShipment' && st.status === 'SUCCEEDED'));
+    expect(during.steps.find((s) => s.name === 'chargePayment')!.status).toBe('RUNNING');
     await sleep(2500);
     await stack.payments.start();
     const state = await finalState(handle);
@@ -150,7 +152,8 @@ describe('PlaceOrder under technical failures', () => {
     await stack.payments.stop();
     const input = orderInput(sku, { options: { ...FAST, stepRetry: { initialIntervalMs: 200, maximumIntervalMs: 300, maximumAttempts: 0 } } });
     const handle = await start(input);
-    await waitForState(handle, (s) => s.steps.some((st) => st.name === 'chargePayment'));
+    // Cancel while the charge retries against the stopped service; the shipment, run alongside it, has landed.
+    await waitForState(handle, (s) => s.steps.some((st) => st.name === 'scheduleShipment' && st.status === 'SUCCEEDED'));
     await handle.cancel();
     await waitForState(handle, (s) => s.status === 'COMPENSATING');
     await stack.payments.start();
@@ -161,10 +164,11 @@ describe('PlaceOrder under technical failures', () => {
       ['createOrder', 'SUCCEEDED', 'COMPENSATED'],
       ['reserveStock', 'SUCCEEDED', 'COMPENSATED'],
       ['chargePayment', 'CANCELLED', 'COMPENSATED'],
+      ['scheduleShipment', 'SUCCEEDED', 'COMPENSATED'],
     ]);
     expect((await handle.describe()).status.name).toBe('CANCELLED');
     const fp = await orderFootprint(stack, input.orderId);
-    expect(fp).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', shipments: [] });
+    expect(fp).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', shipments: ['CANCELLED'] });
     // the charge never landed: the refund left a tombstone, so a late charge could not capture
     expect(fp.payments).toEqual(['VOIDED']);
     expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });

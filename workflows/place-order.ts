@@ -1,7 +1,7 @@
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Address } from '../services/shipping/contract';
-import { Saga } from './saga';
+import { Saga, type CompensationContext } from './saga';
 import { sagaActivityOptions, type SagaRunOptions } from './options';
 import { PLACE_ORDER } from '../shared/saga-names';
 
@@ -27,15 +27,37 @@ export interface PlaceOrderResult {
 }
 
 /**
- * Places an order across four services: create order (PENDING) → reserve stock → charge the
- * total → schedule the shipment → confirm the order (the pivot) → commit the stock (retried until
- * it succeeds).
+ * Patch ID of the one change PlaceOrder has had since sagas went into production: `chargePayment`
+ * and `scheduleShipment` run in parallel. Neither needs the other (the charge needs the reserved
+ * total, the shipment the address), so a completed order waits for one service round trip less, and
+ * an outage of one of the two services no longer holds up the call to the other. Cost: when one of
+ * them is rejected, the other has usually landed and is compensated too (a declined card now also
+ * cancels a shipment that was scheduled). Runs whose history lacks the marker (started by older
+ * workers, still in flight) keep the sequential order on replay.
+ */
+export const PARALLEL_CHARGE_AND_SHIP = 'parallel-charge-and-ship';
+
+/**
+ * Places an order across four services: create order (PENDING) → reserve stock → charge the total
+ * and schedule the shipment, in parallel → confirm the order (the pivot) → commit the stock
+ * (retried until it succeeds). Runs started before the parallel step shipped charge, then ship.
  *
- * Compensations, in reverse: cancel shipment, refund, release stock, cancel order.
+ * Compensations, in reverse: cancel shipment, refund, release stock, cancel order. If the charge or
+ * the shipment fails, the other is awaited first, then everything done (or that may have landed)
+ * is compensated.
  * Ends COMPLETED with a `PlaceOrderResult`; otherwise throws ApplicationFailure `SagaCompensated`
  * (or `SagaResolvedManually`, or a cancellation) whose details hold the final saga state.
  */
 export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResult> {
+  return runPlaceOrder(input, () => patched(PARALLEL_CHARGE_AND_SHIP));
+}
+
+/**
+ * The PlaceOrder saga; `chargeAndShipInParallel` is asked once, when the stock is reserved. The
+ * worker registers only `placeOrder` (which asks `patched`); this is exported so the replay suite
+ * can build the same change *without* the patch and show that it breaks the old histories.
+ */
+export async function runPlaceOrder(input: PlaceOrderInput, chargeAndShipInParallel: () => boolean): Promise<PlaceOrderResult> {
   const opts = sagaActivityOptions(input.options);
   const forward = proxyActivities<Activities>(opts.forward);
   const undo = proxyActivities<Activities>(opts.compensation);
@@ -58,7 +80,7 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
       action: () => forward.reserveStock({ idempotencyKey: key('reserveStock'), orderId, lines: input.items }),
       compensate: ({ round }) => undo.releaseStock({ idempotencyKey: undoKey('reserveStock', round), orderId }),
     });
-    const payment = await saga.step({
+    const charge = {
       name: 'chargePayment',
       action: () =>
         forward.chargePayment({
@@ -67,13 +89,16 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
           amountCents: reservation.totalCents,
           cardToken: input.payment.cardToken,
         }),
-      compensate: ({ round }) => undo.refundPayment({ idempotencyKey: undoKey('chargePayment', round), orderId }),
-    });
-    const shipment = await saga.step({
+      compensate: ({ round }: CompensationContext) => undo.refundPayment({ idempotencyKey: undoKey('chargePayment', round), orderId }),
+    };
+    const ship = {
       name: 'scheduleShipment',
       action: () => forward.scheduleShipment({ idempotencyKey: key('scheduleShipment'), orderId, address: input.shippingAddress }),
-      compensate: ({ round }) => undo.cancelShipment({ idempotencyKey: undoKey('scheduleShipment', round), orderId }),
-    });
+      compensate: ({ round }: CompensationContext) => undo.cancelShipment({ idempotencyKey: undoKey('scheduleShipment', round), orderId }),
+    };
+    const [payment, shipment] = chargeAndShipInParallel()
+      ? await saga.parallel([charge, ship])
+      : [await saga.step(charge), await saga.step(ship)];
     await saga.step({
       name: 'confirmOrder',
       kind: 'pivot',

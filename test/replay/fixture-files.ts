@@ -68,7 +68,7 @@ export function historyFromJson(json: unknown): History {
   return protojson.fromJson(historyType, { events }, { ignoreUnknownFields: true }) as History;
 }
 
-/** Marker the SDK records for `patched()` / `deprecatePatch()`; its `patch_id` detail names the patch. */
+/** Marker the SDK records for `patched()` / `deprecatePatch()`; its `patch-data` detail names the patch. */
 const PATCH_MARKER = 'core_patch';
 
 export interface Fixture {
@@ -94,7 +94,9 @@ export function patchesIn(history: History): string[] {
   for (const e of history.events ?? []) {
     const m = e.markerRecordedEventAttributes;
     if (m?.markerName !== PATCH_MARKER) continue;
-    const id = decodeJsonPayload(m.details?.patch_id?.payloads?.[0]?.data);
+    // Current SDKs write `patch-data: { id, deprecated }`; older ones wrote `patch_id: "<id>"`.
+    const data = decodeJsonPayload(m.details?.['patch-data']?.payloads?.[0]?.data) as { id?: unknown } | undefined;
+    const id = data?.id ?? decodeJsonPayload(m.details?.patch_id?.payloads?.[0]?.data);
     if (typeof id === 'string' && !ids.includes(id)) ids.push(id);
   }
   return ids;

@@ -5,31 +5,48 @@
  * before it is deployed. The negative tests prove the suite can fail.
  */
 import { readFileSync } from 'node:fs';
-import { bundleWorkflowCode, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
-import { cardNumbersIn, readFixtures, type Fixture } from './fixture-files';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+import type { History } from '@temporalio/common/lib/proto-utils';
+import { activitiesIn, cardNumbersIn, readFixtures, type Fixture } from './fixture-files';
 import { DECLINED_CARD, GOOD_CARD } from '../support/fixtures';
-import { quietRuntime } from '../support/temporal';
+import { PARALLEL_CHARGE_AND_SHIP } from '../../workflows/place-order';
 
-/** One name per recorded scenario and code path. A new fixture is added here on purpose. */
-const EXPECTED_FIXTURES = [
+/** PlaceOrder paths that reach the charge, recorded before and after the parallel charge-and-ship change. */
+const CHARGING_PLACE_ORDER_SCENARIOS = [
   'place-order-cancelled',
   'place-order-card-declined-compensated',
   'place-order-completed',
   'place-order-deadline-compensated',
-  'place-order-insufficient-stock-compensated',
   'place-order-payments-outage-healed',
   'place-order-stuck-resolved-manually',
   'place-order-stuck-retried-compensated',
   'place-order-unserviceable-address-compensated',
+];
+const PATCHED = `--patched-${PARALLEL_CHARGE_AND_SHIP}`;
+
+/** One name per recorded scenario and code path. A new fixture is added here on purpose. */
+const EXPECTED_FIXTURES = [
+  ...CHARGING_PLACE_ORDER_SCENARIOS,
+  ...CHARGING_PLACE_ORDER_SCENARIOS.map((n) => `${n}${PATCHED}`),
+  // Fails before the charge: the same history before and after the change.
+  'place-order-insufficient-stock-compensated',
   'rename-product-completed',
   'rename-product-orders-outage-converged',
   'rename-product-rejected-reverted',
-];
+].sort();
 
 const fixtures = readFixtures();
-quietRuntime();
 
 type WorkflowBundle = NonNullable<ReplayWorkerOptions['workflowBundle']>;
+
+// The failures this suite provokes on purpose would each log a core WARN to the console: keep the
+// runtime (installed once per test file; re-created with the same options after idle shutdowns)
+// to errors. A failing replay is reported by the assertions, with its reason.
+try {
+  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+} catch {
+  // a runtime already runs in this module registry
+}
 
 /** 'OK', or why the replay failed ("<ErrorName>: <message>"), per fixture name. */
 async function replay(workflowBundle: WorkflowBundle, subset: Fixture[]): Promise<Map<string, string>> {
@@ -55,6 +72,16 @@ function currentBundle(): WorkflowBundle {
   return { codePath };
 }
 
+const byFixture = (a: { fixture: string }, b: { fixture: string }) => (a.fixture < b.fixture ? -1 : a.fixture > b.fixture ? 1 : 0);
+
+/** Whether the two activities were scheduled by the same workflow task (i.e. concurrently). */
+function scheduledInSameTask(history: History, a: string, b: string): boolean {
+  const taskOf = (type: string) =>
+    (history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type)?.activityTaskScheduledEventAttributes
+      ?.workflowTaskCompletedEventId;
+  return String(taskOf(a)) === String(taskOf(b));
+}
+
 async function bundleOf(workflowsPath: string): Promise<WorkflowBundle> {
   const noop = () => undefined;
   const logger = { trace: noop, debug: noop, info: noop, warn: noop, error: (m: string, meta?: unknown) => console.error(m, meta), log: noop };
@@ -65,7 +92,21 @@ async function bundleOf(workflowsPath: string): Promise<WorkflowBundle> {
 describe('Replay of the committed workflow histories', () => {
   test('when the fixtures folder is read, then it holds one history per recorded scenario and code path', () => {
     expect(fixtures.length).toBe(EXPECTED_FIXTURES.length);
-    expect(fixtures.map((f) => f.name)).toEqual(EXPECTED_FIXTURES);
+    expect(fixtures.map((f) => f.name).sort()).toEqual(EXPECTED_FIXTURES);
+  });
+
+  test('when a fixture was recorded after the change, then it holds the patch marker and charged and shipped in one workflow task; before it, one after the other', () => {
+    const paths = fixtures
+      .filter((f) => activitiesIn(f.history).includes('scheduleShipment'))
+      .map((f) => ({ fixture: f.name, patches: f.patches, chargeAndShipTogether: scheduledInSameTask(f.history, 'chargePayment', 'scheduleShipment') }))
+      .sort(byFixture);
+    expect(paths).toEqual(
+      CHARGING_PLACE_ORDER_SCENARIOS.flatMap((n) => [
+        { fixture: `${n}${PATCHED}`, patches: [PARALLEL_CHARGE_AND_SHIP], chargeAndShipTogether: true },
+        // Before the change a declined card or a cancelled charge never got to the shipment.
+        ...(n === 'place-order-card-declined-compensated' || n === 'place-order-cancelled' ? [] : [{ fixture: n, patches: [], chargeAndShipTogether: false }]),
+      ]).sort(byFixture),
+    );
   });
 
   test('when the fixtures are read, then none holds a full card number (only sealed tokens and last four digits)', () => {
@@ -95,6 +136,60 @@ describe('Replay of the committed workflow histories', () => {
       for (const f of placeOrders) {
         expect(`${f.name}: ${outcomes.get(f.name)}`).toMatch(new RegExp(`^${f.name}: DeterminismViolationError: .*nondeterminism`, 's'));
       }
+    });
+  });
+
+  describe('against PlaceOrder with the parallel charge-and-ship change but no patched() guard (test/replay/unpatched-workflows.ts)', () => {
+    const placeOrders = fixtures.filter((f) => f.workflowType === 'placeOrder');
+    let outcomes: Map<string, string>;
+    beforeAll(async () => {
+      outcomes = await replay(await bundleOf(require.resolve('./unpatched-workflows')), placeOrders);
+    });
+
+    test('when it replays the old histories in which the charge failed or was cancelled before a shipment was scheduled, then each fails with a DeterminismViolationError', () => {
+      // The unguarded code schedules the shipment where these histories compensate instead.
+      const broken = placeOrders.filter((f) => f.patches.length === 0 && activitiesIn(f.history).includes('chargePayment') && !activitiesIn(f.history).includes('scheduleShipment'));
+      expect(broken.map((f) => f.name)).toEqual(['place-order-cancelled', 'place-order-card-declined-compensated']);
+      for (const f of broken) expect(`${f.name}: ${outcomes.get(f.name)}`).toMatch(new RegExp(`^${f.name}: DeterminismViolationError: .*Nondeterminism error`, 's'));
+    });
+
+    test('when it replays the histories that recorded the patch marker, then each fails: the patched() call cannot simply be dropped', () => {
+      const patched = placeOrders.filter((f) => f.patches.includes(PARALLEL_CHARGE_AND_SHIP));
+      expect(patched).toHaveLength(CHARGING_PLACE_ORDER_SCENARIOS.length);
+      for (const f of patched) {
+        expect(`${f.name}: ${outcomes.get(f.name)}`).toMatch(
+          new RegExp(`^${f.name}: DeterminismViolationError: .*patch marker encountered for change ${PARALLEL_CHARGE_AND_SHIP}, but there is no corresponding change command`, 's'),
+        );
+      }
+    });
+
+    test('when it replays the old histories that scheduled both steps one after the other or never reached the charge, then they replay (the SDK matches commands in order, not by workflow task)', () => {
+      const replayable = placeOrders.filter((f) => f.patches.length === 0 && (activitiesIn(f.history).includes('scheduleShipment') || !activitiesIn(f.history).includes('chargePayment')));
+      expect(replayable.map((f) => f.name).sort()).toEqual(
+        [
+          'place-order-completed',
+          'place-order-deadline-compensated',
+          'place-order-insufficient-stock-compensated',
+          'place-order-payments-outage-healed',
+          'place-order-stuck-resolved-manually',
+          'place-order-stuck-retried-compensated',
+          'place-order-unserviceable-address-compensated',
+        ].sort(),
+      );
+      for (const f of replayable) expect(`${f.name}: ${outcomes.get(f.name)}`).toBe(`${f.name}: OK`);
+    });
+  });
+
+  describe('against PlaceOrder at the next stage of the patch, deprecatePatch and the new path only (test/replay/deprecated-patch-workflows.ts)', () => {
+    const newPath = fixtures.filter((f) => f.patches.includes(PARALLEL_CHARGE_AND_SHIP));
+    let outcomes: Map<string, string>;
+    beforeAll(async () => {
+      outcomes = await replay(await bundleOf(require.resolve('./deprecated-patch-workflows')), newPath);
+    });
+
+    test('when it replays every history that took the new path, then they all replay', () => {
+      expect(newPath).toHaveLength(CHARGING_PLACE_ORDER_SCENARIOS.length);
+      for (const f of newPath) expect(`${f.name}: ${outcomes.get(f.name)}`).toBe(`${f.name}: OK`);
     });
   });
 });
