@@ -5,7 +5,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { placeOrderWorkflowId, type PlaceOrderInput } from '../../workflows/place-order';
 import { renameProductWorkflowId } from '../../workflows/rename-product';
 import { replayLive, type LiveReplayResult, type ReplayWorkflows } from '../../scripts/replay';
@@ -15,6 +15,15 @@ import { DECLINED_CARD, orderInput, putProduct } from '../support/fixtures';
 import { parseFixture } from './fixture-files';
 
 const root = path.resolve(__dirname, '../..');
+
+// One test replays against a non-deterministic variant on purpose: keep core's WARN about it off
+// the console (the assertion reports the reason).
+try {
+  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+} catch {
+  // a runtime already runs in this module registry
+}
+
 let stack: ServiceStack;
 let t: TemporalHarness;
 let worker: RunningWorker;

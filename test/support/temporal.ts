@@ -8,8 +8,7 @@ import type { SagaRunOptions } from '../../workflows/options';
 import type { SagaState } from '../../shared/saga-types';
 
 let runtimeInstalled = false;
-/** Installs a runtime that logs errors only (once per process; later calls are no-ops). */
-export function quietRuntime(): void {
+function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
