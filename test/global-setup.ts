@@ -35,6 +35,8 @@ export default async function globalSetup(): Promise<void> {
       ui: true,
       uiPort,
       extraArgs: DEV_SERVER_DYNAMIC_CONFIG_ARGS,
+      // the suites kill services and workers on purpose: the server's warnings about it are noise
+      log: { format: 'pretty', level: 'error' },
     },
   });
   (globalThis as Record<string, unknown>).__SAGA_TEST_ENV__ = env;
