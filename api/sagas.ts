@@ -30,6 +30,8 @@ export interface SagaDirectoryOptions {
   sagaDeadlineMs: number;
   /** Seals card numbers before they enter a workflow input. */
   cardKey: Buffer;
+  /** PlaceOrder's activity mode (default regular). */
+  activityMode?: 'regular' | 'local';
 }
 
 export interface Started {
@@ -118,7 +120,11 @@ export class SagaDirectory {
     const orderId = idempotencyKey ? `k${sha256(`orders:${idempotencyKey}`).slice(0, 32)}` : randomUUID();
     const { payment, ...rest } = body;
     const sealed = { cardToken: sealCardNumber(payment.cardNumber, this.opts.cardKey, orderId), last4: payment.cardNumber.slice(-4) };
-    const input: PlaceOrderInput = { ...rest, payment: sealed, orderId, ...(this.opts.sagaDeadlineMs > 0 ? { options: { deadlineMs: this.opts.sagaDeadlineMs } } : {}) };
+    const options = {
+      ...(this.opts.sagaDeadlineMs > 0 ? { deadlineMs: this.opts.sagaDeadlineMs } : {}),
+      ...(this.opts.activityMode === 'local' ? { activityMode: 'local' as const } : {}),
+    };
+    const input: PlaceOrderInput = { ...rest, payment: sealed, orderId, ...(Object.keys(options).length > 0 ? { options } : {}) };
     const started = await this.startOnce('placeOrder', placeOrderWorkflowId(orderId), [input], requestHash, idempotencyKey !== undefined);
     return { ...started, orderId };
   }

@@ -17,6 +17,8 @@ export const apiConfigSchema = z.object({
   API_WAIT_MAX_MS: positiveInt(30_000),
   /** Optional deadline given to every saga the API starts (0 = none). */
   SAGA_DEADLINE_MS: z.coerce.number().int().min(0).default(0),
+  /** `local` runs PlaceOrder's service calls as local activities (see workflows/options.ts). */
+  SAGA_ACTIVITY_MODE: z.enum(['regular', 'local']).default('regular'),
   CARD_ENCRYPTION_KEY: cardKey,
   LOG_LEVEL: logLevel,
   /** GET /audit: the services' MySQL server and DB_PREFIX (defaults as theirs) and the settle time. */

@@ -116,6 +116,8 @@ export interface ProcessStackOptions {
   withWorker?: boolean;
   withApi?: boolean;
   withGateway?: boolean;
+  /** A second API process that starts sagas in local-activity mode (SAGA_ACTIVITY_MODE=local). */
+  withLocalApi?: boolean;
   /** Extra env for the worker / the API (e.g. tuning knobs). */
   workerEnv?: Record<string, string>;
   apiEnv?: Record<string, string>;
@@ -219,6 +221,19 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     await api.start();
     processes.set('api', api);
   }
+  if (opts.withLocalApi) {
+    const port = await freePort();
+    urls.apiLocal = `http://127.0.0.1:${port}`;
+    const apiLocal = new ManagedProcess(
+      'api-local',
+      ...tsx('api/main.ts'),
+      { ...temporalEnv, API_PORT: String(port), BIND_HOST: '127.0.0.1', API_TOKEN: STACK_API_TOKEN, MYSQL_URL: mysqlUrl, DB_PREFIX: dbPrefix, SAGA_ACTIVITY_MODE: 'local', ...opts.apiEnv },
+      () => httpOk(`${urls.apiLocal}/healthz`),
+      log,
+    );
+    await apiLocal.start();
+    processes.set('api-local', apiLocal);
+  }
   if (opts.withGateway) {
     const gatewayPort = await freePort();
     urls.gateway = `http://127.0.0.1:${gatewayPort}`;
@@ -247,7 +262,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     },
     async stop({ dropDatabases = true } = {}) {
       // API, gateway and worker first, Temporal last
-      for (const name of ['api', 'gateway', 'worker', ...SERVICES, 'temporal']) await processes.get(name)?.kill('SIGTERM');
+      for (const name of ['api', 'api-local', 'gateway', 'worker', ...SERVICES, 'temporal']) await processes.get(name)?.kill('SIGTERM');
       if (dropDatabases) {
         const conn = await mysql.createConnection(mysqlUrl);
         try {

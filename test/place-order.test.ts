@@ -143,4 +143,33 @@ describe('PlaceOrder', () => {
     );
     expect(Number(confirmed!.n)).toBe(20);
   }, 300_000);
+  test('when PlaceOrder runs in local-activity mode, then it completes with the same footprint and its history holds markers, not activity tasks', async () => {
+    const sku = await putProduct(stack, { available: 10, priceCents: 500 });
+    const input = orderInput(sku, { options: { ...FAST, activityMode: 'local' } });
+    const handle = await start(input);
+    const state = await finalState(handle);
+    expect(state.status).toBe('COMPLETED');
+    expect(await orderFootprint(stack, input.orderId)).toEqual({
+      order: 'CONFIRMED',
+      totalCents: 1000,
+      reservation: 'COMMITTED',
+      payments: ['CAPTURED'],
+      paymentAmounts: [1000],
+      shipments: ['SCHEDULED'],
+    });
+    expect(await scheduledActivities(handle)).toEqual([]);
+    const history = await handle.fetchHistory();
+    const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+    expect(markers.length).toBeGreaterThanOrEqual(6);
+  });
+
+  test('when PlaceOrder in local-activity mode meets a declined card, then it compensates exactly as in regular mode', async () => {
+    const sku = await putProduct(stack, { available: 5 });
+    const input = orderInput(sku, { options: { ...FAST, activityMode: 'local' }, cardNumber: DECLINED_CARD });
+    const state = await finalState(await start(input));
+    expect(state.status).toBe('COMPENSATED');
+    expect(state.failure).toMatchObject({ type: 'PAYMENT_DECLINED' });
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['DECLINED'] });
+    expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
+  });
 });

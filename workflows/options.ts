@@ -1,4 +1,4 @@
-import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import type { CompensationPolicy } from './saga';
 
 /** A retry policy in plain milliseconds, so it can travel in a workflow's input. */
@@ -26,6 +26,14 @@ export interface SagaRunOptions {
   /** Saga deadline: past it the running step is cancelled and the saga compensates. */
   deadlineMs?: number;
   compensation?: Partial<CompensationPolicy>;
+  /**
+   * `regular` (default): every call is a Temporal activity task. `local`: the calls run as local
+   * activities inside the workflow task (no task-queue round trip per step). Same guarantees here:
+   * every call carries its idempotency key, so a call re-run after a worker crash (a local
+   * activity whose marker was not recorded yet) is answered from the service's stored response.
+   * Trade-off: local activities appear as markers, not activity events, in the history and UI.
+   */
+  activityMode?: 'regular' | 'local';
 }
 
 export const DEFAULT_STEP_RETRY: Required<RetrySettings> = { initialIntervalMs: 1000, maximumIntervalMs: 30_000, backoffCoefficient: 2, maximumAttempts: 10 };
@@ -51,4 +59,16 @@ export function sagaActivityOptions(opts: SagaRunOptions = {}): { forward: Activ
     compensation: { startToCloseTimeout, retry: retryPolicy(DEFAULT_COMPENSATION_RETRY, opts.compensationRetry) },
     retriable: { startToCloseTimeout, retry: retryPolicy(DEFAULT_RETRIABLE_RETRY, opts.retriableRetry) },
   };
+}
+
+/** The three activity proxies of a saga (forward, compensation, retriable), regular or local. */
+export function sagaProxies<A extends object>(opts: SagaRunOptions = {}): { forward: A; undo: A; retriable: A } {
+  const o = sagaActivityOptions(opts);
+  if (opts.activityMode === 'local') {
+    // Retries beyond a second back off with workflow timers instead of holding the workflow task.
+    const local = (x: ActivityOptions) => proxyLocalActivities<A>({ startToCloseTimeout: x.startToCloseTimeout!, retry: x.retry, localRetryThreshold: 1000 }) as unknown as A;
+    return { forward: local(o.forward), undo: local(o.compensation), retriable: local(o.retriable) };
+  }
+  const regular = (x: ActivityOptions) => proxyActivities<A>(x) as unknown as A;
+  return { forward: regular(o.forward), undo: regular(o.compensation), retriable: regular(o.retriable) };
 }

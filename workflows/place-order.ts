@@ -1,12 +1,11 @@
-import { patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { patched, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Address } from '../services/shipping/contract';
 import { Saga, type CompensationContext } from './saga';
-import { sagaActivityOptions, type SagaRunOptions } from './options';
+import { sagaProxies, type SagaRunOptions } from './options';
 import { PLACE_ORDER } from '../shared/saga-names';
 
 export { PLACE_ORDER, placeOrderWorkflowId } from '../shared/saga-names';
-
 
 export interface PlaceOrderInput {
   orderId: string;
@@ -58,10 +57,7 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
  * can build the same change *without* the patch and show that it breaks the old histories.
  */
 export async function runPlaceOrder(input: PlaceOrderInput, chargeAndShipInParallel: () => boolean): Promise<PlaceOrderResult> {
-  const opts = sagaActivityOptions(input.options);
-  const forward = proxyActivities<Activities>(opts.forward);
-  const undo = proxyActivities<Activities>(opts.compensation);
-  const retriable = proxyActivities<Activities>(opts.retriable);
+  const { forward, undo, retriable } = sagaProxies<Activities>(input.options);
   const saga = new Saga({ type: PLACE_ORDER, deadlineMs: input.options?.deadlineMs, compensation: input.options?.compensation });
   // Keys derive from the workflow ID and the step, so retries and replays reuse them.
   const wf = workflowInfo().workflowId;
