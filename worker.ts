@@ -4,7 +4,7 @@
  * metrics for Prometheus and shuts down gracefully on SIGINT/SIGTERM.
  */
 import path from 'node:path';
-import { NativeConnection, Runtime, makeTelemetryFilterString, bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, bundleWorkflowCode } from '@temporalio/worker';
 import { loadWorkerConfig } from './config/worker';
 import { createLogger } from './lib/logger';
 import { parseCardKey } from './lib/card-token';
@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = createLogger('worker', config.LOG_LEVEL);
   Runtime.install({
+    logger: new DefaultLogger(config.WORKER_SDK_LOG_LEVEL),
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
       ...(config.WORKER_METRICS_PORT > 0
@@ -41,6 +42,8 @@ async function main(): Promise<void> {
       maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+      maxConcurrentWorkflowTaskPolls: config.WORKER_WORKFLOW_TASK_POLLS,
+      maxConcurrentActivityTaskPolls: config.WORKER_ACTIVITY_TASK_POLLS,
     },
   });
   logger.info({ address: config.temporal.connection.address, namespace: config.temporal.namespace, taskQueue: config.TASK_QUEUE }, 'worker running');

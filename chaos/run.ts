@@ -271,7 +271,6 @@ async function orderApproaches(stack: ProcessStack, skusByApproach: Record<strin
     for (const r of rows as { order_id: string; sku: string }[]) {
       for (const [a, skus] of Object.entries(skusByApproach)) if (skus.includes(r.sku)) out.set(r.order_id, a as Approach);
     }
-    // judged only if the audit saw them (the audit runs after this on the same databases)
     return out;
   } finally {
     await conn.end();

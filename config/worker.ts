@@ -15,10 +15,15 @@ export const workerConfigSchema = z.object({
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: positiveInt(100),
   WORKER_MAX_CACHED_WORKFLOWS: positiveInt(1000),
+  /** Concurrent long polls for workflow / activity tasks (SDK default 10 each). */
+  WORKER_WORKFLOW_TASK_POLLS: positiveInt(10),
+  WORKER_ACTIVITY_TASK_POLLS: positiveInt(10),
   /** Prometheus endpoint for the SDK's metrics (0 disables it). */
   WORKER_METRICS_PORT: port(9464),
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   CARD_ENCRYPTION_KEY: cardKey,
+  /** Level of the SDK's own logger, which also carries the workflows' `log` calls (WARN keeps the hot path quiet). */
+  WORKER_SDK_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN'),
   LOG_LEVEL: logLevel,
 });
 

@@ -8,7 +8,10 @@ export interface SagaWorkerOptions {
   activities: ActivitiesConfig;
   /** A prebuilt bundle (tests and production build it once) or the workflows path (dev). */
   workflows: { code: string } | { codePath: string } | { workflowsPath: string };
-  tuning?: Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'>;
+  tuning?: Pick<
+    WorkerOptions,
+    'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows' | 'maxConcurrentWorkflowTaskPolls' | 'maxConcurrentActivityTaskPolls'
+  >;
 }
 
 /** Creates the saga worker: every workflow in `workflows/` and every activity from `createActivities`. */

@@ -1,0 +1,35 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runBench } from './run';
+import type { BenchReport } from './report';
+
+/** The benchmark measures, it does not assert speed: this smoke run only checks that it runs and writes its files. */
+test('when the benchmark runs briefly, then every mode completes orders without errors and the JSON, Markdown and charts are written', async () => {
+  const outDir = mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
+  try {
+    const report = await runBench({
+      levels: [1, 2],
+      durationS: 2,
+      warmupS: 1,
+      modes: ['direct', 'gateway', 'saga', 'saga-local'],
+      outDir,
+      temporalAddress: process.env.TEST_TEMPORAL_ADDRESS,
+      log: () => undefined,
+    });
+    expect(report.results).toHaveLength(8);
+    for (const r of report.results) {
+      expect(r.completed).toBeGreaterThan(0);
+      expect(r.errors).toBe(0);
+      expect(r.p50).toBeGreaterThan(0);
+    }
+    for (const f of ['results.json', 'results.md', 'throughput.svg', 'latency-p50.svg']) expect(existsSync(path.join(outDir, f))).toBe(true);
+    const written = JSON.parse(readFileSync(path.join(outDir, 'results.json'), 'utf8')) as BenchReport;
+    expect(written.machine.cores).toBeGreaterThan(0);
+    expect(written.results.map((r) => `${r.mode}@${r.concurrency}`)).toEqual(report.results.map((r) => `${r.mode}@${r.concurrency}`));
+    expect(readFileSync(path.join(outDir, 'results.md'), 'utf8')).toContain('| saga-local |');
+    expect(readFileSync(path.join(outDir, 'throughput.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}, 240_000);
