@@ -4,68 +4,24 @@
  * Shared by the recorder (scripts/record-histories.ts) and the replay suite.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { History } from '@temporalio/common/lib/proto-utils';
+import { historyFromJSON, historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
 
 export const HISTORIES_DIR = path.resolve(__dirname, 'histories');
 
-/*
- * JSON <-> History, in the format of the SDK's `historyToJSON` / `historyFromJSON` (proto3 JSON, as
- * `temporal workflow show --output json` writes it). Those two functions cannot be called in this
- * install: npm could not hoist protobufjs 8 (the root slot holds the 7.x that @grpc/proto-loader
- * needs), so @temporalio/common and @temporalio/proto each got their own copy, and the protojson
- * extension of one copy rejects the other's types ("type must be a Type"). We use the protojson
- * extension of the very copy @temporalio/proto was built with, and the same enum fix-ups as the SDK.
- * Fixing it for good means a direct protobufjs@8 dependency (npm then hoists one copy).
- */
-interface ProtoType {
-  fromObject(o: unknown): unknown;
-}
-const requireFromCommon = createRequire(require.resolve('@temporalio/common'));
-const protoEntry = requireFromCommon.resolve('@temporalio/proto');
-const requireFromProto = createRequire(protoEntry);
-const protojson = requireFromProto('protobufjs/ext/protojson') as {
-  toJson(type: ProtoType, message: unknown): unknown;
-  fromJson(type: ProtoType, json: unknown, options?: { ignoreUnknownFields?: boolean }): unknown;
-};
-const { patchProtobufRoot } = requireFromCommon('@temporalio/proto/lib/patch-protobuf-root') as {
-  patchProtobufRoot(root: unknown): { lookupType(name: string): ProtoType };
-};
-const historyType = patchProtobufRoot(requireFromProto(protoEntry)).lookupType('temporal.api.history.v1.History');
-
-/** A history as pretty JSON, exactly as `historyToJSON` writes it. */
+/** A history as pretty JSON, exactly as the SDK's `historyToJSON` writes it. */
 export function historyToJson(history: History): string {
-  return JSON.stringify(protojson.toJson(historyType, historyType.fromObject(history)), null, 2);
+  return JSON.stringify(JSON.parse(historyToJSON(history)), null, 2);
 }
 
-/** Reads a history JSON as `historyToJSON` or `temporal workflow show --output json` writes it. */
+/**
+ * Reads a history JSON as `historyToJSON` or `temporal workflow show --output json` writes it.
+ * (This needs one protobufjs 8 in node_modules: the direct `protobufjs` dependency makes npm hoist
+ * it, instead of giving @temporalio/common and @temporalio/proto a copy each, whose types the
+ * other's JSON extension would reject with "type must be a Type".)
+ */
 export function historyFromJson(json: unknown): History {
-  const h = json as { events?: Record<string, unknown>[] } | null;
-  if (!h || !Array.isArray(h.events)) throw new TypeError('Invalid history: expected an object with an array of events');
-  // Older CLIs write enums in PascalCase ("WorkflowExecutionStarted"); proto3 JSON wants the constant.
-  const constant = (v: unknown, prefix: string) =>
-    typeof v === 'string' && !v.startsWith(prefix) ? `${prefix}_${v.replace(/(?<=[a-z0-9])([A-Z])/g, '_$1').toUpperCase()}` : v;
-  const fixEnum = (o: Record<string, unknown>, key: string, prefix: string) => (o[key] === undefined ? {} : { [key]: constant(o[key], prefix) });
-  const events = h.events.map((e) => {
-    const attrKey = Object.keys(e).find((k) => k.endsWith('EventAttributes'));
-    if (!attrKey) throw new TypeError(`Missing attributes in history event: ${JSON.stringify(e)}`);
-    const a = e[attrKey] as Record<string, unknown>;
-    const tq = a.taskQueue as Record<string, unknown> | undefined;
-    return {
-      ...e,
-      ...fixEnum(e, 'eventType', 'EVENT_TYPE'),
-      [attrKey]: {
-        ...a,
-        ...(tq ? { taskQueue: { ...tq, ...fixEnum(tq, 'kind', 'TASK_QUEUE_KIND') } } : {}),
-        ...fixEnum(a, 'parentClosePolicy', 'PARENT_CLOSE_POLICY'),
-        ...fixEnum(a, 'workflowIdReusePolicy', 'WORKFLOW_ID_REUSE_POLICY'),
-        ...fixEnum(a, 'initiator', 'CONTINUE_AS_NEW_INITIATOR'),
-        ...fixEnum(a, 'retryState', 'RETRY_STATE'),
-      },
-    };
-  });
-  return protojson.fromJson(historyType, { events }, { ignoreUnknownFields: true }) as History;
+  return historyFromJSON(json);
 }
 
 /** Marker the SDK records for `patched()` / `deprecatePatch()`; its `patch-data` detail names the patch. */
