@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadApiConfig } from '../config/api';
 import { createLogger } from '../lib/logger';
 import { parseCardKey } from '../lib/card-token';
-import { closeServer, listen } from '../lib/service';
+import { listen, stopGracefully } from '../lib/service';
 import { createApiApp } from './app';
 import { SagaDirectory } from './sagas';
 import { runAudit } from '../audit/auditor';
@@ -29,18 +29,7 @@ async function main(): Promise<void> {
   const app = createApiApp({ sagas, logger, apiToken: config.API_TOKEN, waitMaxMs: config.API_WAIT_MAX_MS, audit });
   const server = await listen(app, config.API_PORT, config.BIND_HOST);
   logger.info({ url: `http://${config.BIND_HOST}:${config.API_PORT}`, temporal: config.temporal.connection.address }, 'api listening');
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    setTimeout(() => process.exit(1), 10_000).unref();
-    await closeServer(server);
-    await connection.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  stopGracefully(logger, server, () => connection.close());
 }
 
 main().catch((err) => {

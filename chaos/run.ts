@@ -15,6 +15,7 @@ import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
 import { runAudit, type AuditReport } from '../audit/auditor';
+import { mulberry32 } from '../lib/faults';
 
 export type Approach = 'gateway' | 'saga';
 
@@ -70,18 +71,6 @@ export interface ChaosReport {
   violations: Record<Approach, AuditReport['violations']>;
 }
 
-/** mulberry32: a tiny seeded PRNG, so the same seed gives the same orders and fault schedule. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface PlannedOrder {
   index: number;
   key: string;
@@ -97,7 +86,7 @@ const SKUS_PER_RUN = 5;
 
 /** The same seeded mix of orders for both approaches (only the SKU prefix differs). */
 function planOrders(approach: Approach, opts: ChaosOptions, runTag: string): { orders: PlannedOrder[]; stock: Record<string, number> } {
-  const rnd = prng(opts.seed);
+  const rnd = mulberry32(opts.seed);
   const skus = Array.from({ length: SKUS_PER_RUN }, (_, i) => `${runTag}-${approach}-SKU${i}`);
   const orders: PlannedOrder[] = [];
   let requested = 0;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { logLevel, parseConfig, port, positiveInt } from '../lib/config';
+import { logLevel, parseConfig, port, positiveInt, serviceUrlsEnv } from '../lib/config';
 
 /**
  * The gateway coordinator's settings. The service URLs and the HTTP timeout have the worker's
@@ -10,10 +10,7 @@ export const gatewayConfigSchema = z.object({
   BIND_HOST: z.string().min(1).default('127.0.0.1'),
   /** The API's bearer token: the gateway guards POST /orders exactly as the API does. */
   API_TOKEN: z.string().min(16, 'at least 16 characters'),
-  ORDERS_URL: z.string().url().default('http://127.0.0.1:3001'),
-  INVENTORY_URL: z.string().url().default('http://127.0.0.1:3002'),
-  PAYMENTS_URL: z.string().url().default('http://127.0.0.1:3003'),
-  SHIPPING_URL: z.string().url().default('http://127.0.0.1:3004'),
+  ...serviceUrlsEnv,
   /** Per-call timeout: each service call gets one attempt of at most this long. */
   HTTP_TIMEOUT_MS: positiveInt(5000),
   /** Keep-alive connections per service. */

@@ -1,15 +1,12 @@
 import { z } from 'zod';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
-import { cardKey, logLevel, parseConfig, port, positiveInt } from '../lib/config';
+import { cardKey, logLevel, parseConfig, port, positiveInt, serviceUrlsEnv } from '../lib/config';
 import { DEFAULT_TASK_QUEUE } from '../shared/constants';
 
 export const workerConfigSchema = z.object({
   TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
-  ORDERS_URL: z.string().url().default('http://127.0.0.1:3001'),
-  INVENTORY_URL: z.string().url().default('http://127.0.0.1:3002'),
-  PAYMENTS_URL: z.string().url().default('http://127.0.0.1:3003'),
-  SHIPPING_URL: z.string().url().default('http://127.0.0.1:3004'),
+  ...serviceUrlsEnv,
   HTTP_TIMEOUT_MS: positiveInt(5000),
   HTTP_CONNECTIONS: positiveInt(64),
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt(200),

@@ -6,7 +6,7 @@
  */
 import { loadGatewayConfig } from '../config/gateway';
 import { createLogger } from '../lib/logger';
-import { boundPort, closeServer, listen } from '../lib/service';
+import { boundPort, listen, stopGracefully } from '../lib/service';
 import { createGatewayApp } from './app';
 import { OrderCoordinator } from './coordinator';
 
@@ -22,18 +22,7 @@ async function main(): Promise<void> {
   const app = createGatewayApp({ coordinator, logger, apiToken: config.API_TOKEN });
   const server = await listen(app, config.GATEWAY_PORT, config.BIND_HOST);
   logger.info({ url: `http://${config.BIND_HOST}:${boundPort(server)}`, timeoutMs: config.HTTP_TIMEOUT_MS }, 'gateway listening');
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    setTimeout(() => process.exit(1), 10_000).unref();
-    await closeServer(server);
-    await coordinator.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  stopGracefully(logger, server, () => coordinator.close());
 }
 
 main().catch((err) => {

@@ -27,6 +27,13 @@ export const bool = (fallback: boolean) =>
 export const cardKey = z
   .string({ error: 'required: 32 random bytes, base64 (openssl rand -base64 32)' })
   .refine((s) => Buffer.from(s, 'base64').length === 32, '32 bytes, base64-encoded (openssl rand -base64 32)');
+/** Where the four services answer (the worker's activities and the gateway call them). */
+export const serviceUrlsEnv = {
+  ORDERS_URL: z.string().url().default('http://127.0.0.1:3001'),
+  INVENTORY_URL: z.string().url().default('http://127.0.0.1:3002'),
+  PAYMENTS_URL: z.string().url().default('http://127.0.0.1:3003'),
+  SHIPPING_URL: z.string().url().default('http://127.0.0.1:3004'),
+};
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 
 /** The MySQL server of the service databases (each service creates its own database on it). */

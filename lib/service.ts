@@ -88,15 +88,22 @@ export async function runService<
   const app = spec.createApp({ db: database.db, database, logger, faults }, spec.config);
   const server = await listen(app, spec.port, spec.config.BIND_HOST);
   logger.info({ url: `http://${spec.config.BIND_HOST}:${boundPort(server)}`, database: database.name }, `${spec.name} listening`);
+  stopGracefully(logger, server, () => database.close());
+}
+
+/**
+ * On SIGINT/SIGTERM: stop accepting requests and finish the ones in flight (server.close), then
+ * release the process's resources (pools, connections), then exit; forced exit after 10 s.
+ */
+export function stopGracefully(logger: Logger, server: Server, release: () => Promise<void>): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
+    setTimeout(() => process.exit(1), 10_000).unref();
     await closeServer(server);
-    await database.close();
+    await release();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
