@@ -34,6 +34,7 @@ const ports = {
   payments: Number(env.PAYMENTS_PORT ?? 3003),
   shipping: Number(env.SHIPPING_PORT ?? 3004),
   api: Number(env.API_PORT ?? 3000),
+  gateway: Number(env.GATEWAY_PORT ?? 3005),
 };
 
 const children: { name: string; proc: ChildProcess }[] = [];
@@ -168,7 +169,9 @@ async function main(): Promise<void> {
   await seedCatalog();
   start('worker', ...tsx('worker.ts'));
   start('api', ...tsx('api/main.ts'));
+  start('gateway', ...tsx('gateway/main.ts'));
   await waitFor('api', () => healthy(`http://127.0.0.1:${ports.api}/healthz`));
+  await waitFor('gateway', () => healthy(`http://127.0.0.1:${ports.gateway}/healthz`));
 
   const token = env.API_TOKEN;
   console.log(`
@@ -181,6 +184,7 @@ async function main(): Promise<void> {
     inventory     http://127.0.0.1:${ports.inventory}/healthz
     payments      http://127.0.0.1:${ports.payments}/healthz
     shipping      http://127.0.0.1:${ports.shipping}/healthz
+    gateway       http://127.0.0.1:${ports.gateway}       (the baseline coordinator, same POST /orders)
     worker        metrics on http://127.0.0.1:${env.WORKER_METRICS_PORT ?? 9464}/metrics
   Demo catalog: ${DEMO_CATALOG.map((p) => p.sku).join(', ')}
   Try:
