@@ -2,7 +2,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { placeOrderWorkflowId, type PlaceOrderInput } from '../workflows/place-order';
 import { startServices, type ServiceStack } from './support/services';
 import { connectTemporal, startWorker, FAST, finalState, scheduledActivities, waitForState, type RunningWorker, type TemporalHarness } from './support/temporal';
-import { orderFootprint, orderInput, putProduct, stockOf } from './support/fixtures';
+import { ADDRESS, orderFootprint, orderInput, putProduct, stockOf } from './support/fixtures';
 
 let stack: ServiceStack;
 let t: TemporalHarness;
@@ -187,5 +187,51 @@ describe('PlaceOrder under technical failures', () => {
     expect(state.status).toBe('COMPENSATED');
     expect(state.failure).toMatchObject({ type: 'DEADLINE_EXCEEDED', step: 'scheduleShipment' });
     expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['REFUNDED'], shipments: ['CANCELLED'] });
+  });
+  test('when continueOnCompensationError is false and the first compensation fails, then the others wait, and a retry runs them all in reverse', async () => {
+    const sku = await putProduct(stack, { available: 5 });
+    await stack.shipping.stop();
+    const input = orderInput(sku, {
+      options: {
+        ...FAST,
+        stepRetry: { initialIntervalMs: 100, maximumIntervalMs: 200, maximumAttempts: 2 },
+        compensationRetry: { initialIntervalMs: 100, maximumIntervalMs: 200, maximumAttempts: 2 },
+        compensation: { continueOnCompensationError: false },
+      },
+    });
+    const handle = await start(input);
+    const stuck = await waitForState(handle, (s) => s.status === 'STUCK');
+    // cancelShipment (the last step's compensation) runs first, fails, and stops the rest
+    expect(stuck.stuck!.steps).toEqual(['scheduleShipment', 'chargePayment', 'reserveStock', 'createOrder']);
+    expect(stuck.steps.map((s) => [s.name, s.compensation?.status])).toEqual([
+      ['createOrder', undefined],
+      ['reserveStock', undefined],
+      ['chargePayment', undefined],
+      ['scheduleShipment', 'FAILED'],
+    ]);
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'PENDING', reservation: 'HELD', payments: ['CAPTURED'] });
+    await stack.shipping.start();
+    await handle.signal('retryCompensation');
+    const state = await finalState(handle);
+    expect(state.status).toBe('COMPENSATED');
+    const undo = (await scheduledActivities(handle)).filter((a) => ['cancelShipment', 'refundPayment', 'releaseStock', 'cancelOrder'].includes(a));
+    expect(undo.slice(-4)).toEqual(['cancelShipment', 'refundPayment', 'releaseStock', 'cancelOrder']);
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['REFUNDED'], shipments: ['CANCELLED'] });
+  });
+
+  test('when the compensation order is parallel, then every compensation is scheduled in one workflow task', async () => {
+    const sku = await putProduct(stack, { available: 5 });
+    const input = orderInput(sku, { options: { ...FAST, compensation: { order: 'parallel' } }, shippingAddress: { ...ADDRESS, country: 'AQ' } });
+    const handle = await start(input);
+    const state = await finalState(handle);
+    expect(state.status).toBe('COMPENSATED');
+    const history = await handle.fetchHistory();
+    const undo = (history.events ?? []).filter((e) =>
+      ['refundPayment', 'releaseStock', 'cancelOrder'].includes(e.activityTaskScheduledEventAttributes?.activityType?.name ?? ''),
+    );
+    expect(undo).toHaveLength(3);
+    expect(new Set(undo.map((e) => String(e.activityTaskScheduledEventAttributes!.workflowTaskCompletedEventId))).size).toBe(1);
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['REFUNDED'] });
+    expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
   });
 });
