@@ -4,7 +4,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import openApi31Schema from '@seriousme/openapi-schema-validator/schemas/v3.1/schema.json';
 import { startServices, type ServiceStack } from './support/services';
-import { connectTemporal, startWorker, waitForState, FAST, type RunningWorker, type TemporalHarness } from './support/temporal';
+import { connectTemporal, startWorker, waitForState, STUCK_QUICKLY, type RunningWorker, type TemporalHarness } from './support/temporal';
 import { DECLINED_CARD, orderInput, putProduct } from './support/fixtures';
 import { placeOrderWorkflowId } from '../shared/saga-names';
 import { auth, createTestApi, orderBody, post } from './support/api';
@@ -233,14 +233,9 @@ describe('sagas over REST', () => {
 
   test('when a saga is STUCK, then retry-compensation answers 202 and the saga ends COMPENSATED; resolve answers 202 on another', async () => {
     await stack.shipping.stop();
-    const tight = {
-      ...FAST,
-      stepRetry: { initialIntervalMs: 100, maximumIntervalMs: 200, maximumAttempts: 2 },
-      compensationRetry: { initialIntervalMs: 100, maximumIntervalMs: 200, maximumAttempts: 2 },
-    };
     const handles = await Promise.all(
       [0, 1].map(() => {
-        const input = orderInput(sku, { options: tight });
+        const input = orderInput(sku, { options: STUCK_QUICKLY });
         return t.client.workflow.start('placeOrder', { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
       }),
     );

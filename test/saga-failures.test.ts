@@ -1,7 +1,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { placeOrderWorkflowId, type PlaceOrderInput } from '../workflows/place-order';
 import { startServices, type ServiceStack } from './support/services';
-import { connectTemporal, startWorker, FAST, finalState, scheduledActivities, waitForState, type RunningWorker, type TemporalHarness } from './support/temporal';
+import { connectTemporal, startWorker, FAST, STUCK_QUICKLY, finalState, scheduledActivities, waitForState, type RunningWorker, type TemporalHarness } from './support/temporal';
 import { ADDRESS, orderFootprint, orderInput, putProduct, stockOf } from './support/fixtures';
 
 let stack: ServiceStack;
@@ -82,11 +82,7 @@ describe('PlaceOrder under technical failures', () => {
     const sku = await putProduct(stack, { available: 5 });
     await stack.shipping.stop();
     const input = orderInput(sku, {
-      options: {
-        ...FAST,
-        stepRetry: { initialIntervalMs: 100, maximumIntervalMs: 200, maximumAttempts: 2 },
-        compensationRetry: { initialIntervalMs: 100, maximumIntervalMs: 200, maximumAttempts: 2 },
-      },
+      options: STUCK_QUICKLY,
     });
     const handle = await start(input);
     const stuck = await waitForState(handle, (s) => s.status === 'STUCK');
@@ -117,11 +113,7 @@ describe('PlaceOrder under technical failures', () => {
     const sku = await putProduct(stack, { available: 5 });
     await stack.shipping.stop();
     const input = orderInput(sku, {
-      options: {
-        ...FAST,
-        stepRetry: { initialIntervalMs: 100, maximumIntervalMs: 200, maximumAttempts: 2 },
-        compensationRetry: { initialIntervalMs: 100, maximumIntervalMs: 200, maximumAttempts: 2 },
-      },
+      options: STUCK_QUICKLY,
     });
     const handle = await start(input);
     await waitForState(handle, (s) => s.status === 'STUCK');
@@ -192,12 +184,7 @@ describe('PlaceOrder under technical failures', () => {
     const sku = await putProduct(stack, { available: 5 });
     await stack.shipping.stop();
     const input = orderInput(sku, {
-      options: {
-        ...FAST,
-        stepRetry: { initialIntervalMs: 100, maximumIntervalMs: 200, maximumAttempts: 2 },
-        compensationRetry: { initialIntervalMs: 100, maximumIntervalMs: 200, maximumAttempts: 2 },
-        compensation: { continueOnCompensationError: false },
-      },
+      options: { ...STUCK_QUICKLY, compensation: { continueOnCompensationError: false } },
     });
     const handle = await start(input);
     const stuck = await waitForState(handle, (s) => s.status === 'STUCK');

@@ -94,6 +94,16 @@ export const FAST: SagaRunOptions = {
   retriableRetry: { initialIntervalMs: 100, maximumIntervalMs: 500, maximumAttempts: 0 },
 };
 
+/**
+ * Short timers with small budgets: a step exhausts its retries, and so does its compensation, within
+ * about a second while a service is down (so the saga goes STUCK quickly).
+ */
+export const STUCK_QUICKLY: SagaRunOptions = {
+  ...FAST,
+  stepRetry: { initialIntervalMs: 100, maximumIntervalMs: 200, maximumAttempts: 2 },
+  compensationRetry: { initialIntervalMs: 100, maximumIntervalMs: 200, maximumAttempts: 2 },
+};
+
 /** The saga's final state, whether the workflow completed, compensated or was cancelled. */
 export async function finalState(handle: WorkflowHandle): Promise<SagaState> {
   try {
