@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     sagaDeadlineMs: config.SAGA_DEADLINE_MS,
     cardKey: parseCardKey(config.CARD_ENCRYPTION_KEY),
     activityMode: config.SAGA_ACTIVITY_MODE,
+    compensationMaxAttempts: config.SAGA_COMPENSATION_MAX_ATTEMPTS,
   });
   const audit = () => runAudit({ mysqlUrl: config.MYSQL_URL, dbPrefix: config.DB_PREFIX, settleMs: config.AUDIT_SETTLE_MS });
   const app = createApiApp({ sagas, logger, apiToken: config.API_TOKEN, waitMaxMs: config.API_WAIT_MAX_MS, audit });

@@ -8,6 +8,7 @@ import { SAGA_STATE_MEMO, TERMINAL_STATUSES, type SagaState, type SagaStatus } f
 import { PLACE_ORDER, RENAME_PRODUCT, placeOrderWorkflowId, renameProductWorkflowId } from '../shared/saga-names';
 import type { PlaceOrderInput } from '../workflows/place-order';
 import type { RenameProductInput } from '../workflows/rename-product';
+import type { SagaRunOptions } from '../workflows/options';
 import type { PlaceOrderBody, SagaView } from './schemas';
 import { sealCardNumber } from '../lib/card-token';
 
@@ -32,6 +33,8 @@ export interface SagaDirectoryOptions {
   cardKey: Buffer;
   /** PlaceOrder's activity mode (default regular). */
   activityMode?: 'regular' | 'local';
+  /** Attempts per compensation before STUCK (0 or absent: retry until it succeeds). */
+  compensationMaxAttempts?: number;
 }
 
 export interface Started {
@@ -115,13 +118,21 @@ export class SagaDirectory {
     }
   }
 
+  /** The saga options every start gets from the API's configuration. */
+  private commonOptions(): SagaRunOptions {
+    return {
+      ...(this.opts.sagaDeadlineMs > 0 ? { deadlineMs: this.opts.sagaDeadlineMs } : {}),
+      ...(this.opts.compensationMaxAttempts ? { compensationRetry: { maximumAttempts: this.opts.compensationMaxAttempts } } : {}),
+    };
+  }
+
   async startPlaceOrder(body: PlaceOrderBody, idempotencyKey?: string): Promise<Started & { orderId: string }> {
     const requestHash = sha256(`POST /orders\n${canonical(body)}`);
     const orderId = idempotencyKey ? `k${sha256(`orders:${idempotencyKey}`).slice(0, 32)}` : randomUUID();
     const { payment, ...rest } = body;
     const sealed = { cardToken: sealCardNumber(payment.cardNumber, this.opts.cardKey, orderId), last4: payment.cardNumber.slice(-4) };
     const options = {
-      ...(this.opts.sagaDeadlineMs > 0 ? { deadlineMs: this.opts.sagaDeadlineMs } : {}),
+      ...this.commonOptions(),
       ...(this.opts.activityMode === 'local' ? { activityMode: 'local' as const } : {}),
     };
     const input: PlaceOrderInput = { ...rest, payment: sealed, orderId, ...(Object.keys(options).length > 0 ? { options } : {}) };
@@ -132,7 +143,8 @@ export class SagaDirectory {
   async startRename(sku: string, name: string, idempotencyKey?: string): Promise<Started> {
     const requestHash = sha256(`POST /products/${sku}/rename\n${canonical({ name })}`);
     const requestId = idempotencyKey ? `k${sha256(`rename:${idempotencyKey}`).slice(0, 32)}` : randomUUID();
-    const input: RenameProductInput = { sku, name, ...(this.opts.sagaDeadlineMs > 0 ? { options: { deadlineMs: this.opts.sagaDeadlineMs } } : {}) };
+    const options = this.commonOptions();
+    const input: RenameProductInput = { sku, name, ...(Object.keys(options).length > 0 ? { options } : {}) };
     return this.startOnce('renameProduct', renameProductWorkflowId(sku, requestId), [input], requestHash, idempotencyKey !== undefined);
   }
 

@@ -19,6 +19,8 @@ export const apiConfigSchema = z.object({
   SAGA_DEADLINE_MS: z.coerce.number().int().min(0).default(0),
   /** `local` runs PlaceOrder's service calls as local activities (see workflows/options.ts). */
   SAGA_ACTIVITY_MODE: z.enum(['regular', 'local']).default('regular'),
+  /** Attempts a compensation gets before the saga goes STUCK for an operator (0 = retry until it succeeds). */
+  SAGA_COMPENSATION_MAX_ATTEMPTS: z.coerce.number().int().min(0).default(0),
   CARD_ENCRYPTION_KEY: cardKey,
   LOG_LEVEL: logLevel,
   /** GET /audit: the services' MySQL server and DB_PREFIX (defaults as theirs) and the settle time. */

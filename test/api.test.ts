@@ -313,6 +313,26 @@ describe('audit', () => {
   });
 });
 
+describe('saga options from the API configuration', () => {
+  test('when the API is configured with a deadline, a compensation budget and local activities, then the sagas it starts carry them', async () => {
+    const configured = createTestApi(t, { dbPrefix: stack.prefix, sagaDeadlineMs: 60_000, compensationMaxAttempts: 3, activityMode: 'local' }).app;
+    const order = await post(configured, '/orders').query({ wait: 'true' }).send(orderBody(sku));
+    expect(order.body.status).toBe('COMPLETED');
+    const rename = await post(configured, `/products/${sku}/rename`).query({ wait: 'true' }).send({ name: 'Configured' });
+    expect(rename.body.status).toBe('COMPLETED');
+    const inputOf = async (sagaId: string) => {
+      const history = await t.client.workflow.getHandle(sagaId).fetchHistory();
+      const payload = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+      return JSON.parse(Buffer.from(payload.data!).toString('utf8')) as { options?: Record<string, unknown> };
+    };
+    expect((await inputOf(order.body.sagaId)).options).toEqual({ deadlineMs: 60_000, compensationRetry: { maximumAttempts: 3 }, activityMode: 'local' });
+    expect((await inputOf(rename.body.sagaId)).options).toEqual({ deadlineMs: 60_000, compensationRetry: { maximumAttempts: 3 } });
+    // the default API passes none of them
+    const plain = await post(app, '/orders').query({ wait: 'true' }).send(orderBody(sku));
+    expect((await inputOf(plain.body.sagaId)).options).toBeUndefined();
+  });
+});
+
 describe('OpenAPI', () => {
   test('when the document is validated, then it is valid OpenAPI 3.1', async () => {
     const doc = (await request(app).get('/openapi.json')).body;
