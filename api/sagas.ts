@@ -3,6 +3,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { decodeSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { AppError } from '../lib/errors';
+import { requestHash } from '../lib/idempotency';
 import { SagaStatusKey, SagaTypeKey } from '../shared/search-attributes';
 import { SAGA_STATE_MEMO, TERMINAL_STATUSES, type SagaState, type SagaStatus } from '../shared/saga-types';
 import { PLACE_ORDER, RENAME_PRODUCT, placeOrderWorkflowId, renameProductWorkflowId } from '../shared/saga-names';
@@ -17,7 +18,6 @@ export const ApiErrors = {
   SAGA_NOT_STUCK: 'SAGA_NOT_STUCK',
   SAGA_CLOSED: 'SAGA_CLOSED',
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
-  UNAUTHORIZED: 'UNAUTHORIZED',
   TEMPORAL_UNAVAILABLE: 'TEMPORAL_UNAVAILABLE',
   /** GET /audit could not read the service databases. */
   AUDIT_UNAVAILABLE: 'AUDIT_UNAVAILABLE',
@@ -46,17 +46,6 @@ const WORKFLOW_TYPES: Record<string, string> = { placeOrder: PLACE_ORDER, rename
 
 function isNotFound(err: unknown): boolean {
   return (err as { name?: string })?.name === 'WorkflowNotFoundError';
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -127,7 +116,7 @@ export class SagaDirectory {
   }
 
   async startPlaceOrder(body: PlaceOrderBody, idempotencyKey?: string): Promise<Started & { orderId: string }> {
-    const requestHash = sha256(`POST /orders\n${canonical(body)}`);
+    const hash = requestHash({ method: 'POST', path: '/orders', body });
     const orderId = idempotencyKey ? `k${sha256(`orders:${idempotencyKey}`).slice(0, 32)}` : randomUUID();
     const { payment, ...rest } = body;
     const sealed = { cardToken: sealCardNumber(payment.cardNumber, this.opts.cardKey, orderId), last4: payment.cardNumber.slice(-4) };
@@ -136,16 +125,16 @@ export class SagaDirectory {
       ...(this.opts.activityMode === 'local' ? { activityMode: 'local' as const } : {}),
     };
     const input: PlaceOrderInput = { ...rest, payment: sealed, orderId, ...(Object.keys(options).length > 0 ? { options } : {}) };
-    const started = await this.startOnce('placeOrder', placeOrderWorkflowId(orderId), [input], requestHash, idempotencyKey !== undefined);
+    const started = await this.startOnce('placeOrder', placeOrderWorkflowId(orderId), [input], hash, idempotencyKey !== undefined);
     return { ...started, orderId };
   }
 
   async startRename(sku: string, name: string, idempotencyKey?: string): Promise<Started> {
-    const requestHash = sha256(`POST /products/${sku}/rename\n${canonical({ name })}`);
+    const hash = requestHash({ method: 'POST', path: `/products/${sku}/rename`, body: { name } });
     const requestId = idempotencyKey ? `k${sha256(`rename:${idempotencyKey}`).slice(0, 32)}` : randomUUID();
     const options = this.commonOptions();
     const input: RenameProductInput = { sku, name, ...(Object.keys(options).length > 0 ? { options } : {}) };
-    return this.startOnce('renameProduct', renameProductWorkflowId(sku, requestId), [input], requestHash, idempotencyKey !== undefined);
+    return this.startOnce('renameProduct', renameProductWorkflowId(sku, requestId), [input], hash, idempotencyKey !== undefined);
   }
 
   /**

@@ -8,9 +8,9 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
+import { httpOk, portOpen, waitUntil } from '../harness/process-stack';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
 
 const root = path.resolve(__dirname, '..');
@@ -61,32 +61,16 @@ function start(name: string, command: string, args: string[]): ChildProcess {
   return proc;
 }
 
-function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, host);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (stopping) throw new Error('stopping');
-    if (Date.now() > deadline) throw new Error(`${what} did not come up within ${timeoutMs / 1000}s`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-async function healthy(url: string): Promise<boolean> {
-  try {
-    return (await fetch(url)).ok;
-  } catch {
-    return false;
-  }
+/** Waits for `check`, giving up at once when the stack is stopping. */
+function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  return waitUntil(
+    what,
+    async () => {
+      if (stopping) throw new Error('stopping');
+      return check();
+    },
+    timeoutMs,
+  );
 }
 
 const DEMO_CATALOG = [
@@ -164,14 +148,14 @@ async function main(): Promise<void> {
   const tsx = (file: string): [string, string[]] => [process.execPath, ['--import', 'tsx', path.join(root, file)]];
   for (const svc of ['orders', 'inventory', 'payments', 'shipping'] as const) start(svc, ...tsx(`services/${svc}/main.ts`));
   for (const svc of ['orders', 'inventory', 'payments', 'shipping'] as const) {
-    await waitFor(svc, () => healthy(`http://127.0.0.1:${ports[svc]}/healthz`));
+    await waitFor(svc, () => httpOk(`http://127.0.0.1:${ports[svc]}/healthz`));
   }
   await seedCatalog();
   start('worker', ...tsx('worker.ts'));
   start('api', ...tsx('api/main.ts'));
   start('gateway', ...tsx('gateway/main.ts'));
-  await waitFor('api', () => healthy(`http://127.0.0.1:${ports.api}/healthz`));
-  await waitFor('gateway', () => healthy(`http://127.0.0.1:${ports.gateway}/healthz`));
+  await waitFor('api', () => httpOk(`http://127.0.0.1:${ports.api}/healthz`));
+  await waitFor('gateway', () => httpOk(`http://127.0.0.1:${ports.gateway}/healthz`));
 
   const token = env.API_TOKEN;
   console.log(`
