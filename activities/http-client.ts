@@ -1,6 +1,7 @@
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Attempted } from '../shared/attempted';
+import { parseServerTiming } from '../lib/server-timing';
 
 /**
  * Failure types for technical trouble (retried with backoff). Business rejections keep the code
@@ -65,6 +66,7 @@ export class ServiceClient {
     const signals = [AbortSignal.timeout(this.timeoutMs), activitySignal()].filter((s): s is AbortSignal => s !== undefined);
     let status: number;
     let text: string;
+    let serviceMs: number | undefined;
     try {
       const res = await request(new URL(path, this.baseUrl), {
         method,
@@ -76,6 +78,7 @@ export class ServiceClient {
         bodyTimeout: this.timeoutMs,
       });
       status = res.statusCode;
+      serviceMs = parseServerTiming(res.headers['server-timing']);
       text = await res.body.text();
     } catch (err) {
       const e = err as { name?: string; code?: string; message?: string };
@@ -106,7 +109,7 @@ export class ServiceClient {
           details: [{ attempt, status, service: this.service }],
         });
       }
-      return { value: body as T, attempt };
+      return { value: body as T, attempt, ...(serviceMs !== undefined ? { serviceMs } : {}) };
     }
     const error = (body as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
     const business = status >= 400 && status < 500 && status !== 408 && status !== 429;

@@ -5,24 +5,38 @@ import { runBench } from './run';
 import type { BenchReport } from './report';
 
 /** The benchmark measures, it does not assert speed: this smoke run only checks that it runs and writes its files. */
-test('when the benchmark runs briefly, then every mode completes orders without errors and the JSON, Markdown and charts are written', async () => {
+test('when the benchmark runs briefly, then every mode completes orders without errors, each saga point has its per-leg breakdown, and the JSON, Markdown and charts are written', async () => {
   const outDir = mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
   try {
     const report = await runBench({
       levels: [1, 2],
-      durationS: 2,
-      warmupS: 1,
-      modes: ['direct', 'gateway', 'saga', 'saga-local'],
+      // each point ends after 4 completed orders; the time is only a bound, so a slow machine still completes some
+      orders: 4,
+      durationS: 60,
+      warmupS: 0,
+      timelineSample: 4,
+      modes: ['direct', 'gateway', 'saga', 'saga-local', 'saga-fast'],
       outDir,
       temporalAddress: process.env.TEST_TEMPORAL_ADDRESS,
       log: () => undefined,
     });
-    expect(report.results).toHaveLength(8);
+    expect(report.results).toHaveLength(10);
     for (const r of report.results) {
       expect(r.completed).toBeGreaterThan(0);
       expect(r.errors).toBe(0);
       expect(r.p50).toBeGreaterThan(0);
     }
+    // the saga modes' legs come from their histories: workflow tasks, (local) activities and the services' own time
+    const legs = (mode: string) => report.legs!.filter((l) => l.mode === mode);
+    for (const l of [...legs('saga'), ...legs('saga-local'), ...legs('saga-fast')]) {
+      expect(l.sagas).toBeGreaterThan(0);
+      expect(l.legs['workflowTask.startToComplete']!.n).toBeGreaterThan(0);
+      expect(l.legs.service!.p50).toBeGreaterThan(0);
+    }
+    for (const l of legs('saga')) expect(l.legs['activity.startToClose']!.n).toBeGreaterThanOrEqual(l.sagas * 6);
+    for (const l of [...legs('saga'), ...legs('saga-local'), ...legs('saga-fast')]) expect(l.legs.service!.n).toBeGreaterThanOrEqual(l.sagas * 6);
+    for (const l of legs('direct')) expect(l.legs.service!.n).toBeGreaterThanOrEqual(6);
+    expect(readFileSync(path.join(outDir, 'results.md'), 'utf8')).toContain('workflowTask.startToComplete');
     for (const f of ['results.json', 'results.md', 'throughput.svg', 'latency-p50.svg']) expect(existsSync(path.join(outDir, f))).toBe(true);
     const written = JSON.parse(readFileSync(path.join(outDir, 'results.json'), 'utf8')) as BenchReport;
     expect(written.machine.cores).toBeGreaterThan(0);
@@ -32,4 +46,4 @@ test('when the benchmark runs briefly, then every mode completes orders without 
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
-}, 240_000);
+}, 600_000);

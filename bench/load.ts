@@ -4,8 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
+import { parseServerTiming } from '../lib/server-timing';
 
-export type Mode = 'direct' | 'gateway' | 'saga' | 'saga-local';
+export type Mode = 'direct' | 'gateway' | 'saga' | 'saga-local' | 'saga-fast';
 
 export interface Targets {
   orders: string;
@@ -16,6 +17,8 @@ export interface Targets {
   api?: string;
   /** The API process that starts sagas in local-activity mode. */
   apiLocal?: string;
+  /** The API process that hosts its worker: eager start and local activities. */
+  apiFast?: string;
   token: string;
 }
 
@@ -31,6 +34,18 @@ export interface RunResult {
   p99: number;
   mean: number;
   firstError?: string;
+  /** Saga IDs of orders completed in the measured window (saga modes), for the per-leg breakdown. */
+  sagaIds?: string[];
+  /** The services' own handling time of each call (Server-Timing), where the benchmark made the calls (direct). */
+  serviceMs?: number[];
+}
+
+/** How long a point runs: a measured window, or until `orders` completed (with `timeLimitS` as a bound). */
+export interface RunLength {
+  warmupS: number;
+  durationS: number;
+  /** Stop the measured window once this many orders completed (a slow machine cannot end with none). */
+  orders?: number;
 }
 
 const ADDRESS = { name: 'Bench Marker', line1: '1 Load St', city: 'London', postalCode: 'E1', country: 'GB' };
@@ -53,6 +68,10 @@ export class LoadClient {
     await this.agent.close();
   }
 
+  /** Server-Timing samples of the calls made after `measureFrom` (the warm-up's are not kept). */
+  private serviceMs: number[] = [];
+  private measureFrom = 0;
+
   private async call(method: 'POST' | 'PUT', url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
     const res = await request(url, {
       method,
@@ -63,6 +82,8 @@ export class LoadClient {
       bodyTimeout: 60_000,
     });
     const text = await res.body.text();
+    const serviceMs = parseServerTiming(res.headers['server-timing']);
+    if (serviceMs !== undefined && Date.now() >= this.measureFrom) this.serviceMs.push(serviceMs);
     return { status: res.statusCode, json: text ? JSON.parse(text) : undefined };
   }
 
@@ -95,41 +116,55 @@ export class LoadClient {
     this.expect('commitStock', await this.call('POST', `${t.inventory}/reservations/${orderId}/commit`, {}, key('commitStock')), ok2xx);
   }
 
-  async one(mode: Mode, sku: string): Promise<void> {
+  /** One order, start to final state; the saga ID for the saga modes. */
+  async one(mode: Mode, sku: string): Promise<string | undefined> {
     const auth = { authorization: `Bearer ${this.targets.token}` };
     switch (mode) {
       case 'direct':
-        return this.direct(sku);
+        await this.direct(sku);
+        return undefined;
       case 'gateway': {
         const r = await this.call('POST', `${this.targets.gateway}/orders`, orderBody(sku), auth);
         this.expect('gateway', r, (x) => x.status === 200 && (x.json as { status?: string }).status === 'COMPLETED');
         return;
       }
       case 'saga':
-      case 'saga-local': {
-        const base = mode === 'saga' ? this.targets.api : this.targets.apiLocal;
+      case 'saga-local':
+      case 'saga-fast': {
+        const base = mode === 'saga' ? this.targets.api : mode === 'saga-local' ? this.targets.apiLocal : this.targets.apiFast;
         const r = await this.call('POST', `${base}/orders?wait=true`, orderBody(sku), auth);
         this.expect(mode, r, (x) => x.status === 200 && (x.json as { status?: string }).status === 'COMPLETED');
-        return;
+        return (r.json as { sagaId?: string }).sagaId;
       }
     }
   }
 
-  /** Runs `concurrency` loops: `warmupS` unmeasured, then `durationS` measured. */
-  async run(mode: Mode, sku: string, concurrency: number, warmupS: number, durationS: number): Promise<RunResult> {
+  /**
+   * Runs `concurrency` loops: `warmupS` unmeasured, then a measured window of `durationS`, or, with
+   * `orders`, until that many orders completed (then `durationS` only bounds it).
+   */
+  async run(mode: Mode, sku: string, concurrency: number, length: RunLength): Promise<RunResult> {
     const latencies: number[] = [];
+    const sagaIds: string[] = [];
     let errors = 0;
     let firstError: string | undefined;
-    const warmEnd = Date.now() + warmupS * 1000;
-    const end = warmEnd + durationS * 1000;
+    const warmEnd = Date.now() + length.warmupS * 1000;
+    let end = warmEnd + length.durationS * 1000;
+    this.measureFrom = warmEnd;
+    this.serviceMs = [];
+    const done = () => Date.now() >= end || (length.orders !== undefined && latencies.length >= length.orders);
     const loop = async () => {
-      while (Date.now() < end) {
+      while (!done()) {
         const started = Date.now();
         try {
-          await this.one(mode, sku);
+          const sagaId = await this.one(mode, sku);
           // only orders that start and finish inside the measured window count
           const finished = Date.now();
-          if (started >= warmEnd && finished <= end) latencies.push(finished - started);
+          if (started >= warmEnd && finished <= end) {
+            latencies.push(finished - started);
+            if (sagaId) sagaIds.push(sagaId);
+            if (length.orders !== undefined && latencies.length >= length.orders) end = Math.min(end, finished);
+          }
         } catch (err) {
           if (started >= warmEnd && Date.now() <= end) {
             errors++;
@@ -139,20 +174,25 @@ export class LoadClient {
       }
     };
     await Promise.all(Array.from({ length: concurrency }, loop));
+    const windowS = Math.max(0.001, (Math.min(end, Date.now()) - warmEnd) / 1000);
     const sorted = [...latencies].sort((a, b) => a - b);
     const sum = sorted.reduce((s, x) => s + x, 0);
+    const serviceMs = this.serviceMs;
+    this.serviceMs = [];
     return {
       mode,
       concurrency,
-      durationS,
+      durationS: Math.round(windowS * 100) / 100,
       completed: sorted.length,
       errors,
-      throughput: sorted.length / durationS,
+      throughput: sorted.length / windowS,
       p50: percentile(sorted, 50),
       p95: percentile(sorted, 95),
       p99: percentile(sorted, 99),
       mean: sorted.length ? sum / sorted.length : 0,
       ...(firstError ? { firstError } : {}),
+      ...(sagaIds.length > 0 ? { sagaIds } : {}),
+      ...(mode === 'direct' && serviceMs.length > 0 ? { serviceMs } : {}),
     };
   }
 }

@@ -8,6 +8,18 @@ export interface CpuShare {
   cpuMsPerOrder: Record<string, number>;
 }
 
+type Pct = { n: number; p50: number; p95: number };
+
+/** Per mode and level: p50/p95 of each leg read from the sagas' own histories (lib/saga-timeline.ts). */
+export interface LegBreakdown {
+  mode: Mode;
+  concurrency: number;
+  /** How many sagas' histories were read (0 for direct, whose service times come from its own calls). */
+  sagas: number;
+  legs: Partial<Record<string, Pct>>;
+  perSaga?: { events: Pct; workflowTasks: Pct };
+}
+
 export interface BenchReport {
   startedAt: string;
   machine: { cores: number; cpuModel: string; memoryGiB: number; platform: string };
@@ -15,7 +27,23 @@ export interface BenchReport {
   settings: { warmupS: number; durationS: number; levels: number[]; modes: Mode[] };
   results: RunResult[];
   cpu: CpuShare[];
+  legs?: LegBreakdown[];
   notes?: string[];
+}
+
+/** The Temporal server's process names in the CPU table (the dev server, or a cluster's server). */
+const TEMPORAL_PROCESSES = new Set(['temporal', 'temporal-server']);
+
+/**
+ * A projection, not a measurement: orders/s on this machine's cores if the Temporal server ran on
+ * machines of its own (as with a cluster or Temporal Cloud), i.e. cores × 1000 / CPU-ms per order
+ * without the server's share. Only meaningful where CPU, not latency, is the limit (high concurrency).
+ */
+export function projectedThroughput(report: BenchReport, cpu: CpuShare): number | undefined {
+  const without = Object.entries(cpu.cpuMsPerOrder)
+    .filter(([name]) => !TEMPORAL_PROCESSES.has(name))
+    .reduce((s, [, v]) => s + v, 0);
+  return without > 0 ? (report.machine.cores * 1000) / without : undefined;
 }
 
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
@@ -49,12 +77,40 @@ export function markdown(report: BenchReport): string {
       const total = Object.values(c.cpuMsPerOrder).reduce((s, x) => s + x, 0);
       lines.push(`| ${c.mode} | ${c.concurrency} | ${procs.map((p) => fmt(c.cpuMsPerOrder[p] ?? 0, 2)).join(' | ')} | ${fmt(total, 2)} |`);
     }
+    lines.push('');
+    lines.push(
+      `Projection (not measured): orders/s if the Temporal server ran on machines of its own, = ${report.machine.cores} cores × 1000 / (CPU-ms per order without the server's share); it holds only where CPU is the limit (high concurrency):`,
+    );
+    lines.push('');
+    lines.push('| mode | in flight | measured orders/s | projected orders/s | projected vs gateway (measured) |');
+    lines.push('|---|---:|---:|---:|---:|');
+    for (const c of report.cpu) {
+      const r = find(report.results, c.mode, c.concurrency);
+      const g = find(report.results, 'gateway', c.concurrency);
+      const proj = projectedThroughput(report, c);
+      const vs = proj !== undefined && g && g.throughput > 0 ? `${fmt((proj / g.throughput) * 100, 0)}%` : '–';
+      lines.push(`| ${c.mode} | ${c.concurrency} | ${fmt(r?.throughput ?? NaN)} | ${proj !== undefined ? fmt(proj) : '–'} | ${vs} |`);
+    }
+  }
+  if (report.legs && report.legs.length > 0) {
+    const kinds = [...new Set(report.legs.flatMap((l) => Object.keys(l.legs)))];
+    lines.push('');
+    lines.push('Where a saga\'s time goes: p50 / p95 ms of each leg, read from the sagas\' own histories (a sample per point; `service` is the services\' own handling time from their `Server-Timing`):');
+    lines.push('');
+    lines.push(`| mode | in flight | sagas read | events / saga | workflow tasks / saga | ${kinds.join(' | ')} |`);
+    lines.push(`|---|---:|---:|---:|---:|${kinds.map(() => '---:').join('|')}|`);
+    for (const l of report.legs) {
+      const cell = (x: Pct | undefined) => (x ? `${fmt(x.p50, 1)} / ${fmt(x.p95, 1)}` : '–');
+      lines.push(
+        `| ${l.mode} | ${l.concurrency} | ${l.sagas} | ${l.perSaga ? fmt(l.perSaga.events.p50, 0) : '–'} | ${l.perSaga ? fmt(l.perSaga.workflowTasks.p50, 0) : '–'} | ${kinds.map((k) => cell(l.legs[k])).join(' | ')} |`,
+      );
+    }
   }
   for (const n of report.notes ?? []) lines.push('', n);
   return lines.join('\n') + '\n';
 }
 
-const COLORS: Record<string, string> = { direct: '#6b7280', gateway: '#2563eb', saga: '#dc2626', 'saga-local': '#16a34a' };
+const COLORS: Record<string, string> = { direct: '#6b7280', gateway: '#2563eb', saga: '#dc2626', 'saga-local': '#16a34a', 'saga-fast': '#9333ea' };
 
 /** A small line chart: x = concurrency (log scale), y = metric, one line per mode. */
 export function svgChart(report: BenchReport, metric: 'throughput' | 'p50', title: string, yLabel: string): string {

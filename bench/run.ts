@@ -3,15 +3,17 @@
  * same services and databases. Prints its numbers and writes JSON, Markdown and SVG charts.
  *
  * Knobs (env): BENCH_LEVELS (default 1,8,32,128), BENCH_DURATION_S (20), BENCH_WARMUP_S (5),
- * BENCH_MODES (direct,gateway,saga,saga-local), BENCH_OUT (docs/bench).
+ * BENCH_MODES (direct,gateway,saga,saga-local,saga-fast), BENCH_OUT (docs/bench).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
+import { Client, Connection } from '@temporalio/client';
+import { legPercentiles, sagaTimeline } from '../lib/saga-timeline';
 import { LoadClient, type Mode, type RunResult } from './load';
-import { markdown, svgChart, type BenchReport, type CpuShare } from './report';
+import { markdown, svgChart, type BenchReport, type CpuShare, type LegBreakdown } from './report';
 
 export interface BenchOptions {
   levels: number[];
@@ -25,6 +27,34 @@ export interface BenchOptions {
   workerEnv?: Record<string, string>;
   /** Eager activity dispatch on the bench's own dev server (default true). */
   eagerActivities?: boolean;
+  /** End each point once this many orders completed (durationS then only bounds it): the smoke test's way to never end with none. */
+  orders?: number;
+  /** How many sagas per point have their history read for the per-leg breakdown (default 40; 0 = none). */
+  timelineSample?: number;
+}
+
+const percentiles = (v: number[]) => {
+  const sorted = [...v].sort((a, b) => a - b);
+  const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  return { n: sorted.length, p50: Math.round(pct(50) * 100) / 100, p95: Math.round(pct(95) * 100) / 100 };
+};
+
+/** Reads the histories of (a sample of) the point's sagas and summarises each leg (lib/saga-timeline.ts). */
+async function legBreakdown(client: Client | undefined, r: RunResult, sample: number): Promise<LegBreakdown | undefined> {
+  if (r.mode === 'direct' && r.serviceMs?.length) return { mode: r.mode, concurrency: r.concurrency, sagas: 0, legs: { service: percentiles(r.serviceMs) } };
+  if (!client || !r.sagaIds?.length || sample <= 0) return undefined;
+  // evenly spread over the window, not only its first orders
+  const step = Math.max(1, Math.floor(r.sagaIds.length / sample));
+  const ids = r.sagaIds.filter((_, i) => i % step === 0).slice(0, sample);
+  const timelines = await Promise.all(ids.map(async (id) => sagaTimeline(await client.workflow.getHandle(id).fetchHistory())));
+  const perSaga = (f: (t: (typeof timelines)[number]) => number) => percentiles(timelines.map(f));
+  return {
+    mode: r.mode,
+    concurrency: r.concurrency,
+    sagas: timelines.length,
+    legs: legPercentiles(timelines),
+    perSaga: { events: perSaga((t) => t.events), workflowTasks: perSaga((t) => t.workflowTasks) },
+  };
 }
 
 const CLK_TCK = 100;
@@ -74,17 +104,21 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const root = path.resolve(__dirname, '..');
   const needsApi = opts.modes.includes('saga') || opts.modes.includes('saga-local');
+  const needsTemporal = needsApi || opts.modes.includes('saga-fast');
   const stack: ProcessStack = await startProcessStack({
     label: 'bench',
     temporalAddress: opts.temporalAddress,
     withWorker: needsApi,
     withApi: opts.modes.includes('saga'),
     withLocalApi: opts.modes.includes('saga-local'),
+    withFastApi: opts.modes.includes('saga-fast'),
     withGateway: opts.modes.includes('gateway'),
     workerEnv: opts.workerEnv,
     eagerActivities: opts.eagerActivities,
   });
-  const client = new LoadClient({ ...stack.urls, token: STACK_API_TOKEN, apiLocal: stack.urls.apiLocal });
+  const client = new LoadClient({ ...stack.urls, token: STACK_API_TOKEN });
+  const connection = needsTemporal ? await Connection.connect({ address: stack.temporalAddress }) : undefined;
+  const temporal = connection ? new Client({ connection, namespace: 'default' }) : undefined;
   const report: BenchReport = {
     startedAt: new Date().toISOString(),
     machine: { cores: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '?', memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}` },
@@ -92,6 +126,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     settings: { warmupS: opts.warmupS, durationS: opts.durationS, levels: opts.levels, modes: opts.modes },
     results: [],
     cpu: [],
+    legs: [],
   };
   try {
     const sku = 'BENCH-1';
@@ -106,17 +141,22 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     for (const mode of opts.modes) {
       for (const c of opts.levels) {
         const before = Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, cpuSeconds(pid)]));
-        const r: RunResult = await client.run(mode, sku, c, opts.warmupS, opts.durationS);
+        const runStarted = Date.now();
+        const r: RunResult = await client.run(mode, sku, c, { warmupS: opts.warmupS, durationS: opts.durationS, orders: opts.orders });
+        const runS = (Date.now() - runStarted) / 1000;
         const cpuMsPerOrder = Object.fromEntries(
           Object.entries(pids)
             .map(([n, pid]) => [n, r.completed > 0 ? ((cpuSeconds(pid) - before[n]!) * 1000) / r.completed : 0] as const)
             .filter(([, v]) => v > 0.005),
         );
         // CPU includes the warm-up; scale it to the measured window's share of the run
-        const share = opts.durationS / (opts.durationS + opts.warmupS);
+        const share = Math.min(1, r.durationS / runS);
         for (const k of Object.keys(cpuMsPerOrder)) cpuMsPerOrder[k] = cpuMsPerOrder[k]! * share;
-        report.results.push(r);
+        const legs = await legBreakdown(temporal, r, opts.timelineSample ?? 40);
+        const { sagaIds: _ids, serviceMs: _svc, ...kept } = r;
+        report.results.push(kept);
         report.cpu.push({ mode, concurrency: c, cpuMsPerOrder } satisfies CpuShare);
+        if (legs) report.legs!.push(legs);
         log(
           `${mode.padEnd(10)} c=${String(c).padStart(3)}  ${r.throughput.toFixed(1).padStart(7)} orders/s  p50 ${r.p50} ms  p95 ${r.p95} ms  p99 ${r.p99} ms  errors ${r.errors}${r.firstError ? ` (${r.firstError})` : ''}`,
         );
@@ -124,6 +164,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     }
   } finally {
     await client.close();
+    await connection?.close();
     await stack.stop();
   }
   mkdirSync(opts.outDir, { recursive: true });
@@ -141,7 +182,7 @@ if (require.main === module) {
     levels: list(env.BENCH_LEVELS, '1,8,32,128').map(Number),
     durationS: Number(env.BENCH_DURATION_S ?? 20),
     warmupS: Number(env.BENCH_WARMUP_S ?? 5),
-    modes: list(env.BENCH_MODES, 'direct,gateway,saga,saga-local') as Mode[],
+    modes: list(env.BENCH_MODES, 'direct,gateway,saga,saga-local,saga-fast') as Mode[],
     outDir: path.resolve(env.BENCH_OUT ?? path.join(__dirname, '../docs/bench')),
     eagerActivities: env.BENCH_EAGER !== 'false',
     workerEnv: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('WORKER_') && e[1] !== undefined)),

@@ -17,7 +17,12 @@ import { startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harnes
 import { runAudit, type AuditReport } from '../audit/auditor';
 import { mulberry32 } from '../lib/faults';
 
-export type Approach = 'gateway' | 'saga';
+/**
+ * `saga-fast`: the fastest saga mode, an API that hosts its worker (eager start, local
+ * activities); its coordinator is that API process, so a kill also drops the API's answers and
+ * the client retries its start with the same key until the restarted process answers.
+ */
+export type Approach = 'gateway' | 'saga' | 'saga-fast';
 
 export interface ChaosOptions {
   orders: number;
@@ -158,7 +163,7 @@ async function runApproach(stack: ProcessStack, approach: Approach, opts: ChaosO
   const faultRules = { seed: opts.seed, rules: [{ route: '*', failureRate: opts.failureRate, latencyMs: 0, crashAfterCommitRate: opts.crashAfterCommitRate }] };
   await adminFaults(stack, adminToken, faultRules);
 
-  const coordinator = stack.get(approach === 'gateway' ? 'gateway' : 'worker');
+  const coordinator = stack.get(approach === 'gateway' ? 'gateway' : approach === 'saga' ? 'worker' : 'api-fast');
   const killAt = new Set(Array.from({ length: opts.kills }, (_, k) => Math.floor(((k + 1) * opts.orders) / (opts.kills + 1))));
   const downAt = Math.floor(opts.orders / 3);
   const outcomes: { status?: string; sagaId?: string }[] = orders.map(() => ({}));
@@ -166,7 +171,9 @@ async function runApproach(stack: ProcessStack, approach: Approach, opts: ChaosO
   let kills = 0;
   let coordinatorDown: Promise<void> = Promise.resolve();
   const started = Date.now();
-  const base = approach === 'gateway' ? stack.urls.gateway! : stack.urls.api!;
+  const base = approach === 'gateway' ? stack.urls.gateway! : approach === 'saga' ? stack.urls.api! : stack.urls.apiFast!;
+  // a restarted API that hosts its worker answers once it has bundled the workflows again: a few seconds
+  const startAttempts = approach === 'saga-fast' ? 120 : 5;
   const auth = { authorization: `Bearer ${STACK_API_TOKEN}` };
 
   const loop = async () => {
@@ -192,11 +199,11 @@ async function runApproach(stack: ProcessStack, approach: Approach, opts: ChaosO
         outcomes[i] = { status: r ? String(r.json.status ?? `HTTP_${r.status}`) : 'NO_ANSWER' };
         if (!r) await coordinatorDown;
       } else {
-        // The API is not the coordinator (the worker is); a start is retried on a network error with its key.
+        // A start is retried on a network error with its key (the same key never starts a second saga).
         let r: Awaited<ReturnType<typeof postJson>>;
         for (let attempt = 0; ; attempt++) {
           r = await postJson(`${base}/orders`, o.body, { ...auth, 'idempotency-key': o.key });
-          if (r || attempt >= 5) break;
+          if (r || attempt >= startAttempts) break;
           await sleep(500);
         }
         outcomes[i] = r && r.status === 202 ? { sagaId: String(r.json.sagaId), status: 'RUNNING' } : { status: r ? `HTTP_${r.status}` : 'NO_ANSWER' };
@@ -210,7 +217,7 @@ async function runApproach(stack: ProcessStack, approach: Approach, opts: ChaosO
 
   // Settle: the saga keeps working after the last start; the gateway has nothing left to do.
   const settleStart = Date.now();
-  if (approach === 'saga') {
+  if (approach !== 'gateway') {
     const terminal = new Set(['COMPLETED', 'COMPENSATED', 'CANCELLED', 'RESOLVED_MANUALLY', 'STUCK']);
     for (;;) {
       let open = 0;
@@ -274,6 +281,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     adminToken,
     withWorker: opts.approaches.includes('saga'),
     withApi: opts.approaches.includes('saga'),
+    withFastApi: opts.approaches.includes('saga-fast'),
     withGateway: opts.approaches.includes('gateway'),
     temporalAddress: opts.temporalAddress,
   });

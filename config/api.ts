@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { ConnectionOptions } from '@temporalio/client';
-import { cardKey, logLevel, parseConfig, port, positiveInt } from '../lib/config';
+import { bool, cardKey, logLevel, parseConfig, port, positiveInt } from '../lib/config';
 import { DEFAULT_TASK_QUEUE } from '../shared/constants';
 import { auditEnv } from './audit';
 
-export const apiConfigSchema = z.object({
+export const apiConfigSchema = z
+  .object({
   API_PORT: port(3000),
   BIND_HOST: z.string().min(1).default('127.0.0.1'),
   /** Bearer token every protected route requires. No default: `npm run dev` sets a documented local one. */
@@ -21,11 +22,26 @@ export const apiConfigSchema = z.object({
   SAGA_ACTIVITY_MODE: z.enum(['regular', 'local']).default('regular'),
   /** Attempts a compensation gets before the saga goes STUCK for an operator (0 = retry until it succeeds). */
   SAGA_COMPENSATION_MAX_ATTEMPTS: z.coerce.number().int().min(0).default(0),
+  /**
+   * Host the saga worker in the API process (it then needs the worker's settings too: the service
+   * URLs, WORKER_*). One process instead of two, and the condition for eager workflow start.
+   */
+  API_EMBEDDED_WORKER: bool(false),
+  /**
+   * Eager workflow start: the server hands a new saga's first workflow task straight back to this
+   * process's worker in the start call's answer (no task-queue round trip). Needs API_EMBEDDED_WORKER.
+   */
+  SAGA_EAGER_START: bool(false),
   CARD_ENCRYPTION_KEY: cardKey,
   LOG_LEVEL: logLevel,
   /** GET /audit: the services' MySQL server and DB_PREFIX (defaults as theirs) and the settle time. */
   ...auditEnv,
-});
+  })
+  .superRefine((env, ctx) => {
+    if (env.SAGA_EAGER_START && !env.API_EMBEDDED_WORKER) {
+      ctx.addIssue({ code: 'custom', path: ['SAGA_EAGER_START'], message: 'needs API_EMBEDDED_WORKER=true (eager start hands the task to a worker in this process)' });
+    }
+  });
 
 export type ApiConfig = z.infer<typeof apiConfigSchema> & {
   temporal: { connection: ConnectionOptions; namespace: string };

@@ -15,6 +15,12 @@ export const workerConfigSchema = z.object({
   /** Concurrent long polls for workflow / activity tasks (SDK default 10 each). */
   WORKER_WORKFLOW_TASK_POLLS: positiveInt(10),
   WORKER_ACTIVITY_TASK_POLLS: positiveInt(10),
+  /**
+   * Where workflow code runs: `thread` (the SDK's default: a worker thread, activations posted to
+   * it) or `main` (the worker's main thread, no message passing per activation; the SDK's
+   * "debug mode", with the deadlock detection timeout kept at 5 s).
+   */
+  WORKER_WORKFLOW_THREAD: z.enum(['thread', 'main']).default('thread'),
   /** Prometheus endpoint for the SDK's metrics (0 disables it). */
   WORKER_METRICS_PORT: port(9464),
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),

@@ -118,9 +118,16 @@ export interface ProcessStackOptions {
   withGateway?: boolean;
   /** A second API process that starts sagas in local-activity mode (SAGA_ACTIVITY_MODE=local). */
   withLocalApi?: boolean;
+  /**
+   * The fastest mode: an API process that hosts its own worker (API_EMBEDDED_WORKER) on a task queue
+   * of its own, with eager workflow start and local activities.
+   */
+  withFastApi?: boolean;
   /** Extra env for the worker / the API (e.g. tuning knobs). */
   workerEnv?: Record<string, string>;
   apiEnv?: Record<string, string>;
+  /** Extra `node` flags for the worker and the API processes (the profiler: `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: { worker?: string[]; api?: string[] };
   log?: boolean;
   /** Eager activity dispatch on the stack's own dev server (default true; false to measure without). */
   eagerActivities?: boolean;
@@ -134,7 +141,7 @@ export interface ProcessStack {
   mysqlUrl: string;
   temporalAddress: string;
   taskQueue: string;
-  urls: { orders: string; inventory: string; payments: string; shipping: string; api?: string; apiLocal?: string; gateway?: string };
+  urls: { orders: string; inventory: string; payments: string; shipping: string; api?: string; apiLocal?: string; apiFast?: string; gateway?: string };
   processes: Map<string, ManagedProcess>;
   get(name: string): ManagedProcess;
   stop(opts?: { dropDatabases?: boolean }): Promise<void>;
@@ -148,7 +155,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
   const dbPrefix = `h_${opts.label.replace(/[^a-z0-9]/gi, '').slice(0, 10)}_${randomBytes(3).toString('hex')}_`;
   const taskQueue = `${opts.label}-${randomBytes(3).toString('hex')}`;
   const processes = new Map<string, ManagedProcess>();
-  const tsx = (file: string): [string, string[]] => [process.execPath, ['--import', 'tsx', path.join(root, file)]];
+  const tsx = (file: string, nodeArgs: string[] = []): [string, string[]] => [process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, file)]];
   const log = opts.log ?? false;
 
   let temporalAddress = opts.temporalAddress;
@@ -206,7 +213,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
   if (opts.withWorker !== false) {
     const worker: ManagedProcess = new ManagedProcess(
       'worker',
-      ...tsx('worker.ts'),
+      ...tsx('worker.ts', opts.nodeArgs?.worker),
       { ...temporalEnv, ...serviceUrls, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'info', ...opts.workerEnv },
       async (): Promise<boolean> => worker.output.join('').includes('worker running'),
       log,
@@ -217,7 +224,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
   if (opts.withApi) {
     const apiPort = await freePort();
     urls.api = `http://127.0.0.1:${apiPort}`;
-    const api = new ManagedProcess('api', ...tsx('api/main.ts'), { ...temporalEnv, API_PORT: String(apiPort), BIND_HOST: '127.0.0.1', API_TOKEN: STACK_API_TOKEN, MYSQL_URL: mysqlUrl, DB_PREFIX: dbPrefix, ...opts.apiEnv }, () => httpOk(`${urls.api}/healthz`), log);
+    const api = new ManagedProcess('api', ...tsx('api/main.ts', opts.nodeArgs?.api), { ...temporalEnv, API_PORT: String(apiPort), BIND_HOST: '127.0.0.1', API_TOKEN: STACK_API_TOKEN, MYSQL_URL: mysqlUrl, DB_PREFIX: dbPrefix, ...opts.apiEnv }, () => httpOk(`${urls.api}/healthz`), log);
     await api.start();
     processes.set('api', api);
   }
@@ -226,13 +233,41 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     urls.apiLocal = `http://127.0.0.1:${port}`;
     const apiLocal = new ManagedProcess(
       'api-local',
-      ...tsx('api/main.ts'),
+      ...tsx('api/main.ts', opts.nodeArgs?.api),
       { ...temporalEnv, API_PORT: String(port), BIND_HOST: '127.0.0.1', API_TOKEN: STACK_API_TOKEN, MYSQL_URL: mysqlUrl, DB_PREFIX: dbPrefix, SAGA_ACTIVITY_MODE: 'local', ...opts.apiEnv },
       () => httpOk(`${urls.apiLocal}/healthz`),
       log,
     );
     await apiLocal.start();
     processes.set('api-local', apiLocal);
+  }
+  if (opts.withFastApi) {
+    const port = await freePort();
+    urls.apiFast = `http://127.0.0.1:${port}`;
+    const apiFast = new ManagedProcess(
+      'api-fast',
+      ...tsx('api/main.ts', opts.nodeArgs?.api),
+      {
+        ...temporalEnv,
+        ...serviceUrls,
+        TASK_QUEUE: `${taskQueue}-fast`,
+        API_PORT: String(port),
+        BIND_HOST: '127.0.0.1',
+        API_TOKEN: STACK_API_TOKEN,
+        MYSQL_URL: mysqlUrl,
+        DB_PREFIX: dbPrefix,
+        SAGA_ACTIVITY_MODE: 'local',
+        API_EMBEDDED_WORKER: 'true',
+        SAGA_EAGER_START: 'true',
+        WORKER_METRICS_PORT: '0',
+        ...opts.workerEnv,
+        ...opts.apiEnv,
+      },
+      () => httpOk(`${urls.apiFast}/healthz`),
+      log,
+    );
+    await apiFast.start();
+    processes.set('api-fast', apiFast);
   }
   if (opts.withGateway) {
     const gatewayPort = await freePort();
@@ -262,7 +297,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     },
     async stop({ dropDatabases = true } = {}) {
       // API, gateway and worker first, Temporal last
-      for (const name of ['api', 'api-local', 'gateway', 'worker', ...SERVICES, 'temporal']) await processes.get(name)?.kill('SIGTERM');
+      for (const name of ['api', 'api-local', 'api-fast', 'gateway', 'worker', ...SERVICES, 'temporal']) await processes.get(name)?.kill('SIGTERM');
       if (dropDatabases) {
         const conn = await mysql.createConnection(mysqlUrl);
         try {

@@ -6,6 +6,7 @@ import { baseApp, errorHandler, notFoundHandler } from './http';
 import { isReady, openDatabase, type Database, type Db } from './db';
 import { createFaultInjector, declaredRoutes } from './faults';
 import { createLogger } from './logger';
+import { serverTiming } from './server-timing';
 
 export interface ServiceDeps<TSchema extends Record<string, unknown>> {
   db: Db<TSchema>;
@@ -25,7 +26,7 @@ export function createServiceApp<TSchema extends Record<string, unknown>>(
   routes: (app: express.Express) => void,
 ): express.Express {
   const faults = deps.faults ? createFaultInjector({ adminToken: deps.faults.adminToken, logger: deps.logger }) : undefined;
-  const app = baseApp({ beforeBody: faults ? [faults.gate] : [] });
+  const app = baseApp({ beforeBody: [serverTiming(), ...(faults ? [faults.gate] : [])] });
   if (faults) app.use(faults.admin);
   app.get('/healthz', async (_req, res) => {
     const ready = await isReady(deps.database.pool);

@@ -5,4 +5,6 @@
 export interface Attempted<T> {
   value: T;
   attempt: number;
+  /** The service's own handling time of the call that produced it (its `Server-Timing`), in ms. */
+  serviceMs?: number;
 }

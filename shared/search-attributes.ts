@@ -16,6 +16,9 @@ export const DEV_SERVER_DYNAMIC_CONFIG_ARGS = [
   'frontend.enableServerVersionCheck=false',
   '--dynamic-config-value',
   'system.enableActivityEagerExecution=true',
+  // eager workflow start: an API that hosts its worker (API_EMBEDDED_WORKER) gets a new saga's first task in the start answer
+  '--dynamic-config-value',
+  'system.enableEagerWorkflowStart=true',
 ];
 
 /** `--search-attribute` flags for `temporal server start-dev`. */

@@ -12,6 +12,8 @@ export interface SagaWorkerOptions {
     WorkerOptions,
     'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows' | 'maxConcurrentWorkflowTaskPolls' | 'maxConcurrentActivityTaskPolls'
   >;
+  /** `main` runs workflow code on the main thread (see WORKER_WORKFLOW_THREAD in config/worker.ts). */
+  workflowThread?: 'thread' | 'main';
 }
 
 /** Creates the saga worker: every workflow in `workflows/` and every activity from `createActivities`. */
@@ -24,6 +26,8 @@ export async function createSagaWorker(opts: SagaWorkerOptions): Promise<{ worke
     activities,
     ...('workflowsPath' in opts.workflows ? { workflowsPath: opts.workflows.workflowsPath } : { workflowBundle: opts.workflows }),
     ...opts.tuning,
+    // The SDK's debug mode is what runs workflows on the main thread; it would also lift the deadlock timeout, which stays.
+    ...(opts.workflowThread === 'main' ? { debugMode: true, isolateExecutionTimeout: '5s' } : {}),
   });
   return { worker, close };
 }

@@ -1,0 +1,61 @@
+import path from 'node:path';
+import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, bundleWorkflowCode, type Worker } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import type { WorkerConfig } from '../config/worker';
+import { parseCardKey } from '../lib/card-token';
+import { createSagaWorker } from './create-worker';
+
+export interface RunningWorker {
+  /** The worker's own connection: a client built on it can ask for eager workflow start. */
+  connection: NativeConnection;
+  worker: Worker;
+  /** Resolves once the worker stopped (after SIGINT/SIGTERM, the SDK's shutdown signals, or `worker.shutdown()`). */
+  done: Promise<void>;
+}
+
+/**
+ * Starts the saga worker of `config`: installs the SDK runtime (its log level and Prometheus
+ * metrics), bundles the workflows once, connects and starts polling. Used by `worker.ts` and by an
+ * API that hosts its worker (API_EMBEDDED_WORKER).
+ */
+export async function startSagaWorker(config: WorkerConfig, logger: Logger): Promise<RunningWorker> {
+  Runtime.install({
+    logger: new DefaultLogger(config.WORKER_SDK_LOG_LEVEL),
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      ...(config.WORKER_METRICS_PORT > 0
+        ? { metrics: { prometheus: { bindAddress: `${config.WORKER_METRICS_HOST}:${config.WORKER_METRICS_PORT}` } } }
+        : {}),
+    },
+  });
+  const bundle = await bundleWorkflowCode({ workflowsPath: path.join(__dirname, '../workflows'), logger: Runtime.instance().logger });
+  const connection = await NativeConnection.connect(config.temporal.connection);
+  const { worker, close } = await createSagaWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.TASK_QUEUE,
+    workflows: { code: bundle.code },
+    activities: {
+      ordersUrl: config.ORDERS_URL,
+      inventoryUrl: config.INVENTORY_URL,
+      paymentsUrl: config.PAYMENTS_URL,
+      shippingUrl: config.SHIPPING_URL,
+      httpTimeoutMs: config.HTTP_TIMEOUT_MS,
+      httpConnections: config.HTTP_CONNECTIONS,
+      cardKey: parseCardKey(config.CARD_ENCRYPTION_KEY),
+    },
+    tuning: {
+      maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+      maxConcurrentWorkflowTaskPolls: config.WORKER_WORKFLOW_TASK_POLLS,
+      maxConcurrentActivityTaskPolls: config.WORKER_ACTIVITY_TASK_POLLS,
+    },
+    workflowThread: config.WORKER_WORKFLOW_THREAD,
+  });
+  logger.info({ address: config.temporal.connection.address, namespace: config.temporal.namespace, taskQueue: config.TASK_QUEUE }, 'worker running');
+  const done = worker.run().finally(async () => {
+    await close();
+  });
+  return { connection, worker, done };
+}
