@@ -35,6 +35,8 @@ export interface SagaDirectoryOptions {
   activityMode?: 'regular' | 'local';
   /** Attempts per compensation before STUCK (0 or absent: retry until it succeeds). */
   compensationMaxAttempts?: number;
+  /** Ask for eager workflow start (the client must share a NativeConnection with a worker of the task queue). */
+  eagerStart?: boolean;
 }
 
 export interface Started {
@@ -88,6 +90,7 @@ export class SagaDirectory {
         ],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        ...(this.opts.eagerStart ? { requestEagerStart: true } : {}),
       });
       if (checkKey) await this.sameRequest(handle, requestHash);
       return { sagaId: workflowId, handle };
@@ -110,6 +113,8 @@ export class SagaDirectory {
   /** The saga options every start gets from the API's configuration. */
   private commonOptions(): SagaRunOptions {
     return {
+      // startOnce sets SagaType and SagaStatus in the start options: the saga need not upsert them
+      searchAttributesAtStart: true,
       ...(this.opts.sagaDeadlineMs > 0 ? { deadlineMs: this.opts.sagaDeadlineMs } : {}),
       ...(this.opts.compensationMaxAttempts ? { compensationRetry: { maximumAttempts: this.opts.compensationMaxAttempts } } : {}),
     };
@@ -124,7 +129,7 @@ export class SagaDirectory {
       ...this.commonOptions(),
       ...(this.opts.activityMode === 'local' ? { activityMode: 'local' as const } : {}),
     };
-    const input: PlaceOrderInput = { ...rest, payment: sealed, orderId, ...(Object.keys(options).length > 0 ? { options } : {}) };
+    const input: PlaceOrderInput = { ...rest, payment: sealed, orderId, options };
     const started = await this.startOnce('placeOrder', placeOrderWorkflowId(orderId), [input], hash, idempotencyKey !== undefined);
     return { ...started, orderId };
   }
@@ -133,7 +138,7 @@ export class SagaDirectory {
     const hash = requestHash({ method: 'POST', path: `/products/${sku}/rename`, body: { name } });
     const requestId = idempotencyKey ? `k${sha256(`rename:${idempotencyKey}`).slice(0, 32)}` : randomUUID();
     const options = this.commonOptions();
-    const input: RenameProductInput = { sku, name, ...(Object.keys(options).length > 0 ? { options } : {}) };
+    const input: RenameProductInput = { sku, name, options };
     return this.startOnce('renameProduct', renameProductWorkflowId(sku, requestId), [input], hash, idempotencyKey !== undefined);
   }
 

@@ -80,6 +80,24 @@ export const SCENARIOS: Scenario[] = [
       return ctx.startPlaceOrder(orderInput(sku, { options: FAST }));
     },
   },
+  // Local-activity mode (SAGA_ACTIVITY_MODE=local, and the fastest mode): the same workflow code, whose
+  // history holds markers instead of activity events; replay checks those against the code too.
+  {
+    name: 'place-order-local-completed',
+    ends: 'COMPLETED',
+    async run(ctx) {
+      const sku = await putProduct(ctx.stack, { available: 10, name: 'Kettle' });
+      return ctx.startPlaceOrder(orderInput(sku, { options: { ...FAST, activityMode: 'local' } }));
+    },
+  },
+  {
+    name: 'place-order-local-card-declined-compensated',
+    ends: 'COMPENSATED',
+    async run(ctx) {
+      const sku = await putProduct(ctx.stack, { available: 5 });
+      return ctx.startPlaceOrder(orderInput(sku, { options: { ...FAST, activityMode: 'local' }, cardNumber: DECLINED_CARD }));
+    },
+  },
   {
     name: 'place-order-insufficient-stock-compensated',
     ends: 'COMPENSATED',

@@ -325,11 +325,14 @@ describe('saga options from the API configuration', () => {
       const payload = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
       return JSON.parse(Buffer.from(payload.data!).toString('utf8')) as { options?: Record<string, unknown> };
     };
-    expect((await inputOf(order.body.sagaId)).options).toEqual({ deadlineMs: 60_000, compensationRetry: { maximumAttempts: 3 }, activityMode: 'local' });
-    expect((await inputOf(rename.body.sagaId)).options).toEqual({ deadlineMs: 60_000, compensationRetry: { maximumAttempts: 3 } });
-    // the default API passes none of them
+    expect((await inputOf(order.body.sagaId)).options).toEqual({ searchAttributesAtStart: true, deadlineMs: 60_000, compensationRetry: { maximumAttempts: 3 }, activityMode: 'local' });
+    expect((await inputOf(rename.body.sagaId)).options).toEqual({ searchAttributesAtStart: true, deadlineMs: 60_000, compensationRetry: { maximumAttempts: 3 } });
+    // the default API passes none of them, only that it set the search attributes at start
     const plain = await post(app, '/orders').query({ wait: 'true' }).send(orderBody(sku));
-    expect((await inputOf(plain.body.sagaId)).options).toBeUndefined();
+    expect((await inputOf(plain.body.sagaId)).options).toEqual({ searchAttributesAtStart: true });
+    // so its saga does not upsert them again: the only upsert is the final status
+    const upserts = (await t.client.workflow.getHandle(plain.body.sagaId).fetchHistory()).events!.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes);
+    expect(upserts.map((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes!.indexedFields!).sort())).toEqual([['TemporalChangeVersion'], ['SagaStatus']]);
   });
 });
 

@@ -34,6 +34,13 @@ export interface SagaRunOptions {
    * Trade-off: local activities appear as markers, not activity events, in the history and UI.
    */
   activityMode?: 'regular' | 'local';
+  /**
+   * The starter set the `SagaType` and `SagaStatus=RUNNING` search attributes in its start options
+   * (the API does), so the saga does not upsert them again in its first workflow task. It travels
+   * in the input, not read back from the start options, so that runs started before it existed
+   * (which did upsert) still replay.
+   */
+  searchAttributesAtStart?: boolean;
 }
 
 export const DEFAULT_STEP_RETRY: Required<RetrySettings> = { initialIntervalMs: 1000, maximumIntervalMs: 30_000, backoffCoefficient: 2, maximumAttempts: 10 };

@@ -58,7 +58,7 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
  */
 export async function runPlaceOrder(input: PlaceOrderInput, chargeAndShipInParallel: () => boolean): Promise<PlaceOrderResult> {
   const { forward, undo, retriable } = sagaProxies<Activities>(input.options);
-  const saga = new Saga({ type: PLACE_ORDER, deadlineMs: input.options?.deadlineMs, compensation: input.options?.compensation });
+  const saga = new Saga({ type: PLACE_ORDER, deadlineMs: input.options?.deadlineMs, compensation: input.options?.compensation, searchAttributesAtStart: input.options?.searchAttributesAtStart });
   // Keys derive from the workflow ID and the step, so retries and replays reuse them.
   const wf = workflowInfo().workflowId;
   const key = (step: string) => `${wf}:${step}`;

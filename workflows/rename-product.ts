@@ -36,7 +36,7 @@ export async function renameProduct(input: RenameProductInput): Promise<RenamePr
   const forward = proxyActivities<Activities>(opts.forward);
   const undo = proxyActivities<Activities>(opts.compensation);
   const untilDone = proxyActivities<Activities>(opts.retriable);
-  const saga = new Saga({ type: RENAME_PRODUCT, deadlineMs: input.options?.deadlineMs, compensation: input.options?.compensation });
+  const saga = new Saga({ type: RENAME_PRODUCT, deadlineMs: input.options?.deadlineMs, compensation: input.options?.compensation, searchAttributesAtStart: input.options?.searchAttributesAtStart });
   const wf = workflowInfo().workflowId;
   const renameId = wf;
 

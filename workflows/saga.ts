@@ -60,6 +60,8 @@ export interface SagaOptions {
   compensation?: Partial<CompensationPolicy>;
   /** After this many milliseconds the running step is cancelled and the saga compensates. */
   deadlineMs?: number;
+  /** The starter already set SagaType and SagaStatus=RUNNING (see SagaRunOptions.searchAttributesAtStart). */
+  searchAttributesAtStart?: boolean;
 }
 
 /** Context handed to a compensation: `round` grows with each operator retry, for fresh idempotency keys. */
@@ -134,10 +136,15 @@ export class Saga {
     setHandler(resolveManuallySignal, (input) => {
       if (this.state.status === 'STUCK') this.operatorAction = { kind: 'resolve', note: input?.note ?? '', operator: input?.operator };
     });
-    upsertSearchAttributes([
-      { key: SagaTypeKey, value: options.type },
-      { key: SagaStatusKey, value: 'RUNNING' },
-    ]);
+    // A starter that set both in its start options says so in the input (which, unlike the start
+    // options read back, keeps replays of runs started before this option deterministic): upserting
+    // them again would cost a history event and a visibility write per saga for nothing.
+    if (!options.searchAttributesAtStart) {
+      upsertSearchAttributes([
+        { key: SagaTypeKey, value: options.type },
+        { key: SagaStatusKey, value: 'RUNNING' },
+      ]);
+    }
   }
 
   private setStatus(status: SagaStatus): void {
@@ -146,7 +153,9 @@ export class Saga {
     upsertSearchAttributes([{ key: SagaStatusKey, value: status }]);
     // Final (and STUCK) states are also left in the memo, so they can be read with no worker running.
     if (status !== 'RUNNING' && status !== 'COMPENSATING') upsertMemo({ [SAGA_STATE_MEMO]: this.state });
-    log.info('saga status', { sagaId: this.state.sagaId, status });
+    // The happy path logs nothing: each workflow log line is a sink call out of the sandbox, and the
+    // status is in the search attribute anyway. What an operator must see is logged.
+    if (status !== 'RUNNING' && status !== 'COMPLETED') log.info('saga status', { sagaId: this.state.sagaId, status });
   }
 
   /** Runs one step: registers its compensation first, then the forward action. */

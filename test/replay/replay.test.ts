@@ -23,11 +23,14 @@ const CHARGING_PLACE_ORDER_SCENARIOS = [
   'place-order-unserviceable-address-compensated',
 ];
 const PATCHED = `--patched-${PARALLEL_CHARGE_AND_SHIP}`;
+/** PlaceOrder in local-activity mode (markers instead of activity events), recorded on the new path only. */
+const LOCAL_PLACE_ORDER_SCENARIOS = ['place-order-local-card-declined-compensated', 'place-order-local-completed'];
 
 /** One name per recorded scenario and code path. A new fixture is added here on purpose. */
 const EXPECTED_FIXTURES = [
   ...CHARGING_PLACE_ORDER_SCENARIOS,
   ...CHARGING_PLACE_ORDER_SCENARIOS.map((n) => `${n}${PATCHED}`),
+  ...LOCAL_PLACE_ORDER_SCENARIOS.map((n) => `${n}${PATCHED}`),
   // Fails before the charge: the same history before and after the change.
   'place-order-insufficient-stock-compensated',
   'rename-product-completed',
@@ -109,6 +112,16 @@ describe('Replay of the committed workflow histories', () => {
     );
   });
 
+  test('when a fixture was recorded in local-activity mode, then its steps are local-activity markers, not activity events', () => {
+    const local = fixtures.filter((f) => LOCAL_PLACE_ORDER_SCENARIOS.some((n) => f.name.startsWith(`${n}--`)));
+    expect(local).toHaveLength(LOCAL_PLACE_ORDER_SCENARIOS.length);
+    for (const f of local) {
+      expect({ fixture: f.name, activities: activitiesIn(f.history) }).toEqual({ fixture: f.name, activities: [] });
+      const markers = (f.history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+      expect(markers.length).toBeGreaterThanOrEqual(5);
+    }
+  });
+
   test('when the fixtures are read, then none holds a full card number (only sealed tokens and last four digits)', () => {
     for (const f of fixtures) expect({ fixture: f.name, cardNumbers: cardNumbersIn(readFileSync(f.file, 'utf8'), [GOOD_CARD, DECLINED_CARD]) }).toEqual({ fixture: f.name, cardNumbers: [] });
   });
@@ -155,7 +168,7 @@ describe('Replay of the committed workflow histories', () => {
 
     test('when it replays the histories that recorded the patch marker, then each fails: the patched() call cannot simply be dropped', () => {
       const patched = placeOrders.filter((f) => f.patches.includes(PARALLEL_CHARGE_AND_SHIP));
-      expect(patched).toHaveLength(CHARGING_PLACE_ORDER_SCENARIOS.length);
+      expect(patched).toHaveLength(CHARGING_PLACE_ORDER_SCENARIOS.length + LOCAL_PLACE_ORDER_SCENARIOS.length);
       for (const f of patched) {
         expect(`${f.name}: ${outcomes.get(f.name)}`).toMatch(
           new RegExp(`^${f.name}: DeterminismViolationError: .*patch marker encountered for change ${PARALLEL_CHARGE_AND_SHIP}, but there is no corresponding change command`, 's'),
@@ -188,7 +201,7 @@ describe('Replay of the committed workflow histories', () => {
     });
 
     test('when it replays every history that took the new path, then they all replay', () => {
-      expect(newPath).toHaveLength(CHARGING_PLACE_ORDER_SCENARIOS.length);
+      expect(newPath).toHaveLength(CHARGING_PLACE_ORDER_SCENARIOS.length + LOCAL_PLACE_ORDER_SCENARIOS.length);
       for (const f of newPath) expect(`${f.name}: ${outcomes.get(f.name)}`).toBe(`${f.name}: OK`);
     });
   });
