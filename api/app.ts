@@ -105,6 +105,13 @@ export function createApiApp(deps: ApiDeps) {
     res.json(view);
   });
 
+  app.get('/sagas/:sagaId/timeline', async (req, res) => {
+    const sagaId = parse(sagaIdParam, req.params.sagaId, 'saga ID');
+    const timeline = await sagas.timeline(sagaId).catch(onTemporalError);
+    if (!timeline) throw new AppError(404, ApiErrors.SAGA_NOT_FOUND, `No saga ${sagaId}`);
+    res.json(timeline);
+  });
+
   app.post('/sagas/:sagaId/cancel', async (req, res) => {
     const sagaId = parse(sagaIdParam, req.params.sagaId, 'saga ID');
     await sagas.cancel(sagaId).catch(onTemporalError);

@@ -9,6 +9,7 @@ import {
   renameBody,
   resolveBody,
   sagaListResponse,
+  sagaTimelineResponse,
   sagaStartedResponse,
   sagaViewResponse,
 } from './schemas';
@@ -68,6 +69,7 @@ export function openApiDocument(): Record<string, unknown> {
         SagaStarted: schema(sagaStartedResponse),
         SagaView: schema(sagaViewResponse),
         SagaList: schema(sagaListResponse),
+        SagaTimeline: schema(sagaTimelineResponse),
         ActionAccepted: schema(actionAcceptedResponse),
         Health: schema(healthResponse),
         AuditReport: schema(auditReportResponse),
@@ -99,6 +101,13 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/sagas/{sagaId}': {
         get: { summary: 'One saga: its status, steps, result or failure', parameters: [sagaId], responses: { '200': json('SagaView', 'The saga'), ...errors(400, 401, 404, 503) } },
+      },
+      '/sagas/{sagaId}/timeline': {
+        get: {
+          summary: "Where the saga's time went: workflow tasks, activities and the services' own time, from its history",
+          parameters: [sagaId],
+          responses: { '200': json('SagaTimeline', 'The timeline'), ...errors(400, 401, 404, 503) },
+        },
       },
       '/sagas/{sagaId}/cancel': {
         post: { summary: 'Cancel a running saga (it compensates and ends CANCELLED)', parameters: [sagaId], responses: { '202': json('ActionAccepted', 'Cancellation requested'), ...errors(400, 401, 404, 409, 503) } },

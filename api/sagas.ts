@@ -12,6 +12,7 @@ import type { RenameProductInput } from '../workflows/rename-product';
 import type { SagaRunOptions } from '../workflows/options';
 import type { PlaceOrderBody, SagaView } from './schemas';
 import { sealCardNumber } from '../lib/card-token';
+import { sagaTimeline, type SagaTimeline } from '../lib/saga-timeline';
 
 export const ApiErrors = {
   SAGA_NOT_FOUND: 'SAGA_NOT_FOUND',
@@ -233,6 +234,18 @@ export class SagaDirectory {
       ...(state.closedAt ? { closedAt: state.closedAt } : {}),
       links: this.links(state.sagaId),
     };
+  }
+
+  /** Where the saga's time went, from its history (undefined when there is no such saga). */
+  async timeline(sagaId: string): Promise<(SagaTimeline & { sagaId: string }) | undefined> {
+    try {
+      const history = await this.client.workflow.getHandle(sagaId).fetchHistory();
+      return { sagaId, ...sagaTimeline(history) };
+    } catch (err) {
+      // fetchHistory passes the service's own error through: gRPC NOT_FOUND (5)
+      if (isNotFound(err) || (err as { code?: number }).code === 5) return undefined;
+      throw err;
+    }
   }
 
   /** Lists sagas through Temporal visibility (the SagaStatus / SagaType search attributes), paginated. */

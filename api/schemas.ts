@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ISO_3166_ALPHA2 } from '../lib/countries';
 import { SAGA_STATUSES } from '../shared/saga-types';
 import { VIOLATION_CLASSES } from '../audit/auditor';
+import { LEG_KINDS } from '../lib/saga-timeline';
 
 /**
  * The API's HTTP contract: request schemas validate input, response schemas document (and, in
@@ -82,6 +83,28 @@ export const sagaViewResponse = z.object({
   links,
 });
 export type SagaView = z.infer<typeof sagaViewResponse>;
+
+const legKind = z.enum(LEG_KINDS);
+const legSummary = z.object({ count: z.number().int(), totalMs: z.number(), maxMs: z.number() });
+/** `GET /sagas/{sagaId}/timeline`: where the saga's time went, read from its history (lib/saga-timeline.ts). */
+export const sagaTimelineResponse = z.object({
+  sagaId: z.string(),
+  totalMs: z.number().describe('Start to close (or to the last event, while it runs)'),
+  closed: z.boolean(),
+  events: z.number().int(),
+  workflowTasks: z.number().int(),
+  activities: z.number().int(),
+  localActivities: z.number().int(),
+  legs: z.array(
+    z.object({
+      kind: legKind,
+      name: z.string().optional().describe('The activity type, for activity and service legs'),
+      atMs: z.number().describe('Offset from the saga start'),
+      durationMs: z.number(),
+    }),
+  ),
+  summary: z.object(Object.fromEntries(LEG_KINDS.map((k) => [k, legSummary.optional()])) as Record<(typeof LEG_KINDS)[number], z.ZodOptional<typeof legSummary>>),
+});
 
 export const sagaListResponse = z.object({
   sagas: z.array(

@@ -146,6 +146,32 @@ describe('sagas over REST', () => {
     expect(again.body.status).toBe('COMPLETED');
   });
 
+  test('when a saga\'s timeline is asked for, then it lists its workflow tasks, activities and the services\' own time, read from its history', async () => {
+    const res = await post(app, '/orders').query({ wait: 'true' }).send(orderBody(sku)).then(record('post', '/orders'));
+    expect(res.body.status).toBe('COMPLETED');
+    const timeline = await request(app).get(`/sagas/${res.body.sagaId}/timeline`).set(auth).then(record('get', '/sagas/{sagaId}/timeline'));
+    expect(timeline.status).toBe(200);
+    expect(timeline.body).toMatchObject({ sagaId: res.body.sagaId, closed: true, activities: 6, localActivities: 0 });
+    const history = await t.client.workflow.getHandle(res.body.sagaId).fetchHistory();
+    expect(timeline.body.events).toBe(history.events!.length);
+    const legs = timeline.body.legs as { kind: string; name?: string; durationMs: number }[];
+    const names = (kind: string) => legs.filter((l) => l.kind === kind).map((l) => l.name).sort();
+    const steps = ['chargePayment', 'commitStock', 'confirmOrder', 'createOrder', 'reserveStock', 'scheduleShipment'];
+    expect(names('activity.startToClose')).toEqual(steps);
+    // every service answered with its own handling time, which fits inside the activity that called it
+    expect(names('service')).toEqual(steps);
+    for (const step of steps) {
+      const service = legs.find((l) => l.kind === 'service' && l.name === step)!;
+      const activity = legs.find((l) => l.kind === 'activity.startToClose' && l.name === step)!;
+      expect(service.durationMs).toBeGreaterThan(0);
+      expect(service.durationMs).toBeLessThanOrEqual(activity.durationMs + 1);
+    }
+    expect(timeline.body.workflowTasks).toBe(legs.filter((l) => l.kind === 'workflowTask.startToComplete').length);
+    expect(timeline.body.summary['activity.startToClose'].count).toBe(6);
+    const unknown = await request(app).get('/sagas/order-does-not-exist/timeline').set(auth).then(record('get', '/sagas/{sagaId}/timeline'));
+    expect(unknown.status).toBe(404);
+  });
+
   test('when an order is started without waiting, then it answers 202 with sagaId, orderId, status and links', async () => {
     const res = await post(app, '/orders').send(orderBody(sku)).then(record('post', '/orders'));
     expect(res.status).toBe(202);
