@@ -9,6 +9,7 @@ import { loadWorkerConfig } from './config/worker';
 import { createLogger } from './lib/logger';
 import { parseCardKey } from './lib/card-token';
 import { createSagaWorker } from './worker/create-worker';
+import { checkSagaNamespace } from './worker/namespace-check';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
@@ -24,6 +25,9 @@ async function main(): Promise<void> {
   });
   const bundle = await bundleWorkflowCode({ workflowsPath: path.join(__dirname, 'workflows'), logger: Runtime.instance().logger });
   const connection = await NativeConnection.connect(config.temporal.connection);
+  // A namespace without the sagas' search attributes fails here, naming what to run, not on every workflow task.
+  const checked = await checkSagaNamespace(connection, config.temporal.namespace, config.temporal.connection.address ?? 'localhost:7233');
+  if (checked !== 'ok') logger.warn({ reason: checked.skipped }, 'search attributes not checked');
   const { worker, close } = await createSagaWorker({
     connection,
     namespace: config.temporal.namespace,
@@ -55,6 +59,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err);
+  // a namespace that is not ready says what to run: its message is the whole story
+  console.error(err instanceof Error && err.name === 'NamespaceNotReadyError' ? err.message : err);
   process.exit(1);
 });
