@@ -7,7 +7,7 @@
  * `npm run dev -- --temporal=cluster`, the test set-up (TEST_TEMPORAL=cluster) and the process
  * stack (bench: BENCH_TEMPORAL=cluster).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { freePort, freePortInRange, ManagedProcess, portOpen } from './managed-process';
 
@@ -43,6 +43,8 @@ export interface TemporalClusterOptions {
   /** Fixed internal ports (history, matching, worker, membership): the defaults of the config (dev); else free ones. */
   defaultInternalPorts?: boolean;
   log?: boolean;
+  /** `update` (default): set up or update the schemas before the server starts; `as-is`: start on them as they are. */
+  schema?: 'update' | 'as-is';
   /** Extra environment for the scripts and the server (e.g. TEMPORAL_SQL_HOST). */
   env?: Record<string, string>;
 }
@@ -66,8 +68,15 @@ export interface ClusterBinaries {
   schemaDir: string;
 }
 
+/** Runs a script; its progress (builds) goes to stderr as it happens. */
 function run(command: string, args: string[], env: Record<string, string> = {}): string {
   return execFileSync(command, args, { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+}
+
+/** Runs a quick check or set-up step; when it fails, the error carries what it said (it names what to do). */
+function runChecked(what: string, command: string, args: string[], env: Record<string, string>): void {
+  const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (result.status !== 0) throw new Error(`${what} failed:\n${`${result.stdout}${result.stderr}`.trim()}`);
 }
 
 /** Builds (first time only) or finds the binaries, and the schema folder the server's module ships. */
@@ -89,9 +98,11 @@ export async function startTemporalCluster(opts: TemporalClusterOptions = {}): P
   const namespace = opts.namespace ?? 'default';
   const sqlEnv = { TEMPORAL_SQL_DATABASE: database, TEMPORAL_SQL_VISIBILITY_DATABASE: visibilityDatabase, ...opts.env };
 
-  run('bash', ['scripts/ensure-postgres.sh'], sqlEnv);
+  runChecked('PostgreSQL for Temporal', 'bash', ['scripts/ensure-postgres.sh'], sqlEnv);
   const bin = clusterBinaries();
-  run('sh', [CLUSTER_FILES.schemaScript], { ...sqlEnv, TEMPORAL_SQL_TOOL: bin.sqlTool, TEMPORAL_SCHEMA_DIR: bin.schemaDir });
+  if (opts.schema !== 'as-is') {
+    runChecked('the Temporal schema set-up', 'sh', [CLUSTER_FILES.schemaScript], { ...sqlEnv, TEMPORAL_SQL_TOOL: bin.sqlTool, TEMPORAL_SCHEMA_DIR: bin.schemaDir });
+  }
 
   const frontendPort = opts.frontendPort ?? (await freePort());
   const portEnv: Record<string, string> = { TEMPORAL_FRONTEND_PORT: String(frontendPort) };
@@ -113,6 +124,7 @@ export async function startTemporalCluster(opts: TemporalClusterOptions = {}): P
   try {
     await server.start(120_000);
   } catch (err) {
+    await server.kill('SIGKILL');
     const output = server.output.join('');
     if (/schema version|compatible version|version mismatch/i.test(output)) throw new Error(`${SCHEMA_HINT}\n${output.slice(-2000)}`, { cause: err });
     throw err;

@@ -13,18 +13,23 @@ case "$HOST" in 127.0.0.1|localhost) ;; *)
   echo "PostgreSQL does not answer at $HOST:$PORT (TEMPORAL_SQL_HOST/TEMPORAL_SQL_PORT). Start it, or point TEMPORAL_SQL_HOST at one that runs." >&2
   exit 1 ;;
 esac
-if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
-  echo "PostgreSQL does not answer at $HOST:$PORT and no local cluster is installed." >&2
+# The installed local cluster that should listen on $PORT (pg_lsclusters: version cluster port status ...).
+CLUSTER=""
+if command -v pg_lsclusters >/dev/null 2>&1; then
+  CLUSTER="$(pg_lsclusters -h 2>/dev/null | awk -v port="$PORT" '$3 == port { print $1 " " $2; exit }')"
+fi
+if [ -z "$CLUSTER" ]; then
+  echo "PostgreSQL does not answer at $HOST:$PORT and no local cluster is installed on that port." >&2
   echo "Install one ('apt-get install postgresql', with trust auth for 127.0.0.1 or TEMPORAL_SQL_USER/TEMPORAL_SQL_PASSWORD set)" >&2
   echo "or set TEMPORAL_SQL_HOST / TEMPORAL_SQL_PORT to a running PostgreSQL 12+." >&2
   exit 1
 fi
-VERSION="$(ls /etc/postgresql | sort -V | tail -1)"
-echo "Starting local PostgreSQL $VERSION (pg_ctlcluster $VERSION main start) ..." >&2
-pg_ctlcluster --skip-systemctl-redirect "$VERSION" main start >&2
+echo "Starting local PostgreSQL $CLUSTER (pg_ctlcluster --skip-systemctl-redirect $CLUSTER start) ..." >&2
+# shellcheck disable=SC2086 # "<version> <name>"
+pg_ctlcluster --skip-systemctl-redirect $CLUSTER start >&2
 for _ in $(seq 1 60); do
   if answers; then echo "PostgreSQL is up at $HOST:$PORT" >&2; exit 0; fi
   sleep 1
 done
-echo "Started PostgreSQL $VERSION but nothing answers at $HOST:$PORT after 60s (see /var/log/postgresql/)" >&2
+echo "Started PostgreSQL $CLUSTER but nothing answers at $HOST:$PORT after 60s (see /var/log/postgresql/)" >&2
 exit 1

@@ -25,5 +25,6 @@ SUITES=(
   chaos/chaos.test.ts
   test/replay/replay-live.test.ts
   worker/namespace-check.test.ts
+  harness/temporal-cluster.cluster.test.ts
 )
 TEST_TEMPORAL=cluster exec npx jest "${SUITES[@]}" "$@"
