@@ -75,6 +75,8 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
   if (!temporalAddress && opts.temporal === 'cluster') {
     cluster = await startTemporalCluster({ database: `temporal_${dbPrefix.replace(/_$/, '').toLowerCase()}`, uiPort: false, log });
     temporalAddress = cluster.address;
+    // listed with the stack's processes (CPU accounting, logs); stop() stops it with the rest
+    processes.set('temporal', cluster.processes[0]!);
   }
   if (!temporalAddress) {
     const cli = execFileSync('bash', [path.join(root, 'scripts/temporal-cli.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
