@@ -18,6 +18,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err);
+  // a namespace that is not ready says what to run: its message is the whole story
+  console.error(err instanceof Error && err.name === 'NamespaceNotReadyError' ? err.message : err);
   process.exit(1);
 });

@@ -3,7 +3,8 @@
  * same services and databases. Prints its numbers and writes JSON, Markdown and SVG charts.
  *
  * Knobs (env): BENCH_LEVELS (default 1,8,32,128), BENCH_DURATION_S (20), BENCH_WARMUP_S (5),
- * BENCH_MODES (direct,gateway,saga,saga-local,saga-fast), BENCH_OUT (docs/bench).
+ * BENCH_MODES (direct,gateway,saga,saga-local,saga-fast), BENCH_OUT (docs/bench; docs/bench/cluster with the cluster),
+ * BENCH_TEMPORAL (dev-server | cluster: the Temporal server on PostgreSQL, harness/temporal-cluster.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,8 @@ export interface BenchOptions {
   orders?: number;
   /** How many sagas per point have their history read for the per-leg breakdown (default 40; 0 = none). */
   timelineSample?: number;
+  /** What the bench starts when no temporalAddress is given: the dev server (default) or the PostgreSQL cluster. */
+  temporal?: 'dev-server' | 'cluster';
 }
 
 const percentiles = (v: number[]) => {
@@ -68,6 +71,15 @@ function cpuSeconds(pid: number | undefined): number {
     return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
   } catch {
     return 0;
+  }
+}
+
+/** Every process of a server that forks one per connection (PostgreSQL), by name. */
+function pidsNamed(name: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-x', name], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
   }
 }
 
@@ -115,6 +127,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     withGateway: opts.modes.includes('gateway'),
     workerEnv: opts.workerEnv,
     eagerActivities: opts.eagerActivities,
+    temporal: opts.temporal,
   });
   const client = new LoadClient({ ...stack.urls, token: STACK_API_TOKEN });
   const connection = needsTemporal ? await Connection.connect({ address: stack.temporalAddress }) : undefined;
@@ -122,7 +135,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const report: BenchReport = {
     startedAt: new Date().toISOString(),
     machine: { cores: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '?', memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}` },
-    versions: versions(root),
+    versions: { ...versions(root), ...(opts.temporal === 'cluster' ? { 'temporal server': 'v1.29.1 built from source, PostgreSQL 15, 4 history shards' } : {}) },
     settings: { warmupS: opts.warmupS, durationS: opts.durationS, levels: opts.levels, modes: opts.modes },
     results: [],
     cpu: [],
@@ -138,9 +151,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     if (!put.ok) throw new Error(`could not seed the benchmark product: ${put.status}`);
     const pids: Record<string, number | undefined> = { mysql: mysqlPid() };
     for (const [name, p] of stack.processes) pids[name] = p.proc?.pid;
+    // The cluster's PostgreSQL runs a process per connection: its CPU is the sum over them, at each end
+    // of the run (a connection opened and closed within the run is missed).
+    const postgresCpu = () => (opts.temporal === 'cluster' ? pidsNamed('postgres').reduce((sum, pid) => sum + cpuSeconds(pid), 0) : 0);
     for (const mode of opts.modes) {
       for (const c of opts.levels) {
         const before = Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, cpuSeconds(pid)]));
+        const postgresBefore = postgresCpu();
         const runStarted = Date.now();
         const r: RunResult = await client.run(mode, sku, c, { warmupS: opts.warmupS, durationS: opts.durationS, orders: opts.orders });
         const runS = (Date.now() - runStarted) / 1000;
@@ -149,6 +166,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
             .map(([n, pid]) => [n, r.completed > 0 ? ((cpuSeconds(pid) - before[n]!) * 1000) / r.completed : 0] as const)
             .filter(([, v]) => v > 0.005),
         );
+        if (opts.temporal === 'cluster' && r.completed > 0) cpuMsPerOrder.postgres = ((postgresCpu() - postgresBefore) * 1000) / r.completed;
         // CPU includes the warm-up; scale it to the measured window's share of the run
         const share = Math.min(1, r.durationS / runS);
         for (const k of Object.keys(cpuMsPerOrder)) cpuMsPerOrder[k] = cpuMsPerOrder[k]! * share;
@@ -183,7 +201,8 @@ if (require.main === module) {
     durationS: Number(env.BENCH_DURATION_S ?? 20),
     warmupS: Number(env.BENCH_WARMUP_S ?? 5),
     modes: list(env.BENCH_MODES, 'direct,gateway,saga,saga-local,saga-fast') as Mode[],
-    outDir: path.resolve(env.BENCH_OUT ?? path.join(__dirname, '../docs/bench')),
+    outDir: path.resolve(env.BENCH_OUT ?? path.join(__dirname, env.BENCH_TEMPORAL === 'cluster' ? '../docs/bench/cluster' : '../docs/bench')),
+    temporal: env.BENCH_TEMPORAL === 'cluster' ? 'cluster' : 'dev-server',
     eagerActivities: env.BENCH_EAGER !== 'false',
     workerEnv: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('WORKER_') && e[1] !== undefined)),
   };

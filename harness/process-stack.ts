@@ -3,113 +3,30 @@
  * optionally its own Temporal dev server) on free ports with their own databases, so the chaos
  * runner and the benchmark can SIGKILL and restart any of them. Used by scripts and by tests.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
+import { freePort, httpOk, ManagedProcess, portOpen } from './managed-process';
+import { startTemporalCluster, type TemporalCluster } from './temporal-cluster';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
 
 const root = path.resolve(__dirname, '..');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-export function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-export async function httpOk(url: string): Promise<boolean> {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok;
-  } catch {
-    return false;
-  }
-}
-
-/** One child process that can be SIGKILLed and started again with the same command and environment. */
-export class ManagedProcess {
-  proc: ChildProcess | undefined;
-  output: string[] = [];
-  restarts = 0;
-  constructor(
-    readonly name: string,
-    private readonly command: string,
-    private readonly args: string[],
-    private readonly env: Record<string, string>,
-    private readonly ready: () => Promise<boolean>,
-    private readonly log: boolean,
-  ) {}
-
-  async start(timeoutMs = 90_000): Promise<void> {
-    // readiness checks read this incarnation's output only
-    this.output = [];
-    const proc = spawn(this.command, this.args, { cwd: root, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc = proc;
-    const keep = (d: Buffer) => {
-      const text = d.toString();
-      this.output.push(text);
-      if (this.output.length > 200) this.output.shift();
-      if (this.log) process.stderr.write(text.replace(/^/gm, `${this.name.padEnd(10)}| `));
-    };
-    proc.stdout!.on('data', keep);
-    proc.stderr!.on('data', keep);
-    let exited = false;
-    proc.once('exit', () => (exited = true));
-    await waitUntil(this.name, async () => {
-      if (exited) throw new Error(`${this.name} exited while starting:\n${this.output.join('').slice(-3000)}`);
-      return this.ready();
-    }, timeoutMs);
-  }
-
-  get running(): boolean {
-    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const proc = this.proc;
-    if (!proc || !this.running) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill(signal);
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
-
-  async restart(): Promise<void> {
-    await this.kill('SIGKILL');
-    this.restarts++;
-    await this.start();
-  }
-}
+export { freePort, portOpen, waitUntil, httpOk, ManagedProcess } from './managed-process';
 
 export interface ProcessStackOptions {
   label: string;
-  /** Use this Temporal server; otherwise the stack starts its own in-memory dev server. */
+  /** Use this Temporal server; otherwise the stack starts its own (see `temporal`). */
   temporalAddress?: string;
+  /**
+   * What the stack starts when no `temporalAddress` is given: an in-memory dev server (default) or
+   * a Temporal cluster on PostgreSQL (harness/temporal-cluster.ts) with databases of its own,
+   * dropped by `stop()`.
+   */
+  temporal?: 'dev-server' | 'cluster';
+  /** Worker processes on the task queue (default 1): `worker`, `worker-2`, ... each with its own metrics port. */
+  workers?: number;
   mysqlUrl?: string;
   /** Enables the services' fault-injection admin endpoints with this token. */
   adminToken?: string;
@@ -141,6 +58,8 @@ export interface ProcessStack {
   mysqlUrl: string;
   temporalAddress: string;
   taskQueue: string;
+  /** The Prometheus endpoint of each worker process, by process name. */
+  workerMetricsUrls: Map<string, string>;
   urls: { orders: string; inventory: string; payments: string; shipping: string; api?: string; apiLocal?: string; apiFast?: string; gateway?: string };
   processes: Map<string, ManagedProcess>;
   get(name: string): ManagedProcess;
@@ -159,6 +78,13 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
   const log = opts.log ?? false;
 
   let temporalAddress = opts.temporalAddress;
+  let cluster: TemporalCluster | undefined;
+  if (!temporalAddress && opts.temporal === 'cluster') {
+    cluster = await startTemporalCluster({ database: `temporal_${dbPrefix.replace(/_$/, '').toLowerCase()}`, uiPort: false, log });
+    temporalAddress = cluster.address;
+    // listed with the stack's processes (CPU accounting, logs); stop() stops it with the rest
+    processes.set('temporal', cluster.processes[0]!);
+  }
   if (!temporalAddress) {
     const cli = execFileSync('bash', [path.join(root, 'scripts/temporal-cli.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
     const port = await freePort();
@@ -210,16 +136,26 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
 
   const temporalEnv = { TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: 'default', TASK_QUEUE: taskQueue, CARD_ENCRYPTION_KEY: STACK_CARD_KEY, LOG_LEVEL: 'warn' };
   const serviceUrls = { ORDERS_URL: urls.orders, INVENTORY_URL: urls.inventory, PAYMENTS_URL: urls.payments, SHIPPING_URL: urls.shipping };
+  const workerMetricsUrls = new Map<string, string>();
   if (opts.withWorker !== false) {
-    const worker: ManagedProcess = new ManagedProcess(
-      'worker',
-      ...tsx('worker.ts', opts.nodeArgs?.worker),
-      { ...temporalEnv, ...serviceUrls, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'info', ...opts.workerEnv },
-      async (): Promise<boolean> => worker.output.join('').includes('worker running'),
-      log,
+    const count = opts.workers ?? 1;
+    await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const name = i === 0 ? 'worker' : `worker-${i + 1}`;
+        // one worker keeps its metrics off (as before); several expose theirs, each on its own port
+        const metricsPort = count > 1 ? await freePort() : 0;
+        if (metricsPort) workerMetricsUrls.set(name, `http://127.0.0.1:${metricsPort}/metrics`);
+        const worker: ManagedProcess = new ManagedProcess(
+          name,
+          ...tsx('worker.ts', opts.nodeArgs?.worker),
+          { ...temporalEnv, ...serviceUrls, WORKER_METRICS_PORT: String(metricsPort), LOG_LEVEL: 'info', ...opts.workerEnv },
+          async (): Promise<boolean> => worker.output.join('').includes('worker running'),
+          log,
+        );
+        await worker.start();
+        processes.set(name, worker);
+      }),
     );
-    await worker.start();
-    processes.set('worker', worker);
   }
   if (opts.withApi) {
     const apiPort = await freePort();
@@ -288,6 +224,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     mysqlUrl,
     temporalAddress,
     taskQueue,
+    workerMetricsUrls,
     urls,
     processes,
     get(name: string) {
@@ -297,7 +234,9 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     },
     async stop({ dropDatabases = true } = {}) {
       // API, gateway and worker first, Temporal last
-      for (const name of ['api', 'api-local', 'api-fast', 'gateway', 'worker', ...SERVICES, 'temporal']) await processes.get(name)?.kill('SIGTERM');
+      const workers = [...processes.keys()].filter((n) => n.startsWith('worker'));
+      for (const name of ['api', 'api-local', 'api-fast', 'gateway', ...workers, ...SERVICES, 'temporal']) await processes.get(name)?.kill('SIGTERM');
+      await cluster?.stop({ dropDatabases: true });
       if (dropDatabases) {
         const conn = await mysql.createConnection(mysqlUrl);
         try {

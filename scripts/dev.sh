@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-node-modules.sh
-exec node --import tsx scripts/dev.ts
+exec node --import tsx scripts/dev.ts "$@"

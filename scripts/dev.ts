@@ -3,14 +3,19 @@
  *
  * Provides the Temporal CLI (building it from source the first time), makes sure MySQL answers,
  * starts the Temporal dev server with its Web UI (history kept in .data/), the four services
- * (each migrates its own database), the worker and the API, seeds a small demo catalog, prints
+ * (each migrates its own database), the worker(s) and the API, seeds a small demo catalog, prints
  * the URLs, and stops everything cleanly on Ctrl-C. Logs are one stream, prefixed by process.
+ *
+ * `--temporal=cluster` runs the production shape instead of the dev server: the Temporal server
+ * built from source on PostgreSQL, its standalone Web UI (harness/temporal-cluster.ts).
+ * `WORKERS=<n>` runs n worker processes on the task queue (metrics ports 9464, 9465, ...).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { httpOk, portOpen, waitUntil } from '../harness/process-stack';
+import { httpOk, portOpen, waitUntil, type ManagedProcess } from '../harness/process-stack';
+import { startTemporalCluster } from '../harness/temporal-cluster';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
 
 const root = path.resolve(__dirname, '..');
@@ -27,6 +32,18 @@ const env: Record<string, string | undefined> & { API_TOKEN: string; TEMPORAL_AD
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
 };
 const temporalPort = Number(env.TEMPORAL_ADDRESS.split(':').pop());
+const temporalMode = parseTemporalMode(process.argv.slice(2));
+const workerCount = Number(process.env.WORKERS ?? 1);
+const firstMetricsPort = Number(env.WORKER_METRICS_PORT ?? 9464);
+
+function parseTemporalMode(args: string[]): 'dev-server' | 'cluster' {
+  for (const arg of args) {
+    if (arg === '--temporal=cluster') return 'cluster';
+    if (arg === '--temporal=dev-server' || arg === '--temporal=dev') return 'dev-server';
+    throw new Error(`unknown argument ${arg}; usage: npm run dev [-- --temporal=dev-server|cluster]`);
+  }
+  return 'dev-server';
+}
 const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
 const ports = {
   orders: Number(env.ORDERS_PORT ?? 3001),
@@ -37,7 +54,16 @@ const ports = {
   gateway: Number(env.GATEWAY_PORT ?? 3005),
 };
 
+// The worker and the gateway call the services, and the API links into the UI, where this stack runs them.
+for (const svc of ['orders', 'inventory', 'payments', 'shipping'] as const) {
+  const key = `${svc.toUpperCase()}_URL`;
+  env[key] ??= `http://127.0.0.1:${ports[svc]}`;
+}
+env.TEMPORAL_UI_URL ??= `http://localhost:${uiPort}`;
+
 const children: { name: string; proc: ChildProcess }[] = [];
+/** The cluster's server and UI (cluster mode): stopped after everything else. */
+const clusterProcesses: ManagedProcess[] = [];
 const colors = [36, 33, 35, 32, 34, 31, 90];
 
 function prefixed(name: string, stream: NodeJS.ReadableStream | null) {
@@ -48,7 +74,11 @@ function prefixed(name: string, stream: NodeJS.ReadableStream | null) {
 }
 
 function start(name: string, command: string, args: string[]): ChildProcess {
-  const proc = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return adopt(name, spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** Prefixes the process's output and stops the stack when it exits unexpectedly. */
+function adopt(name: string, proc: ChildProcess): ChildProcess {
   prefixed(name, proc.stdout);
   prefixed(name, proc.stderr);
   children.push({ name, proc });
@@ -111,6 +141,7 @@ async function stopAll(code: number): Promise<void> {
       });
     }
   }
+  for (const p of [...clusterProcesses].reverse()) await p.kill('SIGTERM');
   process.exit(code);
 }
 
@@ -125,6 +156,73 @@ async function main(): Promise<void> {
     if (await portOpen(port)) throw new Error(`port ${port} (${name}) is already in use: is another stack running?`);
   }
 
+  if (!Number.isInteger(workerCount) || workerCount < 1) throw new Error(`WORKERS must be a whole number >= 1, not ${process.env.WORKERS}`);
+  for (let i = 0; i < workerCount && firstMetricsPort > 0; i++) {
+    if (await portOpen(firstMetricsPort + i)) throw new Error(`port ${firstMetricsPort + i} (worker metrics) is already in use: is another stack running?`);
+  }
+
+  if (temporalMode === 'cluster') {
+    console.log('Temporal cluster mode: PostgreSQL, the server and its Web UI built from source (first time: several minutes)...');
+    const cluster = await startTemporalCluster({ frontendPort: temporalPort, uiPort, defaultInternalPorts: true, log: true });
+    clusterProcesses.push(...cluster.processes);
+    for (const p of cluster.processes) {
+      p.proc?.on('exit', (code, signal) => {
+        if (!stopping) {
+          console.error(`${p.name} exited (${signal ?? code}); stopping the stack`);
+          void stopAll(1);
+        }
+      });
+    }
+  } else {
+    startDevServer(cli);
+  }
+  await waitFor('Temporal', () => portOpen(temporalPort));
+
+  const tsx = (file: string): [string, string[]] => [process.execPath, ['--import', 'tsx', path.join(root, file)]];
+  for (const svc of ['orders', 'inventory', 'payments', 'shipping'] as const) start(svc, ...tsx(`services/${svc}/main.ts`));
+  for (const svc of ['orders', 'inventory', 'payments', 'shipping'] as const) {
+    await waitFor(svc, () => httpOk(`http://127.0.0.1:${ports[svc]}/healthz`));
+  }
+  await seedCatalog();
+  const metricsPorts: number[] = [];
+  for (let i = 0; i < workerCount; i++) {
+    const metricsPort = firstMetricsPort > 0 ? firstMetricsPort + i : 0;
+    metricsPorts.push(metricsPort);
+    const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'worker.ts')], {
+      cwd: root,
+      env: { ...env, WORKER_METRICS_PORT: String(metricsPort) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    adopt(workerCount === 1 ? 'worker' : `worker-${i + 1}`, proc);
+  }
+  start('api', ...tsx('api/main.ts'));
+  start('gateway', ...tsx('gateway/main.ts'));
+  await waitFor('api', () => httpOk(`http://127.0.0.1:${ports.api}/healthz`));
+  await waitFor('gateway', () => httpOk(`http://127.0.0.1:${ports.gateway}/healthz`));
+
+  const token = env.API_TOKEN;
+  console.log(`
+  Saga Orchestrator is up (Temporal: ${temporalMode === 'cluster' ? 'cluster on PostgreSQL, standalone Web UI' : 'dev server'}).
+    API           http://127.0.0.1:${ports.api}       (Authorization: Bearer ${token})
+    OpenAPI       http://127.0.0.1:${ports.api}/openapi.json
+    Temporal UI   http://localhost:${uiPort}
+    Temporal gRPC 127.0.0.1:${temporalPort}
+    orders        http://127.0.0.1:${ports.orders}/healthz
+    inventory     http://127.0.0.1:${ports.inventory}/healthz
+    payments      http://127.0.0.1:${ports.payments}/healthz
+    shipping      http://127.0.0.1:${ports.shipping}/healthz
+    gateway       http://127.0.0.1:${ports.gateway}       (the baseline coordinator, same POST /orders)
+    workers       ${workerCount} on task queue ${env.TASK_QUEUE ?? 'sagas'}; metrics on ${metricsPorts.map((p) => `http://127.0.0.1:${p}/metrics`).join(', ')}
+  Demo catalog: ${DEMO_CATALOG.map((p) => p.sku).join(', ')}
+  Try:
+    curl -s -X POST 'http://127.0.0.1:${ports.api}/orders?wait=true' -H 'Authorization: Bearer ${token}' \\
+      -H 'Content-Type: application/json' \\
+      -d '{"customerId":"c1","items":[{"sku":"MUG-2","quantity":2}],"payment":{"cardNumber":"4242424242424242"},"shippingAddress":{"name":"Ada","line1":"1 Main St","city":"London","postalCode":"N1","country":"GB"}}'
+  Ctrl-C stops everything.
+`);
+}
+
+function startDevServer(cli: string): void {
   const dataDir = path.join(root, '.data');
   mkdirSync(dataDir, { recursive: true });
   start('temporal', cli, [
@@ -143,40 +241,6 @@ async function main(): Promise<void> {
     'warn',
     ...DEV_SERVER_SEARCH_ATTRIBUTE_ARGS,
   ]);
-  await waitFor('Temporal', () => portOpen(temporalPort));
-
-  const tsx = (file: string): [string, string[]] => [process.execPath, ['--import', 'tsx', path.join(root, file)]];
-  for (const svc of ['orders', 'inventory', 'payments', 'shipping'] as const) start(svc, ...tsx(`services/${svc}/main.ts`));
-  for (const svc of ['orders', 'inventory', 'payments', 'shipping'] as const) {
-    await waitFor(svc, () => httpOk(`http://127.0.0.1:${ports[svc]}/healthz`));
-  }
-  await seedCatalog();
-  start('worker', ...tsx('worker.ts'));
-  start('api', ...tsx('api/main.ts'));
-  start('gateway', ...tsx('gateway/main.ts'));
-  await waitFor('api', () => httpOk(`http://127.0.0.1:${ports.api}/healthz`));
-  await waitFor('gateway', () => httpOk(`http://127.0.0.1:${ports.gateway}/healthz`));
-
-  const token = env.API_TOKEN;
-  console.log(`
-  Saga Orchestrator is up.
-    API           http://127.0.0.1:${ports.api}       (Authorization: Bearer ${token})
-    OpenAPI       http://127.0.0.1:${ports.api}/openapi.json
-    Temporal UI   http://localhost:${uiPort}
-    Temporal gRPC 127.0.0.1:${temporalPort}
-    orders        http://127.0.0.1:${ports.orders}/healthz
-    inventory     http://127.0.0.1:${ports.inventory}/healthz
-    payments      http://127.0.0.1:${ports.payments}/healthz
-    shipping      http://127.0.0.1:${ports.shipping}/healthz
-    gateway       http://127.0.0.1:${ports.gateway}       (the baseline coordinator, same POST /orders)
-    worker        metrics on http://127.0.0.1:${env.WORKER_METRICS_PORT ?? 9464}/metrics
-  Demo catalog: ${DEMO_CATALOG.map((p) => p.sku).join(', ')}
-  Try:
-    curl -s -X POST 'http://127.0.0.1:${ports.api}/orders?wait=true' -H 'Authorization: Bearer ${token}' \\
-      -H 'Content-Type: application/json' \\
-      -d '{"customerId":"c1","items":[{"sku":"MUG-2","quantity":2}],"payment":{"cardNumber":"4242424242424242"},"shippingAddress":{"name":"Ada","line1":"1 Main St","city":"London","postalCode":"N1","country":"GB"}}'
-  Ctrl-C stops everything.
-`);
 }
 
 main().catch((err) => {

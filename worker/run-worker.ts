@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config/worker';
 import { parseCardKey } from '../lib/card-token';
 import { createSagaWorker } from './create-worker';
+import { checkSagaNamespace } from './namespace-check';
 
 export interface RunningWorker {
   /** The worker's own connection: a client built on it can ask for eager workflow start. */
@@ -30,6 +31,9 @@ export async function startSagaWorker(config: WorkerConfig, logger: Logger): Pro
   });
   const bundle = await bundleWorkflowCode({ workflowsPath: path.join(__dirname, '../workflows'), logger: Runtime.instance().logger });
   const connection = await NativeConnection.connect(config.temporal.connection);
+  // A namespace without the sagas' search attributes fails here, naming what to run, not on every workflow task.
+  const checked = await checkSagaNamespace(connection, config.temporal.namespace, config.temporal.connection.address ?? 'localhost:7233');
+  if (checked !== 'ok') logger.warn({ reason: checked.skipped }, 'search attributes not checked');
   const { worker, close } = await createSagaWorker({
     connection,
     namespace: config.temporal.namespace,
