@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { decodeSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
@@ -12,6 +12,7 @@ import type { RenameProductInput } from '../workflows/rename-product';
 import type { SagaRunOptions } from '../workflows/options';
 import type { PlaceOrderBody, SagaView } from './schemas';
 import { sealCardNumber } from '../lib/card-token';
+import { deriveKey, keyedDigest } from '../lib/keyed-hash';
 
 export const ApiErrors = {
   SAGA_NOT_FOUND: 'SAGA_NOT_FOUND',
@@ -40,6 +41,8 @@ export interface SagaDirectoryOptions {
 export interface Started {
   sagaId: string;
   handle: WorkflowHandle;
+  /** False when an Idempotency-Key repeat found the saga an earlier request started. */
+  started: boolean;
 }
 
 const WORKFLOW_TYPES: Record<string, string> = { placeOrder: PLACE_ORDER, renameProduct: RENAME_PRODUCT };
@@ -48,14 +51,38 @@ function isNotFound(err: unknown): boolean {
   return (err as { name?: string })?.name === 'WorkflowNotFoundError';
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+/** What a keyed start compares a repeat against: the memo's keyed digest (or, for sagas started before it, the old hash). */
+interface RequestFingerprint {
+  /** HMAC-SHA256 (key derived from CARD_ENCRYPTION_KEY) of the request's canonical hash: stored in the memo. */
+  digest: string;
+  /** The unkeyed hash older sagas kept as `requestHash`: compared, never stored any more. */
+  legacyHash: string;
+}
 
 /** Everything the API does with Temporal: start sagas, read their state, list them, operate on them. */
 export class SagaDirectory {
+  /** Keys the request digests in the memo: without it, a digest cannot be tested against guessed card numbers. */
+  private readonly digestKey: Buffer;
+  /** Keys the order and rename IDs derived from an Idempotency-Key, so they cannot be computed from the key. */
+  private readonly idKey: Buffer;
+
   constructor(
     private readonly client: Client,
     private readonly opts: SagaDirectoryOptions,
-  ) {}
+  ) {
+    this.digestKey = deriveKey(opts.cardKey, 'api/request-digest');
+    this.idKey = deriveKey(opts.cardKey, 'api/idempotent-ids');
+  }
+
+  private fingerprint(req: { method: string; path: string; body: unknown }): RequestFingerprint {
+    const legacyHash = requestHash(req);
+    return { digest: keyedDigest(this.digestKey, legacyHash), legacyHash };
+  }
+
+  /** The ID a keyed start uses: the same for the same key, unpredictable without the server's secret. */
+  private idFor(namespace: 'orders' | 'rename', idempotencyKey: string): string {
+    return `k${keyedDigest(this.idKey, `${namespace}:${idempotencyKey}`).slice(0, 32)}`;
+  }
 
   links(sagaId: string) {
     return {
@@ -65,14 +92,15 @@ export class SagaDirectory {
   }
 
   /**
-   * Starts a workflow once per Idempotency-Key: the key (hashed) is part of the workflow ID, the
-   * request's hash rides in the memo, and a conflicting start returns the existing saga.
+   * Starts a workflow once per Idempotency-Key: the key (keyed-hashed) is part of the workflow ID,
+   * the request's keyed digest rides in the memo, and a conflicting start returns the existing saga.
+   * `started` says whether this call started it (false: a repeat of an earlier start).
    */
   private async startOnce(
     workflowType: 'placeOrder' | 'renameProduct',
     workflowId: string,
     args: unknown[],
-    requestHash: string,
+    request: RequestFingerprint,
     checkKey: boolean,
   ): Promise<Started> {
     const type = WORKFLOW_TYPES[workflowType]!;
@@ -81,28 +109,29 @@ export class SagaDirectory {
         taskQueue: this.opts.taskQueue,
         workflowId,
         args,
-        memo: { requestHash },
+        memo: { requestDigest: request.digest },
         typedSearchAttributes: [
           { key: SagaTypeKey, value: type },
           { key: SagaStatusKey, value: 'RUNNING' },
         ],
-        workflowIdConflictPolicy: 'USE_EXISTING',
+        // FAIL (not USE_EXISTING): a start that returns started something; a repeat lands in the catch.
+        workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
       });
-      if (checkKey) await this.sameRequest(handle, requestHash);
-      return { sagaId: workflowId, handle };
+      return { sagaId: workflowId, handle, started: true };
     } catch (err) {
       if ((err as { name?: string }).name !== 'WorkflowExecutionAlreadyStartedError' || !checkKey) throw err;
       const handle = this.client.workflow.getHandle(workflowId);
-      await this.sameRequest(handle, requestHash);
-      return { sagaId: workflowId, handle };
+      await this.sameRequest(handle, request);
+      return { sagaId: workflowId, handle, started: false };
     }
   }
 
   /** Throws 422 when the saga behind a reused key was started by a different request. */
-  private async sameRequest(handle: WorkflowHandle, requestHash: string): Promise<void> {
+  private async sameRequest(handle: WorkflowHandle, request: RequestFingerprint): Promise<void> {
     const desc = await handle.describe();
-    if (desc.memo?.requestHash !== requestHash) {
+    const same = desc.memo?.requestDigest !== undefined ? desc.memo.requestDigest === request.digest : desc.memo?.requestHash === request.legacyHash;
+    if (!same) {
       throw new AppError(422, ApiErrors.IDEMPOTENCY_KEY_REUSED, `This Idempotency-Key already started saga ${handle.workflowId} with a different request`);
     }
   }
@@ -116,8 +145,8 @@ export class SagaDirectory {
   }
 
   async startPlaceOrder(body: PlaceOrderBody, idempotencyKey?: string): Promise<Started & { orderId: string }> {
-    const hash = requestHash({ method: 'POST', path: '/orders', body });
-    const orderId = idempotencyKey ? `k${sha256(`orders:${idempotencyKey}`).slice(0, 32)}` : randomUUID();
+    const request = this.fingerprint({ method: 'POST', path: '/orders', body });
+    const orderId = idempotencyKey ? this.idFor('orders', idempotencyKey) : randomUUID();
     const { payment, ...rest } = body;
     const sealed = { cardToken: sealCardNumber(payment.cardNumber, this.opts.cardKey, orderId), last4: payment.cardNumber.slice(-4) };
     const options = {
@@ -125,16 +154,16 @@ export class SagaDirectory {
       ...(this.opts.activityMode === 'local' ? { activityMode: 'local' as const } : {}),
     };
     const input: PlaceOrderInput = { ...rest, payment: sealed, orderId, ...(Object.keys(options).length > 0 ? { options } : {}) };
-    const started = await this.startOnce('placeOrder', placeOrderWorkflowId(orderId), [input], hash, idempotencyKey !== undefined);
+    const started = await this.startOnce('placeOrder', placeOrderWorkflowId(orderId), [input], request, idempotencyKey !== undefined);
     return { ...started, orderId };
   }
 
   async startRename(sku: string, name: string, idempotencyKey?: string): Promise<Started> {
-    const hash = requestHash({ method: 'POST', path: `/products/${sku}/rename`, body: { name } });
-    const requestId = idempotencyKey ? `k${sha256(`rename:${idempotencyKey}`).slice(0, 32)}` : randomUUID();
+    const request = this.fingerprint({ method: 'POST', path: `/products/${sku}/rename`, body: { name } });
+    const requestId = idempotencyKey ? this.idFor('rename', idempotencyKey) : randomUUID();
     const options = this.commonOptions();
     const input: RenameProductInput = { sku, name, ...(Object.keys(options).length > 0 ? { options } : {}) };
-    return this.startOnce('renameProduct', renameProductWorkflowId(sku, requestId), [input], hash, idempotencyKey !== undefined);
+    return this.startOnce('renameProduct', renameProductWorkflowId(sku, requestId), [input], request, idempotencyKey !== undefined);
   }
 
   /**

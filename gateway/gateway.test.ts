@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -5,7 +6,8 @@ import request from 'supertest';
 import type express from 'express';
 import { request as undiciRequest } from 'undici';
 import { createGatewayApp } from './app';
-import { OrderCoordinator, type GatewayOrderAnswer } from './coordinator';
+import { OrderCoordinator, gatewayOrderId, type GatewayOrderAnswer } from './coordinator';
+import { deriveKey } from '../lib/keyed-hash';
 import { gatewayConfigSchema, loadGatewayConfig } from '../config/gateway';
 import { workerConfigSchema } from '../config/worker';
 import { createLogger } from '../lib/logger';
@@ -159,6 +161,17 @@ describe('gateway: nothing fails', () => {
     expect(second).toEqual(first);
     expect(await orderFootprint(stack, first.orderId)).toMatchObject({ order: 'CONFIRMED', payments: ['CAPTURED'], shipments: ['SCHEDULED'] });
     expect(await stockOf(stack, sku)).toEqual({ available: 8, reserved: 0, committed: 2 });
+  });
+
+  test('when a customer\'s Idempotency-Key is known, then the order ID cannot be computed from it without the gateway\'s secret', async () => {
+    const sku = await putProduct(stack, { sku: uniqueId('GW'), available: 10, priceCents: 700 });
+    const key = uniqueId('checkout');
+    const answer = await placeOrder(gateway, orderBody(sku), { 'Idempotency-Key': key });
+    expect(answer.status).toBe('COMPLETED');
+    // not the unkeyed derivation the gateway used before (g + sha256("gateway-orders:<key>"))
+    expect(answer.orderId).not.toBe(`g${createHash('sha256').update(`gateway-orders:${key}`).digest('hex').slice(0, 32)}`);
+    expect(answer.orderId).toBe(gatewayOrderId(deriveKey(TOKEN, 'gateway/idempotent-ids'), key));
+    expect(gatewayOrderId(deriveKey('another-token-0123456789', 'gateway/idempotent-ids'), key)).not.toBe(answer.orderId);
   });
 
   test('when an Idempotency-Key is reused with another address, then it answers 422 and the first order stays as it was', async () => {
