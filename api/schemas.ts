@@ -39,10 +39,10 @@ export const startQuery = z.strictObject({
   wait: z.enum(['true', 'false']).optional(),
 });
 export const listQuery = z.strictObject({
-  status: z.enum(SAGA_STATUSES as unknown as [string, ...string[]]).optional(),
+  status: z.enum(['TERMINATED', 'TIMED_OUT', ...SAGA_STATUSES] as [string, ...string[]]).optional(),
   type: z.enum(SAGA_TYPES).optional(),
   limit: z.coerce.number().int().min(1).max(100).optional(),
-  pageToken: z.string().regex(/^[A-Za-z0-9_-]{1,4096}$/, 'a pageToken from a previous answer').optional(),
+  pageToken: z.string().regex(/^[A-Za-z0-9_.-]{1,4096}$/, 'a pageToken from a previous answer').optional(),
 });
 
 const links = z.object({ self: z.string(), temporalUi: z.string().url() });
