@@ -5,6 +5,7 @@ import { createAgent, ServiceClient } from '../activities/http-client';
 import { createInventoryActivities } from '../activities/inventory';
 import { createOrdersActivities } from '../activities/orders';
 import { createShippingActivities } from '../activities/shipping';
+import { assertChargeable } from '../activities/payments';
 import type { PlaceOrderBody } from '../api/schemas';
 import { AppError, ErrorCodes } from '../lib/errors';
 import { keyedDigest } from '../lib/keyed-hash';
@@ -151,12 +152,15 @@ export class OrderCoordinator {
       );
       done.push({ step: 'reserveStock', rollback: 'releaseStock', run: () => this.inventory.releaseStock({ idempotencyKey: key('releaseStock'), orderId }) });
 
-      const payment = await call('chargePayment', () =>
-        this.payments.call<Payment>('POST', '/charges', {
+      const payment = await call('chargePayment', async () => {
+        // The total is known once the stock is reserved: an order payments would refuse for its
+        // size fails here, with a failure that says so, and is rolled back like any rejection.
+        assertChargeable(orderId, reservation.totalCents);
+        return this.payments.call<Payment>('POST', '/charges', {
           body: { orderId, amountCents: reservation.totalCents, cardNumber: order.payment.cardNumber },
           idempotencyKey: key('chargePayment'),
-        }),
-      );
+        });
+      });
       done.push({
         step: 'chargePayment',
         rollback: 'refundPayment',

@@ -220,6 +220,15 @@ describe('gateway: a business failure is rolled back', () => {
     expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
   });
 
+  test('when the total is over the payments cap, then it never calls payments, rolls back and answers COMPENSATED with ORDER_TOTAL_OVER_LIMIT', async () => {
+    const sku = await putProduct(stack, { sku: uniqueId('GW'), available: 10, priceCents: 100_000_000 });
+    const answer = await placeOrder(gateway, orderBody(sku));
+    expect(answer).toMatchObject({ status: 'COMPENSATED', failure: { step: 'chargePayment', type: 'ORDER_TOTAL_OVER_LIMIT' } });
+    expect(answer.failure!.message).toMatch(/\$2,000,000\.00.*\$1,000,000\.00/);
+    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: [], shipments: [] });
+    expect(await stockOf(stack, sku)).toEqual({ available: 10, reserved: 0, committed: 0 });
+  });
+
   test('when the address is unserviceable, then it refunds, releases the stock, cancels the order and answers COMPENSATED', async () => {
     const sku = await putProduct(stack, { sku: uniqueId('GW'), available: 5 });
     const answer = await placeOrder(gateway, orderBody(sku, { shippingAddress: { ...ADDRESS, country: 'AQ' } }));

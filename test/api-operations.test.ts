@@ -217,6 +217,23 @@ describe('?wait=true', () => {
   });
 });
 
+describe('orders over the payments cap', () => {
+  test('when an order totals more than payments charges at once, then the saga compensates with ORDER_TOTAL_OVER_LIMIT and payments never sees it', async () => {
+    // $1M a unit (the highest price inventory takes), 2 units: the total is known only after the reservation
+    const pricey = await putProduct(stack, { available: 10, priceCents: 100_000_000 });
+    const res = await post(app, '/orders').query({ wait: 'true' }).send(orderBody(pricey, { items: [{ sku: pricey, quantity: 2 }] }));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'COMPENSATED', failure: { type: 'ORDER_TOTAL_OVER_LIMIT', step: 'chargePayment' } });
+    expect(res.body.failure.message).toMatch(/\$2,000,000\.00.*\$1,000,000\.00/);
+    const orderId = res.body.sagaId.replace(/^order-/, '');
+    expect(await stack.payments.query('SELECT * FROM payments WHERE order_id = ?', [orderId])).toEqual([]);
+    const [order] = await stack.orders.query<{ status: string }>('SELECT status FROM orders WHERE order_id = ?', [orderId]);
+    expect(order!.status).toBe('CANCELLED');
+    const [stock] = await stack.inventory.query<{ available: number; reserved: number }>('SELECT available, reserved FROM products WHERE sku = ?', [pricey]);
+    expect(stock).toMatchObject({ available: 10, reserved: 0 });
+  });
+});
+
 describe('methods and counters', () => {
   test('when DELETE /orders is sent, then it answers 405 JSON with Allow: POST; OPTIONS answers 204 with Allow', async () => {
     const res = await request(app).delete('/orders').set(auth);
