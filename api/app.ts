@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AppError } from '../lib/errors';
-import { methodNotAllowed } from '../lib/http-guards';
+import { methodNotAllowed, requireHost } from '../lib/http-guards';
 import { baseApp, errorHandler, jsonBody, notFoundHandler, parse } from '../lib/http';
 import { bearerAuth } from './auth';
 import { openApiDocument } from './openapi';
@@ -41,6 +41,7 @@ export function createApiApp(deps: ApiDeps) {
   const metrics = createMetrics(sagas);
   const onTemporalError = temporalErrors(logger);
   app.use(metrics.middleware);
+  app.use(requireHost());
   app.use(methodNotAllowed(app));
 
   app.get('/healthz', async (_req, res) => {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { bearerAuth } from '../api/auth';
 import { idempotencyKeyHeader, placeOrderBody, startQuery } from '../api/schemas';
 import { deriveKey } from '../lib/keyed-hash';
-import { methodNotAllowed } from '../lib/http-guards';
+import { methodNotAllowed, requireHost } from '../lib/http-guards';
 import { baseApp, errorHandler, jsonBody, notFoundHandler, parse } from '../lib/http';
 import { gatewayOrderId, type OrderCoordinator } from './coordinator';
 
@@ -24,6 +24,7 @@ export function createGatewayApp(deps: GatewayDeps): express.Express {
   // The gateway's only secret is the bearer token: the order-ID key derives from it (rotating the
   // token changes the order IDs keys map to from then on).
   const idKey = deriveKey(deps.apiToken, 'gateway/idempotent-ids');
+  app.use(requireHost());
   app.use(methodNotAllowed(app));
 
   app.get('/healthz', (_req, res) => {

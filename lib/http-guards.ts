@@ -70,9 +70,27 @@ export function jsonClientErrors(server: Server): void {
   });
 }
 
-/** `listen` (lib/service.ts) with the JSON answers of `jsonClientErrors`: what the API and the gateway serve with. */
+/**
+ * An HTTP/1.1 request without a Host header is a 400 (RFC 9112), in the JSON shape. Node answers
+ * it itself with an empty body unless the server leaves it to the app (`listenWithJsonErrors`).
+ */
+export function requireHost(): RequestHandler {
+  return (req, res, next) => {
+    if (req.headers.host === undefined && req.httpVersion === '1.1') {
+      res.status(400).json(errorBody(ErrorCodes.VALIDATION_FAILED, 'An HTTP/1.1 request needs a Host header'));
+      return;
+    }
+    next();
+  };
+}
+
+/**
+ * `listen` (lib/service.ts) with the JSON answers of `jsonClientErrors`, and the missing-Host check
+ * left to the app's `requireHost`: what the API and the gateway serve with.
+ */
 export async function listenWithJsonErrors(app: Express, port: number, host: string): Promise<Server> {
   const server = await listen(app, port, host);
+  (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
   jsonClientErrors(server);
   return server;
 }
