@@ -62,14 +62,6 @@ function isNotFound(err: unknown): boolean {
   return (err as { name?: string })?.name === 'WorkflowNotFoundError';
 }
 
-/** What a keyed start compares a repeat against: the memo's keyed digest (or, for sagas started before it, the old hash). */
-interface RequestFingerprint {
-  /** HMAC-SHA256 (key derived from CARD_ENCRYPTION_KEY) of the request's canonical hash: stored in the memo. */
-  digest: string;
-  /** The unkeyed hash older sagas kept as `requestHash`: compared, never stored any more. */
-  legacyHash: string;
-}
-
 /** Everything the API does with Temporal: start sagas, read their state, list them, operate on them. */
 export class SagaDirectory {
   /** Keys the request digests in the memo: without it, a digest cannot be tested against guessed card numbers. */
@@ -88,9 +80,13 @@ export class SagaDirectory {
     this.pageKey = deriveKey(opts.cardKey, 'api/page-tokens');
   }
 
-  private fingerprint(req: { method: string; path: string; body: unknown }): RequestFingerprint {
-    const legacyHash = requestHash(req);
-    return { digest: keyedDigest(this.digestKey, legacyHash), legacyHash };
+  /**
+   * What a keyed start stores in the memo and compares a repeat with: HMAC-SHA256 (key derived from
+   * CARD_ENCRYPTION_KEY) of the request's canonical hash. (Sagas started before these digests had
+   * unkeyed IDs too, so no new keyed request can ever reach one: there is nothing older to compare.)
+   */
+  private requestDigest(req: { method: string; path: string; body: unknown }): string {
+    return keyedDigest(this.digestKey, requestHash(req));
   }
 
   /** The ID a keyed start uses: the same for the same key, unpredictable without the server's secret. */
@@ -114,7 +110,7 @@ export class SagaDirectory {
     workflowType: 'placeOrder' | 'renameProduct',
     workflowId: string,
     args: unknown[],
-    request: RequestFingerprint,
+    requestDigest: string,
     checkKey: boolean,
   ): Promise<Started> {
     const type = WORKFLOW_TYPES[workflowType]!;
@@ -123,7 +119,7 @@ export class SagaDirectory {
         taskQueue: this.opts.taskQueue,
         workflowId,
         args,
-        memo: { requestDigest: request.digest },
+        memo: { requestDigest },
         typedSearchAttributes: [
           { key: SagaTypeKey, value: type },
           { key: SagaStatusKey, value: 'RUNNING' },
@@ -136,16 +132,15 @@ export class SagaDirectory {
     } catch (err) {
       if ((err as { name?: string }).name !== 'WorkflowExecutionAlreadyStartedError' || !checkKey) throw err;
       const handle = this.client.workflow.getHandle(workflowId);
-      await this.sameRequest(handle, request);
+      await this.sameRequest(handle, requestDigest);
       return { sagaId: workflowId, handle, started: false };
     }
   }
 
   /** Throws 422 when the saga behind a reused key was started by a different request. */
-  private async sameRequest(handle: WorkflowHandle, request: RequestFingerprint): Promise<void> {
+  private async sameRequest(handle: WorkflowHandle, requestDigest: string): Promise<void> {
     const desc = await handle.describe();
-    const same = desc.memo?.requestDigest !== undefined ? desc.memo.requestDigest === request.digest : desc.memo?.requestHash === request.legacyHash;
-    if (!same) {
+    if (desc.memo?.requestDigest !== requestDigest) {
       throw new AppError(422, ApiErrors.IDEMPOTENCY_KEY_REUSED, `This Idempotency-Key already started saga ${handle.workflowId} with a different request`);
     }
   }
@@ -159,7 +154,7 @@ export class SagaDirectory {
   }
 
   async startPlaceOrder(body: PlaceOrderBody, idempotencyKey?: string): Promise<Started & { orderId: string }> {
-    const request = this.fingerprint({ method: 'POST', path: '/orders', body });
+    const digest = this.requestDigest({ method: 'POST', path: '/orders', body });
     const orderId = idempotencyKey ? this.idFor('orders', idempotencyKey) : randomUUID();
     const { payment, ...rest } = body;
     const sealed = { cardToken: sealCardNumber(payment.cardNumber, this.opts.cardKey, orderId), last4: payment.cardNumber.slice(-4) };
@@ -168,16 +163,16 @@ export class SagaDirectory {
       ...(this.opts.activityMode === 'local' ? { activityMode: 'local' as const } : {}),
     };
     const input: PlaceOrderInput = { ...rest, payment: sealed, orderId, ...(Object.keys(options).length > 0 ? { options } : {}) };
-    const started = await this.startOnce('placeOrder', placeOrderWorkflowId(orderId), [input], request, idempotencyKey !== undefined);
+    const started = await this.startOnce('placeOrder', placeOrderWorkflowId(orderId), [input], digest, idempotencyKey !== undefined);
     return { ...started, orderId };
   }
 
   async startRename(sku: string, name: string, idempotencyKey?: string): Promise<Started> {
-    const request = this.fingerprint({ method: 'POST', path: `/products/${sku}/rename`, body: { name } });
+    const digest = this.requestDigest({ method: 'POST', path: `/products/${sku}/rename`, body: { name } });
     const requestId = idempotencyKey ? this.idFor('rename', idempotencyKey) : randomUUID();
     const options = this.commonOptions();
     const input: RenameProductInput = { sku, name, ...(Object.keys(options).length > 0 ? { options } : {}) };
-    return this.startOnce('renameProduct', renameProductWorkflowId(sku, requestId), [input], request, idempotencyKey !== undefined);
+    return this.startOnce('renameProduct', renameProductWorkflowId(sku, requestId), [input], digest, idempotencyKey !== undefined);
   }
 
   /**
@@ -345,7 +340,7 @@ export class SagaDirectory {
     const raw = Buffer.from(data ?? '', 'base64url');
     const expected = raw.length > 0 && extra === undefined ? this.pageTokenMac(raw, query) : '';
     if (!mac || mac.length !== expected.length || !timingSafeEqual(Buffer.from(mac), Buffer.from(expected))) {
-      throw new AppError(400, ErrorCodes.VALIDATION_FAILED, 'Invalid pageToken: pass the nextPageToken of a previous answer, with the same status, type and limit filters');
+      throw new AppError(400, ErrorCodes.VALIDATION_FAILED, 'Invalid pageToken: pass the nextPageToken of a previous answer, with the same status and type filters');
     }
     return raw;
   }
