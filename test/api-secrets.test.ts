@@ -80,11 +80,12 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /**
  * The attack of issue 10: with the card's known 6-digit BIN and the last four digits from the
- * workflow input, try every Luhn-valid middle (bounded here: all but 5 digits known, so it runs in
- * well under 2 s) against every hex digest found, hashed the ways the code base hashes requests
- * (lib/idempotency's requestHash over the body the input reveals) and bare. Returns the card found, if any.
+ * workflow input, try every Luhn-valid middle against every hex digest found, hashed the ways the
+ * code base hashes requests (lib/idempotency's requestHash over the body the input reveals) and
+ * bare. Bounded here (all but 4 digits known: 1,000 candidates, a fraction of a second; issue 10
+ * tried the whole 6-digit middle in about 4 s). Returns the card found, if any, and how many were tried.
  */
-function bruteForce(texts: string[], input: PlaceOrderInput, known: { prefix: string; last4: string; length: number }): string | undefined {
+function bruteForce(texts: string[], input: PlaceOrderInput, known: { prefix: string; last4: string; length: number }): { card?: string; tried: number } {
   const digests = new Map<number, Set<string>>();
   for (const text of texts) {
     for (const m of text.toLowerCase().matchAll(/[0-9a-f]{32,128}/g)) {
@@ -100,14 +101,16 @@ function bruteForce(texts: string[], input: PlaceOrderInput, known: { prefix: st
   const unknown = known.length - known.prefix.length - known.last4.length;
   const { payment: _sealed, options: _options, orderId: _orderId, ...rest } = input;
   const hit = (h: string) => [...digests].some(([len, set]) => set.has(h.slice(0, len)));
+  let tried = 0;
   for (let n = 0; n < 10 ** unknown; n++) {
     const card = `${known.prefix}${String(n).padStart(unknown, '0')}${known.last4}`;
     if (!luhnValid(card)) continue;
+    tried++;
     const body = { customerId: rest.customerId, items: rest.items, payment: { cardNumber: card }, shippingAddress: rest.shippingAddress };
     const candidates = [requestHash({ method: 'POST', path: '/orders', body }), sha256(card)];
-    if (candidates.some(hit)) return card;
+    if (candidates.some(hit)) return { card, tried };
   }
-  return undefined;
+  return { tried };
 }
 
 describe('card numbers in Temporal', () => {
@@ -122,17 +125,15 @@ describe('card numbers in Temporal', () => {
 
     // 1. the number is nowhere, in any encoding the walk produced
     expect(texts.filter((s) => s.replace(/[\s-]/g, '').includes(GOOD_CARD))).toEqual([]);
-    // 2. no digest can be matched by trying the candidates: 4242424242424242 has the middle 42424 unknown
-    const known = { prefix: GOOD_CARD.slice(0, 7), last4: input.payment.last4, length: GOOD_CARD.length };
-    const started = Date.now();
-    expect(bruteForce(texts, input, known)).toBeUndefined();
-    expect(Date.now() - started).toBeLessThan(2000);
+    // 2. no digest can be matched by trying the candidates: 4242424242424242 with the middle 4242 unknown
+    const known = { prefix: GOOD_CARD.slice(0, 8), last4: input.payment.last4, length: GOOD_CARD.length };
+    expect(bruteForce(texts, input, known)).toEqual({ tried: 1000 });
     expect(texts.some((s) => s.includes('requestDigest'))).toBe(true);
 
     // the attack is real: against the unkeyed hash the memo used to hold, it finds the card
     const { payment: _p, options: _o, orderId: _id, ...rest } = input;
     const oldMemo = requestHash({ method: 'POST', path: '/orders', body: { ...rest, payment: { cardNumber: GOOD_CARD } } });
-    expect(bruteForce([...texts, `{"requestHash":"${oldMemo}"}`], input, known)).toBe(GOOD_CARD);
+    expect(bruteForce([...texts, `{"requestHash":"${oldMemo}"}`], input, known).card).toBe(GOOD_CARD);
   });
 
   test('when the same key comes back with another card, then it is still 422 and the same key and body still find the saga', async () => {
