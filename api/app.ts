@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { AppError, ErrorCodes } from '../lib/errors';
+import { AppError } from '../lib/errors';
+import { methodNotAllowed, requireHost } from '../lib/http-guards';
 import { baseApp, errorHandler, jsonBody, notFoundHandler, parse } from '../lib/http';
 import { bearerAuth } from './auth';
 import { openApiDocument } from './openapi';
@@ -40,6 +41,8 @@ export function createApiApp(deps: ApiDeps) {
   const metrics = createMetrics(sagas);
   const onTemporalError = temporalErrors(logger);
   app.use(metrics.middleware);
+  app.use(requireHost());
+  app.use(methodNotAllowed(app));
 
   app.get('/healthz', async (_req, res) => {
     const ok = await sagas.temporalReachable();
@@ -57,9 +60,9 @@ export function createApiApp(deps: ApiDeps) {
 
   const idempotencyKey = (raw: string | undefined) => (raw === undefined ? undefined : parse(idempotencyKeyHeader, raw, 'Idempotency-Key header'));
 
-  /** 202 with the start answer, or with ?wait=true 200 and the view once the saga has ended. */
+  /** 202 with the start answer, or with ?wait=true 200 and the view once the saga has ended or is STUCK. */
   async function answerStarted(res: Parameters<RequestHandler>[1], sagaId: string, wait: boolean, extra: Record<string, string>) {
-    if (wait && (await sagas.waitForClose(sagaId, deps.waitMaxMs))) {
+    if (wait && (await sagas.waitForSettled(sagaId, deps.waitMaxMs))) {
       res.status(200).json(await sagas.view(sagaId));
       return;
     }
@@ -72,7 +75,7 @@ export function createApiApp(deps: ApiDeps) {
     const body = parse(placeOrderBody, jsonBody(req));
     const key = idempotencyKey(req.header('idempotency-key'));
     const started = await sagas.startPlaceOrder(body, key).catch(onTemporalError);
-    metrics.sagaStarted(PLACE_ORDER);
+    if (started.started) metrics.sagaStarted(PLACE_ORDER);
     await answerStarted(res, started.sagaId, query.wait === 'true', { orderId: started.orderId }).catch(onTemporalError);
   });
 
@@ -82,20 +85,13 @@ export function createApiApp(deps: ApiDeps) {
     const body = parse(renameBody, jsonBody(req));
     const key = idempotencyKey(req.header('idempotency-key'));
     const started = await sagas.startRename(sku, body.name, key).catch(onTemporalError);
-    metrics.sagaStarted(RENAME_PRODUCT);
+    if (started.started) metrics.sagaStarted(RENAME_PRODUCT);
     await answerStarted(res, started.sagaId, query.wait === 'true', { sku }).catch(onTemporalError);
   });
 
   app.get('/sagas', async (req, res) => {
     const query = parse(listQuery, req.query, 'query');
-    try {
-      res.json(await sagas.list(query));
-    } catch (err) {
-      const e = err as { code?: number; message?: string };
-      // 3 = INVALID_ARGUMENT: a page token that Temporal does not recognise.
-      if (e.code === 3 && query.pageToken) throw new AppError(400, ErrorCodes.VALIDATION_FAILED, 'Invalid pageToken');
-      onTemporalError(err);
-    }
+    res.json(await sagas.list(query).catch(onTemporalError));
   });
 
   app.get('/sagas/:sagaId', async (req, res) => {
@@ -120,7 +116,7 @@ export function createApiApp(deps: ApiDeps) {
 
   app.post('/sagas/:sagaId/retry-compensation', async (req, res) => {
     const sagaId = parse(sagaIdParam, req.params.sagaId, 'saga ID');
-    await sagas.operate(sagaId, 'retryCompensation').catch(onTemporalError);
+    await sagas.operate(sagaId, 'retry-compensation').catch(onTemporalError);
     res.status(202).json({ sagaId, action: 'retry-compensation', accepted: true });
   });
 
@@ -136,7 +132,7 @@ export function createApiApp(deps: ApiDeps) {
   app.post('/sagas/:sagaId/resolve', async (req, res) => {
     const sagaId = parse(sagaIdParam, req.params.sagaId, 'saga ID');
     const body = parse(resolveBody, jsonBody(req));
-    await sagas.operate(sagaId, 'resolveManually', [body]).catch(onTemporalError);
+    await sagas.operate(sagaId, 'resolve', body).catch(onTemporalError);
     res.status(202).json({ sagaId, action: 'resolve', accepted: true });
   });
 

@@ -8,7 +8,8 @@ import { loadWorkerConfig } from '../config/worker';
 import { startSagaWorker } from '../worker/run-worker';
 import { createLogger } from '../lib/logger';
 import { parseCardKey } from '../lib/card-token';
-import { listen, stopGracefully } from '../lib/service';
+import { stopGracefully } from '../lib/service';
+import { listenWithJsonErrors } from '../lib/http-guards';
 import { createApiApp } from './app';
 import { SagaDirectory } from './sagas';
 import { runAudit } from '../audit/auditor';
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   });
   const audit = () => runAudit({ mysqlUrl: config.MYSQL_URL, dbPrefix: config.DB_PREFIX, settleMs: config.AUDIT_SETTLE_MS });
   const app = createApiApp({ sagas, logger, apiToken: config.API_TOKEN, waitMaxMs: config.API_WAIT_MAX_MS, audit });
-  const server = await listen(app, config.API_PORT, config.BIND_HOST);
+  const server = await listenWithJsonErrors(app, config.API_PORT, config.BIND_HOST);
   logger.info(
     { url: `http://${config.BIND_HOST}:${config.API_PORT}`, temporal: config.temporal.connection.address, embeddedWorker: config.API_EMBEDDED_WORKER, eagerStart: config.SAGA_EAGER_START },
     'api listening',

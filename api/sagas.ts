@@ -1,8 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { decodeSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
-import { AppError } from '../lib/errors';
+import { AppError, ErrorCodes } from '../lib/errors';
 import { requestHash } from '../lib/idempotency';
 import { SagaStatusKey, SagaTypeKey } from '../shared/search-attributes';
 import { SAGA_STATE_MEMO, TERMINAL_STATUSES, type SagaState, type SagaStatus } from '../shared/saga-types';
@@ -13,6 +13,9 @@ import type { SagaRunOptions } from '../workflows/options';
 import type { PlaceOrderBody, SagaView } from './schemas';
 import { sealCardNumber } from '../lib/card-token';
 import { sagaTimeline, type SagaTimeline } from '../lib/saga-timeline';
+import { sagaStateQuery } from '../workflows/saga';
+import { SAGA_NOT_STUCK, resolveStuckSagaUpdate, retryStuckCompensationUpdate } from '../workflows/operator-updates';
+import { deriveKey, keyedDigest } from '../lib/keyed-hash';
 
 export const ApiErrors = {
   SAGA_NOT_FOUND: 'SAGA_NOT_FOUND',
@@ -20,6 +23,10 @@ export const ApiErrors = {
   SAGA_CLOSED: 'SAGA_CLOSED',
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
   TEMPORAL_UNAVAILABLE: 'TEMPORAL_UNAVAILABLE',
+  /** Cancel on a saga that is STUCK, compensating, or past its point of no return. */
+  SAGA_NOT_CANCELLABLE: 'SAGA_NOT_CANCELLABLE',
+  /** An operator action no worker took in time (the saga is unchanged). */
+  NO_WORKER: 'NO_WORKER',
   /** GET /audit could not read the service databases. */
   AUDIT_UNAVAILABLE: 'AUDIT_UNAVAILABLE',
 } as const;
@@ -43,7 +50,14 @@ export interface SagaDirectoryOptions {
 export interface Started {
   sagaId: string;
   handle: WorkflowHandle;
+  /** False when an Idempotency-Key repeat found the saga an earlier request started. */
+  started: boolean;
 }
+
+/** How long GET /sagas waits for visibility before answering 503. */
+const LIST_DEADLINE_MS = 10_000;
+/** How long an operator action waits for a worker to take its Update before answering 503. */
+const OPERATOR_DEADLINE_MS = 10_000;
 
 const WORKFLOW_TYPES: Record<string, string> = { placeOrder: PLACE_ORDER, renameProduct: RENAME_PRODUCT };
 
@@ -51,14 +65,37 @@ function isNotFound(err: unknown): boolean {
   return (err as { name?: string })?.name === 'WorkflowNotFoundError';
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-
 /** Everything the API does with Temporal: start sagas, read their state, list them, operate on them. */
 export class SagaDirectory {
+  /** Keys the request digests in the memo: without it, a digest cannot be tested against guessed card numbers. */
+  private readonly digestKey: Buffer;
+  /** Keys the order and rename IDs derived from an Idempotency-Key, so they cannot be computed from the key. */
+  private readonly idKey: Buffer;
+  /** Signs the page tokens GET /sagas hands out, so a forged one never reaches Temporal. */
+  private readonly pageKey: Buffer;
+
   constructor(
     private readonly client: Client,
     private readonly opts: SagaDirectoryOptions,
-  ) {}
+  ) {
+    this.digestKey = deriveKey(opts.cardKey, 'api/request-digest');
+    this.idKey = deriveKey(opts.cardKey, 'api/idempotent-ids');
+    this.pageKey = deriveKey(opts.cardKey, 'api/page-tokens');
+  }
+
+  /**
+   * What a keyed start stores in the memo and compares a repeat with: HMAC-SHA256 (key derived from
+   * CARD_ENCRYPTION_KEY) of the request's canonical hash. (Sagas started before these digests had
+   * unkeyed IDs too, so no new keyed request can ever reach one: there is nothing older to compare.)
+   */
+  private requestDigest(req: { method: string; path: string; body: unknown }): string {
+    return keyedDigest(this.digestKey, requestHash(req));
+  }
+
+  /** The ID a keyed start uses: the same for the same key, unpredictable without the server's secret. */
+  private idFor(namespace: 'orders' | 'rename', idempotencyKey: string): string {
+    return `k${keyedDigest(this.idKey, `${namespace}:${idempotencyKey}`).slice(0, 32)}`;
+  }
 
   links(sagaId: string) {
     return {
@@ -68,14 +105,15 @@ export class SagaDirectory {
   }
 
   /**
-   * Starts a workflow once per Idempotency-Key: the key (hashed) is part of the workflow ID, the
-   * request's hash rides in the memo, and a conflicting start returns the existing saga.
+   * Starts a workflow once per Idempotency-Key: the key (keyed-hashed) is part of the workflow ID,
+   * the request's keyed digest rides in the memo, and a conflicting start returns the existing saga.
+   * `started` says whether this call started it (false: a repeat of an earlier start).
    */
   private async startOnce(
     workflowType: 'placeOrder' | 'renameProduct',
     workflowId: string,
     args: unknown[],
-    requestHash: string,
+    requestDigest: string,
     checkKey: boolean,
   ): Promise<Started> {
     const type = WORKFLOW_TYPES[workflowType]!;
@@ -84,29 +122,29 @@ export class SagaDirectory {
         taskQueue: this.opts.taskQueue,
         workflowId,
         args,
-        memo: { requestHash },
+        memo: { requestDigest },
         typedSearchAttributes: [
           { key: SagaTypeKey, value: type },
           { key: SagaStatusKey, value: 'RUNNING' },
         ],
-        workflowIdConflictPolicy: 'USE_EXISTING',
+        // FAIL (not USE_EXISTING): a start that returns started something; a repeat lands in the catch.
+        workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         ...(this.opts.eagerStart ? { requestEagerStart: true } : {}),
       });
-      if (checkKey) await this.sameRequest(handle, requestHash);
-      return { sagaId: workflowId, handle };
+      return { sagaId: workflowId, handle, started: true };
     } catch (err) {
       if ((err as { name?: string }).name !== 'WorkflowExecutionAlreadyStartedError' || !checkKey) throw err;
       const handle = this.client.workflow.getHandle(workflowId);
-      await this.sameRequest(handle, requestHash);
-      return { sagaId: workflowId, handle };
+      await this.sameRequest(handle, requestDigest);
+      return { sagaId: workflowId, handle, started: false };
     }
   }
 
   /** Throws 422 when the saga behind a reused key was started by a different request. */
-  private async sameRequest(handle: WorkflowHandle, requestHash: string): Promise<void> {
+  private async sameRequest(handle: WorkflowHandle, requestDigest: string): Promise<void> {
     const desc = await handle.describe();
-    if (desc.memo?.requestHash !== requestHash) {
+    if (desc.memo?.requestDigest !== requestDigest) {
       throw new AppError(422, ApiErrors.IDEMPOTENCY_KEY_REUSED, `This Idempotency-Key already started saga ${handle.workflowId} with a different request`);
     }
   }
@@ -122,8 +160,8 @@ export class SagaDirectory {
   }
 
   async startPlaceOrder(body: PlaceOrderBody, idempotencyKey?: string): Promise<Started & { orderId: string }> {
-    const hash = requestHash({ method: 'POST', path: '/orders', body });
-    const orderId = idempotencyKey ? `k${sha256(`orders:${idempotencyKey}`).slice(0, 32)}` : randomUUID();
+    const digest = this.requestDigest({ method: 'POST', path: '/orders', body });
+    const orderId = idempotencyKey ? this.idFor('orders', idempotencyKey) : randomUUID();
     const { payment, ...rest } = body;
     const sealed = { cardToken: sealCardNumber(payment.cardNumber, this.opts.cardKey, orderId), last4: payment.cardNumber.slice(-4) };
     const options = {
@@ -131,25 +169,27 @@ export class SagaDirectory {
       ...(this.opts.activityMode === 'local' ? { activityMode: 'local' as const } : {}),
     };
     const input: PlaceOrderInput = { ...rest, payment: sealed, orderId, options };
-    const started = await this.startOnce('placeOrder', placeOrderWorkflowId(orderId), [input], hash, idempotencyKey !== undefined);
+    const started = await this.startOnce('placeOrder', placeOrderWorkflowId(orderId), [input], digest, idempotencyKey !== undefined);
     return { ...started, orderId };
   }
 
   async startRename(sku: string, name: string, idempotencyKey?: string): Promise<Started> {
-    const hash = requestHash({ method: 'POST', path: `/products/${sku}/rename`, body: { name } });
-    const requestId = idempotencyKey ? `k${sha256(`rename:${idempotencyKey}`).slice(0, 32)}` : randomUUID();
+    const digest = this.requestDigest({ method: 'POST', path: `/products/${sku}/rename`, body: { name } });
+    const requestId = idempotencyKey ? this.idFor('rename', idempotencyKey) : randomUUID();
     const options = this.commonOptions();
     const input: RenameProductInput = { sku, name, options };
-    return this.startOnce('renameProduct', renameProductWorkflowId(sku, requestId), [input], hash, idempotencyKey !== undefined);
+    return this.startOnce('renameProduct', renameProductWorkflowId(sku, requestId), [input], digest, idempotencyKey !== undefined);
   }
 
   /**
-   * Waits until the saga's workflow closes or `timeoutMs` passes; true when it closed. Uses the
-   * server's long poll on the result (no polling delay added to the answer).
+   * Waits until the saga has settled, or `timeoutMs` passes: true when its workflow closed (the
+   * server's long poll on the result, no polling delay) or the saga is STUCK (it waits for an
+   * operator: nothing more happens by waiting; its SagaStatus is read every `stuckPollMs`).
    */
-  async waitForClose(sagaId: string, timeoutMs: number): Promise<boolean> {
+  async waitForSettled(sagaId: string, timeoutMs: number, stuckPollMs = 250): Promise<boolean> {
     const handle = this.client.workflow.getHandle(sagaId);
     let timer: NodeJS.Timeout | undefined;
+    let done = false;
     const closed = handle.result().then(
       () => true,
       (err: { name?: string }) => {
@@ -158,14 +198,24 @@ export class SagaDirectory {
         throw err;
       },
     );
+    const stuck = (async () => {
+      while (!done) {
+        const desc = await handle.describe();
+        if (desc.searchAttributes?.SagaStatus?.[0] === 'STUCK') return true;
+        await new Promise((r) => setTimeout(r, stuckPollMs));
+      }
+      return false;
+    })();
     const timedOut = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
     try {
-      return await Promise.race([closed, timedOut]);
+      return await Promise.race([closed, stuck, timedOut]);
     } finally {
+      done = true;
       clearTimeout(timer);
       closed.catch(() => undefined);
+      stuck.catch(() => undefined);
     }
   }
 
@@ -183,12 +233,18 @@ export class SagaDirectory {
       if (isNotFound(err)) return undefined;
       throw err;
     }
+    return this.toView(await this.stateOf(handle, desc));
+  }
+
+  /** The saga's state (see `view`) from a describe answer. */
+  private async stateOf(handle: WorkflowHandle, desc: WorkflowExecutionDescription): Promise<SagaState> {
+    const sagaId = handle.workflowId;
     const memoState = desc.memo?.[SAGA_STATE_MEMO] as SagaState | undefined;
     const type = (desc.searchAttributes?.SagaType?.[0] as string | undefined) ?? WORKFLOW_TYPES[desc.type] ?? desc.type;
     let state: SagaState | undefined;
     if (desc.status.name === 'RUNNING') {
       state = await Promise.race([
-        handle.query<SagaState>('sagaState').catch(() => undefined),
+        handle.query(sagaStateQuery).catch(() => undefined),
         new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000).unref()),
       ]);
       state ??= memoState;
@@ -208,7 +264,7 @@ export class SagaDirectory {
         ...(closedStatus ? { failure: { type: closedStatus, message: `The workflow was ${closedStatus.toLowerCase().replace('_', ' ')} outside the saga` } } : {}),
       };
     }
-    return this.toView(state);
+    return state;
   }
 
   toView(state: SagaState): SagaView {
@@ -248,16 +304,26 @@ export class SagaDirectory {
     }
   }
 
-  /** Lists sagas through Temporal visibility (the SagaStatus / SagaType search attributes), paginated. */
+  /**
+   * Lists sagas through Temporal visibility (the SagaStatus / SagaType search attributes), paginated.
+   * TERMINATED / TIMED_OUT are Temporal's execution statuses (a workflow closed from outside keeps
+   * its last SagaStatus). Page tokens are Temporal's, signed by the API and bound to the query: a
+   * forged or foreign token is a 400 here, never sent to Temporal.
+   */
   async list(q: { status?: string; type?: string; limit?: number; pageToken?: string }) {
     const clauses = [q.type ? `SagaType = '${q.type}'` : `SagaType IN ('${PLACE_ORDER}', '${RENAME_PRODUCT}')`];
-    if (q.status) clauses.push(`SagaStatus = '${q.status}'`);
-    const resp = await this.client.workflowService.listWorkflowExecutions({
-      namespace: this.opts.namespace,
-      pageSize: q.limit ?? 20,
-      query: clauses.join(' AND '),
-      nextPageToken: q.pageToken ? Buffer.from(q.pageToken, 'base64url') : undefined,
-    });
+    if (q.status === 'TERMINATED') clauses.push(`ExecutionStatus = 'Terminated'`);
+    else if (q.status === 'TIMED_OUT') clauses.push(`ExecutionStatus = 'TimedOut'`);
+    else if (q.status) {
+      clauses.push(`SagaStatus = '${q.status}'`);
+      // a workflow terminated mid-way keeps SagaStatus RUNNING (or STUCK): it is TERMINATED, not that
+      if (!(TERMINAL_STATUSES as readonly string[]).includes(q.status)) clauses.push(`ExecutionStatus = 'Running'`);
+    }
+    const query = clauses.join(' AND ');
+    const nextPageToken = q.pageToken === undefined ? undefined : this.openPageToken(q.pageToken, query);
+    const resp = await this.client.withDeadline(Date.now() + LIST_DEADLINE_MS, () =>
+      this.client.workflowService.listWorkflowExecutions({ namespace: this.opts.namespace, pageSize: q.limit ?? 20, query, nextPageToken }),
+    );
     const sagas = (resp.executions ?? []).map((e) => {
       const sa = decodeSearchAttributes(e.searchAttributes?.indexedFields);
       const sagaId = e.execution?.workflowId ?? '';
@@ -274,8 +340,27 @@ export class SagaDirectory {
         links: this.links(sagaId),
       };
     });
-    const token = resp.nextPageToken && resp.nextPageToken.length > 0 ? Buffer.from(resp.nextPageToken).toString('base64url') : undefined;
+    const token = resp.nextPageToken && resp.nextPageToken.length > 0 ? this.sealPageToken(Buffer.from(resp.nextPageToken), query) : undefined;
     return { sagas, ...(token ? { nextPageToken: token } : {}) };
+  }
+
+  private pageTokenMac(raw: Buffer, query: string): string {
+    return keyedDigest(this.pageKey, `${query}\n${raw.toString('base64url')}`).slice(0, 32);
+  }
+
+  private sealPageToken(raw: Buffer, query: string): string {
+    return `${raw.toString('base64url')}.${this.pageTokenMac(raw, query)}`;
+  }
+
+  /** Temporal's token inside a pageToken this API issued for this query; 400 for anything else. */
+  private openPageToken(token: string, query: string): Buffer {
+    const [data, mac, extra] = token.split('.');
+    const raw = Buffer.from(data ?? '', 'base64url');
+    const expected = raw.length > 0 && extra === undefined ? this.pageTokenMac(raw, query) : '';
+    if (!mac || mac.length !== expected.length || !timingSafeEqual(Buffer.from(mac), Buffer.from(expected))) {
+      throw new AppError(400, ErrorCodes.VALIDATION_FAILED, 'Invalid pageToken: pass the nextPageToken of a previous answer, with the same status and type filters');
+    }
+    return raw;
   }
 
   private async describeOr404(sagaId: string) {
@@ -288,20 +373,57 @@ export class SagaDirectory {
     }
   }
 
+  /**
+   * Cancels a saga that can still be cancelled: running, not compensating, not STUCK, and not past
+   * its point of no return (a pivot or retriable step has started: PlaceOrder's confirmOrder). 409
+   * otherwise, naming the saga's status. A cancellation that races the pivot (it starts between
+   * this check and the cancel request) is accepted and has no effect: the saga completes.
+   */
   async cancel(sagaId: string): Promise<void> {
     const { handle, desc } = await this.describeOr404(sagaId);
-    if (desc.status.name !== 'RUNNING') throw new AppError(409, ApiErrors.SAGA_CLOSED, `Saga ${sagaId} has already ended (${desc.status.name})`);
+    const state = await this.stateOf(handle, desc);
+    if (desc.status.name !== 'RUNNING') throw new AppError(409, ApiErrors.SAGA_CLOSED, `Saga ${sagaId} has already ended (${state.status})`);
+    if (state.status === 'STUCK') {
+      throw new AppError(409, ApiErrors.SAGA_NOT_CANCELLABLE, `Saga ${sagaId} is STUCK: cancelling cannot compensate it; use retry-compensation or resolve`);
+    }
+    if (state.status === 'COMPENSATING') {
+      throw new AppError(409, ApiErrors.SAGA_NOT_CANCELLABLE, `Saga ${sagaId} is COMPENSATING already: it will end COMPENSATED (or STUCK)`);
+    }
+    const pastPivot = state.steps.find((st) => st.kind !== 'compensatable' && st.status !== 'FAILED');
+    if (pastPivot) {
+      throw new AppError(409, ApiErrors.SAGA_NOT_CANCELLABLE, `Saga ${sagaId} is ${state.status} past its point of no return (${pastPivot.name}): it can no longer be cancelled`);
+    }
     await handle.cancel();
   }
 
-  /** Sends an operator signal, only to a saga whose SagaStatus is STUCK (409 otherwise). */
-  async operate(sagaId: string, signal: 'retryCompensation' | 'resolveManually', args: unknown[] = []): Promise<void> {
+  /**
+   * An operator action on a STUCK saga, as a Temporal Update: the workflow's validator accepts only
+   * the first action on a STUCK saga, so of concurrent calls exactly one is answered 202 and the
+   * others 409 SAGA_NOT_STUCK. 503 when no worker takes the Update within OPERATOR_DEADLINE_MS.
+   */
+  async operate(sagaId: string, action: 'retry-compensation' | 'resolve', resolution?: { note: string; operator?: string }): Promise<void> {
     const { handle, desc } = await this.describeOr404(sagaId);
-    const status = desc.searchAttributes?.SagaStatus?.[0];
-    if (desc.status.name !== 'RUNNING' || status !== 'STUCK') {
-      throw new AppError(409, ApiErrors.SAGA_NOT_STUCK, `Saga ${sagaId} is ${desc.status.name === 'RUNNING' ? String(status) : desc.status.name}, not STUCK`);
+    const notStuck = async (d: WorkflowExecutionDescription) => {
+      const status = d.status.name === 'RUNNING' ? String(d.searchAttributes?.SagaStatus?.[0] ?? 'RUNNING') : (await this.stateOf(handle, d)).status;
+      return new AppError(409, ApiErrors.SAGA_NOT_STUCK, `Saga ${sagaId} is ${status}, not STUCK`);
+    };
+    if (desc.status.name !== 'RUNNING' || desc.searchAttributes?.SagaStatus?.[0] !== 'STUCK') throw await notStuck(desc);
+    try {
+      await this.client.withDeadline(Date.now() + OPERATOR_DEADLINE_MS, () =>
+        action === 'resolve' ? handle.executeUpdate(resolveStuckSagaUpdate, { args: [resolution!] }) : handle.executeUpdate(retryStuckCompensationUpdate),
+      );
+    } catch (err) {
+      const e = err as { name?: string; cause?: { type?: string; message?: string }; code?: number };
+      if (e.name === 'WorkflowUpdateFailedError' && e.cause?.type === SAGA_NOT_STUCK) {
+        throw new AppError(409, ApiErrors.SAGA_NOT_STUCK, e.cause.message ?? `Saga ${sagaId} is not STUCK`);
+      }
+      // it closed between the describe and the Update (another operator's action ended it)
+      if (isNotFound(err)) throw await notStuck(await handle.describe());
+      if (e.name === 'WorkflowUpdateRPCTimeoutOrCancelledError' || e.code === 4) {
+        throw new AppError(503, ApiErrors.NO_WORKER, `No worker took the ${action} of saga ${sagaId} within ${OPERATOR_DEADLINE_MS} ms; retry later`);
+      }
+      throw err;
     }
-    await handle.signal(signal, ...args);
   }
 
   /** Counts sagas by type and status (for the metrics endpoint). */

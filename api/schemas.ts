@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ISO_3166_ALPHA2 } from '../lib/countries';
+import { safeText } from '../lib/text';
 import { SAGA_STATUSES } from '../shared/saga-types';
 import { VIOLATION_CLASSES } from '../audit/auditor';
 import { LEG_KINDS } from '../lib/saga-timeline';
@@ -21,17 +22,17 @@ export const placeOrderBody = z.strictObject({
     .refine((items) => new Set(items.map((i) => i.sku)).size === items.length, 'each SKU may appear once'),
   payment: z.strictObject({ cardNumber: z.string().regex(/^\d{12,19}$/, '12-19 digits') }),
   shippingAddress: z.strictObject({
-    name: z.string().trim().min(1).max(200),
-    line1: z.string().trim().min(1).max(200),
-    city: z.string().trim().min(1).max(100),
-    postalCode: z.string().trim().min(1).max(20),
+    name: safeText(1, 200),
+    line1: safeText(1, 200),
+    city: safeText(1, 100),
+    postalCode: safeText(1, 20),
     country: z.string().refine((c) => ISO_3166_ALPHA2.has(c), 'an ISO 3166-1 alpha-2 code, upper case (e.g. GB)'),
   }),
 });
 export type PlaceOrderBody = z.infer<typeof placeOrderBody>;
 
-export const renameBody = z.strictObject({ name: z.string().trim().min(1).max(255) });
-export const resolveBody = z.strictObject({ note: z.string().trim().min(1).max(1000), operator: z.string().max(200).optional() });
+export const renameBody = z.strictObject({ name: safeText(1, 255) });
+export const resolveBody = z.strictObject({ note: safeText(1, 1000), operator: safeText(0, 200).optional() });
 export const skuParam = id;
 export const sagaIdParam = z.string().regex(/^(order|rename)-[A-Za-z0-9._-]{1,200}$/, 'a saga ID such as order-<orderId>');
 export const idempotencyKeyHeader = z.string().regex(/^[\x21-\x7e]{1,200}$/, '1-200 printable ASCII characters');
@@ -40,10 +41,10 @@ export const startQuery = z.strictObject({
   wait: z.enum(['true', 'false']).optional(),
 });
 export const listQuery = z.strictObject({
-  status: z.enum(SAGA_STATUSES as unknown as [string, ...string[]]).optional(),
+  status: z.enum(['TERMINATED', 'TIMED_OUT', ...SAGA_STATUSES] as [string, ...string[]]).optional(),
   type: z.enum(SAGA_TYPES).optional(),
   limit: z.coerce.number().int().min(1).max(100).optional(),
-  pageToken: z.string().regex(/^[A-Za-z0-9_-]{1,4096}$/, 'a pageToken from a previous answer').optional(),
+  pageToken: z.string().regex(/^[A-Za-z0-9_.-]{1,4096}$/, 'a pageToken from a previous answer').optional(),
 });
 
 const links = z.object({ self: z.string(), temporalUi: z.string().url() });

@@ -2,6 +2,8 @@ import type express from 'express';
 import type { Logger } from 'pino';
 import { bearerAuth } from '../api/auth';
 import { idempotencyKeyHeader, placeOrderBody, startQuery } from '../api/schemas';
+import { deriveKey } from '../lib/keyed-hash';
+import { methodNotAllowed, requireHost } from '../lib/http-guards';
 import { baseApp, errorHandler, jsonBody, notFoundHandler, parse } from '../lib/http';
 import { gatewayOrderId, type OrderCoordinator } from './coordinator';
 
@@ -19,6 +21,11 @@ export interface GatewayDeps {
  */
 export function createGatewayApp(deps: GatewayDeps): express.Express {
   const app = baseApp();
+  // The gateway's only secret is the bearer token: the order-ID key derives from it (rotating the
+  // token changes the order IDs keys map to from then on).
+  const idKey = deriveKey(deps.apiToken, 'gateway/idempotent-ids');
+  app.use(requireHost());
+  app.use(methodNotAllowed(app));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -34,7 +41,7 @@ export function createGatewayApp(deps: GatewayDeps): express.Express {
     const key = rawKey === undefined ? undefined : parse(idempotencyKeyHeader, rawKey, 'Idempotency-Key header');
     // No store of answers: a repeat with the same key runs the whole sequence again under the
     // same order ID, and only the services' own idempotency makes its steps replays.
-    res.status(200).json(await deps.coordinator.placeOrder(gatewayOrderId(key), body));
+    res.status(200).json(await deps.coordinator.placeOrder(gatewayOrderId(idKey, key), body));
   });
 
   app.use(notFoundHandler());

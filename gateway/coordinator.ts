@@ -1,12 +1,14 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
 import { createAgent, ServiceClient } from '../activities/http-client';
 import { createInventoryActivities } from '../activities/inventory';
 import { createOrdersActivities } from '../activities/orders';
 import { createShippingActivities } from '../activities/shipping';
+import { assertChargeable } from '../activities/payments';
 import type { PlaceOrderBody } from '../api/schemas';
 import { AppError, ErrorCodes } from '../lib/errors';
+import { keyedDigest } from '../lib/keyed-hash';
 import type { Payment, RefundResult } from '../services/payments/contract';
 import type { Attempted } from '../shared/attempted';
 
@@ -58,15 +60,14 @@ export const GatewayErrors = {
   IDEMPOTENCY_KEY_REUSED: ErrorCodes.IDEMPOTENCY_KEY_REUSED,
 } as const;
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-
 /**
  * The order ID of a request: derived from its Idempotency-Key (so a repeat addresses the same
- * order), else random. The namespace differs from the API's, so one key sent to both never
- * addresses the same order in shared services.
+ * order), else random. Keyed (HMAC under `idKey`, a secret of the process), so nobody who knows a
+ * customer's key can compute the order ID and act on the order in the services first. The
+ * namespace differs from the API's, so one key sent to both never addresses the same order.
  */
-export function gatewayOrderId(idempotencyKey?: string): string {
-  return idempotencyKey === undefined ? randomUUID() : `g${sha256(`gateway-orders:${idempotencyKey}`).slice(0, 32)}`;
+export function gatewayOrderId(idKey: Buffer, idempotencyKey?: string): string {
+  return idempotencyKey === undefined ? randomUUID() : `g${keyedDigest(idKey, `gateway-orders:${idempotencyKey}`).slice(0, 32)}`;
 }
 
 /** How the gateway sees a failed call: the client's ApplicationFailure `type` (code or technical type). */
@@ -151,12 +152,15 @@ export class OrderCoordinator {
       );
       done.push({ step: 'reserveStock', rollback: 'releaseStock', run: () => this.inventory.releaseStock({ idempotencyKey: key('releaseStock'), orderId }) });
 
-      const payment = await call('chargePayment', () =>
-        this.payments.call<Payment>('POST', '/charges', {
+      const payment = await call('chargePayment', async () => {
+        // The total is known once the stock is reserved: an order payments would refuse for its
+        // size fails here, with a failure that says so, and is rolled back like any rejection.
+        assertChargeable(orderId, reservation.totalCents);
+        return this.payments.call<Payment>('POST', '/charges', {
           body: { orderId, amountCents: reservation.totalCents, cardNumber: order.payment.cardNumber },
           idempotencyKey: key('chargePayment'),
-        }),
-      );
+        });
+      });
       done.push({
         step: 'chargePayment',
         rollback: 'refundPayment',

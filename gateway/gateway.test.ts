@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -5,7 +6,8 @@ import request from 'supertest';
 import type express from 'express';
 import { request as undiciRequest } from 'undici';
 import { createGatewayApp } from './app';
-import { OrderCoordinator, type GatewayOrderAnswer } from './coordinator';
+import { OrderCoordinator, gatewayOrderId, type GatewayOrderAnswer } from './coordinator';
+import { deriveKey } from '../lib/keyed-hash';
 import { gatewayConfigSchema, loadGatewayConfig } from '../config/gateway';
 import { workerConfigSchema } from '../config/worker';
 import { createLogger } from '../lib/logger';
@@ -161,6 +163,17 @@ describe('gateway: nothing fails', () => {
     expect(await stockOf(stack, sku)).toEqual({ available: 8, reserved: 0, committed: 2 });
   });
 
+  test('when a customer\'s Idempotency-Key is known, then the order ID cannot be computed from it without the gateway\'s secret', async () => {
+    const sku = await putProduct(stack, { sku: uniqueId('GW'), available: 10, priceCents: 700 });
+    const key = uniqueId('checkout');
+    const answer = await placeOrder(gateway, orderBody(sku), { 'Idempotency-Key': key });
+    expect(answer.status).toBe('COMPLETED');
+    // not the unkeyed derivation the gateway used before (g + sha256("gateway-orders:<key>"))
+    expect(answer.orderId).not.toBe(`g${createHash('sha256').update(`gateway-orders:${key}`).digest('hex').slice(0, 32)}`);
+    expect(answer.orderId).toBe(gatewayOrderId(deriveKey(TOKEN, 'gateway/idempotent-ids'), key));
+    expect(gatewayOrderId(deriveKey('another-token-0123456789', 'gateway/idempotent-ids'), key)).not.toBe(answer.orderId);
+  });
+
   test('when an Idempotency-Key is reused with another address, then it answers 422 and the first order stays as it was', async () => {
     const sku = await putProduct(stack, { sku: uniqueId('GW'), available: 10, priceCents: 700 });
     const key = { 'Idempotency-Key': uniqueId('checkout') };
@@ -205,6 +218,15 @@ describe('gateway: a business failure is rolled back', () => {
     expect(answer.rollbackErrors).toBeUndefined();
     expect(await orderFootprint(stack, answer.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['DECLINED'], shipments: [] });
     expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
+  });
+
+  test('when the total is over the payments cap, then it never calls payments, rolls back and answers COMPENSATED with ORDER_TOTAL_OVER_LIMIT', async () => {
+    const sku = await putProduct(stack, { sku: uniqueId('GW'), available: 10, priceCents: 100_000_000 });
+    const answer = await placeOrder(gateway, orderBody(sku));
+    expect(answer).toMatchObject({ status: 'COMPENSATED', failure: { step: 'chargePayment', type: 'ORDER_TOTAL_OVER_LIMIT' } });
+    expect(answer.failure!.message).toMatch(/\$2,000,000\.00.*\$1,000,000\.00/);
+    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: [], shipments: [] });
+    expect(await stockOf(stack, sku)).toEqual({ available: 10, reserved: 0, committed: 0 });
   });
 
   test('when the address is unserviceable, then it refunds, releases the stock, cancels the order and answers COMPENSATED', async () => {

@@ -6,7 +6,8 @@
  */
 import { loadGatewayConfig } from '../config/gateway';
 import { createLogger } from '../lib/logger';
-import { boundPort, listen, stopGracefully } from '../lib/service';
+import { boundPort, stopGracefully } from '../lib/service';
+import { listenWithJsonErrors } from '../lib/http-guards';
 import { createGatewayApp } from './app';
 import { OrderCoordinator } from './coordinator';
 
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
     logger,
   });
   const app = createGatewayApp({ coordinator, logger, apiToken: config.API_TOKEN });
-  const server = await listen(app, config.GATEWAY_PORT, config.BIND_HOST);
+  const server = await listenWithJsonErrors(app, config.GATEWAY_PORT, config.BIND_HOST);
   logger.info({ url: `http://${config.BIND_HOST}:${boundPort(server)}`, timeoutMs: config.HTTP_TIMEOUT_MS }, 'gateway listening');
   stopGracefully(logger, server, () => coordinator.close());
 }

@@ -41,6 +41,7 @@ import {
   type StepKind,
   type StepState,
 } from '../shared/saga-types';
+import { SAGA_NOT_STUCK, resolveStuckSagaUpdate, retryStuckCompensationUpdate } from './operator-updates';
 
 export const sagaStateQuery = defineQuery<SagaState>('sagaState');
 /** Operator: run the failed compensations again (after fixing what made them fail). */
@@ -136,6 +137,31 @@ export class Saga {
     setHandler(resolveManuallySignal, (input) => {
       if (this.state.status === 'STUCK') this.operatorAction = { kind: 'resolve', note: input?.note ?? '', operator: input?.operator };
     });
+    // The same actions as Updates: the validator accepts only the first action on a STUCK saga (no
+    // commands are emitted: old histories replay unchanged).
+    const onlyWhenStuck = () => {
+      if (this.operatorAction !== undefined) {
+        const taken = this.operatorAction.kind === 'retry' ? 'retry-compensation' : 'resolve';
+        throw ApplicationFailure.nonRetryable(`Saga ${this.state.sagaId} already accepted an operator action (${taken}): it is no longer STUCK`, SAGA_NOT_STUCK, this.state.status);
+      }
+      if (this.state.status !== 'STUCK') {
+        throw ApplicationFailure.nonRetryable(`Saga ${this.state.sagaId} is ${this.state.status}, not STUCK`, SAGA_NOT_STUCK, this.state.status);
+      }
+    };
+    setHandler(
+      retryStuckCompensationUpdate,
+      () => {
+        this.operatorAction = { kind: 'retry' };
+      },
+      { validator: onlyWhenStuck },
+    );
+    setHandler(
+      resolveStuckSagaUpdate,
+      (input: { note: string; operator?: string }) => {
+        this.operatorAction = { kind: 'resolve', note: input.note, operator: input.operator };
+      },
+      { validator: (_input: { note: string; operator?: string }) => onlyWhenStuck() },
+    );
     // A starter that set both in its start options says so in the input (which, unlike the start
     // options read back, keeps replays of runs started before this option deterministic): upserting
     // them again would cost a history event and a visibility write per saga for nothing.

@@ -16,14 +16,14 @@ export const TEST_TOKEN = 'test-token-0123456789abcdef';
  */
 export function createTestApi(
   t: TemporalHarness,
-  opts: { dbPrefix: string; waitMaxMs?: number; auditSettleMs?: number; sagaDeadlineMs?: number; compensationMaxAttempts?: number; activityMode?: 'regular' | 'local' },
+  opts: { dbPrefix: string; cardKey?: Buffer; waitMaxMs?: number; auditSettleMs?: number; sagaDeadlineMs?: number; compensationMaxAttempts?: number; activityMode?: 'regular' | 'local' },
 ): { app: express.Express; sagas: SagaDirectory } {
   const sagas = new SagaDirectory(t.client, {
     namespace: 'default',
     taskQueue: t.taskQueue,
     temporalUiUrl: process.env.TEST_TEMPORAL_UI_URL ?? 'http://localhost:8233',
     sagaDeadlineMs: opts.sagaDeadlineMs ?? 0,
-    cardKey: TEST_CARD_KEY,
+    cardKey: opts.cardKey ?? TEST_CARD_KEY,
     compensationMaxAttempts: opts.compensationMaxAttempts,
     activityMode: opts.activityMode,
   });

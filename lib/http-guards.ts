@@ -1,0 +1,96 @@
+import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Express, RequestHandler } from 'express';
+import { ErrorCodes, errorBody } from './errors';
+import { listen } from './service';
+
+/**
+ * HTTP answers express does not give by itself: 405 with `Allow` for a known path with another
+ * method, and JSON bodies for what Node's own parser refuses before express sees a request
+ * (431 for headers over the limit, 400 for an unknown method or a malformed request).
+ */
+
+export const METHOD_NOT_ALLOWED = 'METHOD_NOT_ALLOWED';
+
+interface RouteLayer {
+  route?: { methods: Record<string, boolean> };
+  match(path: string): boolean;
+}
+
+/**
+ * A middleware that answers 405 METHOD_NOT_ALLOWED (with `Allow`) when the path is one of the
+ * app's routes but the method is not, and 204 with `Allow` for OPTIONS. Mount it before the routes
+ * (and before auth: which methods a path takes is no secret, the OpenAPI document lists them);
+ * the route table is read from the app on first use, once every route is declared.
+ */
+export function methodNotAllowed(app: Express): RequestHandler {
+  let layers: RouteLayer[] | undefined;
+  return (req, res, next) => {
+    layers ??= (app.router.stack as unknown as RouteLayer[]).filter((l) => l.route);
+    const allowed = new Set<string>();
+    for (const layer of layers) {
+      if (!layer.match(req.path)) continue;
+      for (const [method, on] of Object.entries(layer.route!.methods)) if (on && method !== '_all') allowed.add(method.toUpperCase());
+    }
+    if (allowed.size === 0) return next();
+    if (allowed.has('GET')) allowed.add('HEAD');
+    if (allowed.has(req.method)) return next();
+    const allow = [...allowed].sort().join(', ');
+    res.setHeader('Allow', allow);
+    if (req.method === 'OPTIONS') {
+      res.status(204).end();
+      return;
+    }
+    res.status(405).json(errorBody(METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${req.path}; allowed: ${allow}`));
+  };
+}
+
+/** Node's parser error codes and the answer each gets (anything else: 400). */
+const PARSER_ANSWERS: Record<string, { status: number; reason: string; code: string; message: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, reason: 'Request Header Fields Too Large', code: 'HEADERS_TOO_LARGE', message: 'Request headers are larger than the server accepts' },
+  HPE_INVALID_METHOD: { status: 400, reason: 'Bad Request', code: 'INVALID_METHOD', message: 'Unknown HTTP method' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, reason: 'Request Timeout', code: 'REQUEST_TIMEOUT', message: 'The request was not received in time' },
+};
+
+/**
+ * Replaces Node's default `clientError` answer (a bare status line, no body) with the JSON error
+ * shape every route uses. Connections that are already gone are just closed.
+ */
+export function jsonClientErrors(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const answer = PARSER_ANSWERS[err.code ?? ''] ?? { status: 400, reason: 'Bad Request', code: ErrorCodes.VALIDATION_FAILED, message: 'Malformed HTTP request' };
+    const body = JSON.stringify(errorBody(answer.code, answer.message));
+    socket.end(
+      `HTTP/1.1 ${answer.status} ${answer.reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+}
+
+/**
+ * An HTTP/1.1 request without a Host header is a 400 (RFC 9112), in the JSON shape. Node answers
+ * it itself with an empty body unless the server leaves it to the app (`listenWithJsonErrors`).
+ */
+export function requireHost(): RequestHandler {
+  return (req, res, next) => {
+    if (req.headers.host === undefined && req.httpVersion === '1.1') {
+      res.status(400).json(errorBody(ErrorCodes.VALIDATION_FAILED, 'An HTTP/1.1 request needs a Host header'));
+      return;
+    }
+    next();
+  };
+}
+
+/**
+ * `listen` (lib/service.ts) with the JSON answers of `jsonClientErrors`, and the missing-Host check
+ * left to the app's `requireHost`: what the API and the gateway serve with.
+ */
+export async function listenWithJsonErrors(app: Express, port: number, host: string): Promise<Server> {
+  const server = await listen(app, port, host);
+  (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
+  jsonClientErrors(server);
+  return server;
+}
