@@ -6,7 +6,7 @@ import { baseApp, errorHandler, jsonBody, notFoundHandler, parse } from '../lib/
 import { bearerAuth } from './auth';
 import { openApiDocument } from './openapi';
 import { createMetrics } from './metrics';
-import { ApiErrors, type SagaDirectory } from './sagas';
+import { ApiErrors, type SagaDirectory, type Started } from './sagas';
 import { idempotencyKeyHeader, listQuery, placeOrderBody, renameBody, resolveBody, sagaIdParam, skuParam, startQuery, type AuditReportBody } from './schemas';
 import { PLACE_ORDER, RENAME_PRODUCT } from '../shared/saga-names';
 import type { AuditReport } from '../audit/auditor';
@@ -61,22 +61,34 @@ export function createApiApp(deps: ApiDeps) {
   const idempotencyKey = (raw: string | undefined) => (raw === undefined ? undefined : parse(idempotencyKeyHeader, raw, 'Idempotency-Key header'));
 
   /** 202 with the start answer, or with ?wait=true 200 and the view once the saga has ended or is STUCK. */
-  async function answerStarted(res: Parameters<RequestHandler>[1], sagaId: string, wait: boolean, extra: Record<string, string>) {
-    if (wait && (await sagas.waitForSettled(sagaId, deps.waitMaxMs))) {
-      res.status(200).json(await sagas.view(sagaId));
-      return;
+  /**
+   * 202 with the start answer; with ?wait=decided 200 and the view as soon as the saga's outcome is
+   * decided: past its pivot (COMPLETING: it will complete), ended, or STUCK (waiting for an operator);
+   * with ?wait=true 200 once it has ended or is STUCK. No polling: the saga answers an Update.
+   */
+  async function answerStarted(res: Parameters<RequestHandler>[1], started: Started, wait: string | undefined, waitStarted: number, extra: Record<string, string>) {
+    const { sagaId } = started;
+    const decided = wait === 'true' ? await sagas.awaitSettled(sagaId, started.decided, deps.waitMaxMs - (Date.now() - waitStarted)) : started.decided;
+    if (decided !== undefined) {
+      const view = decided === 'closed' ? await sagas.view(sagaId) : sagas.toView(decided);
+      if (view) {
+        res.status(200).json(view);
+        return;
+      }
     }
-    const view = await sagas.view(sagaId);
-    res.status(202).json({ sagaId, ...extra, status: view?.status ?? 'RUNNING', links: sagas.links(sagaId) });
+    // not waited for (or the wait ran out): a new saga is RUNNING; a repeat says where it is
+    const status = started.started ? 'RUNNING' : ((await sagas.view(sagaId))?.status ?? 'RUNNING');
+    res.status(202).json({ sagaId, ...extra, status, links: sagas.links(sagaId) });
   }
 
   app.post('/orders', async (req, res) => {
     const query = parse(startQuery, req.query, 'query');
     const body = parse(placeOrderBody, jsonBody(req));
     const key = idempotencyKey(req.header('idempotency-key'));
-    const started = await sagas.startPlaceOrder(body, key).catch(onTemporalError);
+    const waitStarted = Date.now();
+    const started = await sagas.startPlaceOrder(body, key, query.wait === 'true' || query.wait === 'decided' ? deps.waitMaxMs : undefined).catch(onTemporalError);
     if (started.started) metrics.sagaStarted(PLACE_ORDER);
-    await answerStarted(res, started.sagaId, query.wait === 'true', { orderId: started.orderId }).catch(onTemporalError);
+    await answerStarted(res, started, query.wait, waitStarted, { orderId: started.orderId }).catch(onTemporalError);
   });
 
   app.post('/products/:sku/rename', async (req, res) => {
@@ -84,9 +96,10 @@ export function createApiApp(deps: ApiDeps) {
     const sku = parse(skuParam, req.params.sku, 'SKU');
     const body = parse(renameBody, jsonBody(req));
     const key = idempotencyKey(req.header('idempotency-key'));
-    const started = await sagas.startRename(sku, body.name, key).catch(onTemporalError);
+    const waitStarted = Date.now();
+    const started = await sagas.startRename(sku, body.name, key, query.wait === 'true' || query.wait === 'decided' ? deps.waitMaxMs : undefined).catch(onTemporalError);
     if (started.started) metrics.sagaStarted(RENAME_PRODUCT);
-    await answerStarted(res, started.sagaId, query.wait === 'true', { sku }).catch(onTemporalError);
+    await answerStarted(res, started, query.wait, waitStarted, { sku }).catch(onTemporalError);
   });
 
   app.get('/sagas', async (req, res) => {

@@ -34,8 +34,10 @@ const wait = {
   name: 'wait',
   in: 'query',
   required: false,
-  description: 'true: wait (up to the server\'s API_WAIT_MAX_MS) and answer 200 with the saga view once it ends, or 202 if it has not.',
-  schema: { type: 'string', enum: ['true', 'false'] },
+  description:
+    'true: wait (up to the server\'s API_WAIT_MAX_MS) and answer 200 with the saga view once it has ended or is STUCK, or 202 if not yet. ' +
+    'decided: answer 200 as soon as its outcome is decided: past its pivot (status COMPLETING: only retriable steps are left, it will complete), ended, or STUCK.',
+  schema: { type: 'string', enum: ['true', 'false', 'decided'] },
 };
 const sagaId = { name: 'sagaId', in: 'path', required: true, schema: { type: 'string', pattern: '^(order|rename)-[A-Za-z0-9._-]{1,200}$' } };
 const started = {

@@ -1,5 +1,5 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { decodeSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { AppError, ErrorCodes } from '../lib/errors';
@@ -13,7 +13,7 @@ import type { SagaRunOptions } from '../workflows/options';
 import type { PlaceOrderBody, SagaView } from './schemas';
 import { sealCardNumber } from '../lib/card-token';
 import { sagaTimeline, type SagaTimeline } from '../lib/saga-timeline';
-import { sagaStateQuery } from '../workflows/saga';
+import { sagaDecidedUpdate, sagaStateQuery } from '../workflows/saga';
 import { SAGA_NOT_STUCK, resolveStuckSagaUpdate, retryStuckCompensationUpdate } from '../workflows/operator-updates';
 import { deriveKey, keyedDigest } from '../lib/keyed-hash';
 
@@ -52,7 +52,15 @@ export interface Started {
   handle: WorkflowHandle;
   /** False when an Idempotency-Key repeat found the saga an earlier request started. */
   started: boolean;
+  /**
+   * With `waitMs`: the saga's state once its outcome was decided (`sagaDecidedUpdate`), `closed`
+   * when it had already ended, undefined when the wait ran out first.
+   */
+  decided?: SagaState | 'closed';
 }
+
+/** Resolves to undefined after `ms` (and never keeps the process up). */
+const after = (ms: number) => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref());
 
 /** How long GET /sagas waits for visibility before answering 503. */
 const LIST_DEADLINE_MS = 10_000;
@@ -63,6 +71,12 @@ const WORKFLOW_TYPES: Record<string, string> = { placeOrder: PLACE_ORDER, rename
 
 function isNotFound(err: unknown): boolean {
   return (err as { name?: string })?.name === 'WorkflowNotFoundError';
+}
+
+/** The saga's workflow ID is taken (an Idempotency-Key repeat), from a start or an Update-with-Start. */
+function isAlreadyStarted(err: unknown): boolean {
+  const e = err as { name?: string; cause?: { name?: string } } | undefined;
+  return e?.name === 'WorkflowExecutionAlreadyStartedError' || e?.cause?.name === 'WorkflowExecutionAlreadyStartedError';
 }
 
 /** Everything the API does with Temporal: start sagas, read their state, list them, operate on them. */
@@ -115,30 +129,73 @@ export class SagaDirectory {
     args: unknown[],
     requestDigest: string,
     checkKey: boolean,
+    waitMs?: number,
   ): Promise<Started> {
     const type = WORKFLOW_TYPES[workflowType]!;
+    const options = {
+      taskQueue: this.opts.taskQueue,
+      workflowId,
+      args,
+      memo: { requestDigest },
+      typedSearchAttributes: [
+        { key: SagaTypeKey, value: type },
+        { key: SagaStatusKey, value: 'RUNNING' },
+      ],
+      // FAIL (not USE_EXISTING): a start that returns started something; a repeat lands in the catch.
+      workflowIdConflictPolicy: 'FAIL' as const,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    };
     try {
-      const handle = await this.client.workflow.start(workflowType, {
-        taskQueue: this.opts.taskQueue,
-        workflowId,
-        args,
-        memo: { requestDigest },
-        typedSearchAttributes: [
-          { key: SagaTypeKey, value: type },
-          { key: SagaStatusKey, value: 'RUNNING' },
-        ],
-        // FAIL (not USE_EXISTING): a start that returns started something; a repeat lands in the catch.
-        workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        ...(this.opts.eagerStart ? { requestEagerStart: true } : {}),
-      });
-      return { sagaId: workflowId, handle, started: true };
+      if (waitMs !== undefined && !this.opts.eagerStart) {
+        // Update-with-Start: one call starts the saga and waits for its outcome to be decided.
+        const startWorkflowOperation = new WithStartWorkflowOperation(workflowType, options);
+        const decided = await Promise.race([this.client.workflow.executeUpdateWithStart(sagaDecidedUpdate, { startWorkflowOperation }), after(waitMs)]);
+        return { sagaId: workflowId, handle: await startWorkflowOperation.workflowHandle(), started: true, decided };
+      }
+      // Eager start hands the first workflow task to this process's worker (not offered with Update-with-Start).
+      const handle = await this.client.workflow.start(workflowType, { ...options, ...(this.opts.eagerStart ? { requestEagerStart: true } : {}) });
+      return { sagaId: workflowId, handle, started: true, ...(waitMs !== undefined ? { decided: await this.awaitDecision(handle, waitMs) } : {}) };
     } catch (err) {
-      if ((err as { name?: string }).name !== 'WorkflowExecutionAlreadyStartedError' || !checkKey) throw err;
+      if (!isAlreadyStarted(err) || !checkKey) throw err;
       const handle = this.client.workflow.getHandle(workflowId);
       await this.sameRequest(handle, requestDigest);
-      return { sagaId: workflowId, handle, started: false };
+      return { sagaId: workflowId, handle, started: false, ...(waitMs !== undefined ? { decided: await this.awaitDecision(handle, waitMs) } : {}) };
     }
+  }
+
+  /**
+   * Waits until the saga's outcome is decided (`sagaDecidedUpdate`: past its pivot, ended or
+   * STUCK), at most `timeoutMs`: its state then, `closed` if it had already ended, undefined when
+   * the time ran out.
+   */
+  async awaitDecision(handle: WorkflowHandle, timeoutMs: number): Promise<SagaState | 'closed' | undefined> {
+    const update = handle.executeUpdate(sagaDecidedUpdate).catch((err: unknown) => {
+      // an update needs a running workflow: one that already ended is read from its memo instead
+      if (isNotFound(err) || /already completed|not running/i.test((err as Error).message ?? '')) return 'closed' as const;
+      throw err;
+    });
+    return Promise.race([update, after(timeoutMs)]);
+  }
+
+  /**
+   * From a decided saga to a settled one: a saga past its pivot (still RUNNING) is waited for until
+   * its workflow closes (the server's long poll on the result), at most `timeoutMs`; `closed` then,
+   * else what was decided.
+   */
+  async awaitSettled(sagaId: string, decided: SagaState | 'closed' | undefined, timeoutMs: number): Promise<SagaState | 'closed' | undefined> {
+    if (decided === undefined || decided === 'closed' || decided.status !== 'RUNNING') return decided;
+    const closed = this.client.workflow
+      .getHandle(sagaId)
+      .result()
+      .then(
+        () => 'closed' as const,
+        // a saga that compensated or was cancelled has closed too; anything else is a real error
+        (err: { name?: string }) => {
+          if (err?.name === 'WorkflowFailedError') return 'closed' as const;
+          throw err;
+        },
+      );
+    return (await Promise.race([closed, after(timeoutMs)])) ?? undefined;
   }
 
   /** Throws 422 when the saga behind a reused key was started by a different request. */
@@ -159,7 +216,8 @@ export class SagaDirectory {
     };
   }
 
-  async startPlaceOrder(body: PlaceOrderBody, idempotencyKey?: string): Promise<Started & { orderId: string }> {
+  /** `waitMs`: also wait (at most that long) for the saga's outcome to be decided (see `Started.decided`). */
+  async startPlaceOrder(body: PlaceOrderBody, idempotencyKey?: string, waitMs?: number): Promise<Started & { orderId: string }> {
     const digest = this.requestDigest({ method: 'POST', path: '/orders', body });
     const orderId = idempotencyKey ? this.idFor('orders', idempotencyKey) : randomUUID();
     const { payment, ...rest } = body;
@@ -169,54 +227,16 @@ export class SagaDirectory {
       ...(this.opts.activityMode === 'local' ? { activityMode: 'local' as const } : {}),
     };
     const input: PlaceOrderInput = { ...rest, payment: sealed, orderId, options };
-    const started = await this.startOnce('placeOrder', placeOrderWorkflowId(orderId), [input], digest, idempotencyKey !== undefined);
+    const started = await this.startOnce('placeOrder', placeOrderWorkflowId(orderId), [input], digest, idempotencyKey !== undefined, waitMs);
     return { ...started, orderId };
   }
 
-  async startRename(sku: string, name: string, idempotencyKey?: string): Promise<Started> {
+  async startRename(sku: string, name: string, idempotencyKey?: string, waitMs?: number): Promise<Started> {
     const digest = this.requestDigest({ method: 'POST', path: `/products/${sku}/rename`, body: { name } });
     const requestId = idempotencyKey ? this.idFor('rename', idempotencyKey) : randomUUID();
     const options = this.commonOptions();
     const input: RenameProductInput = { sku, name, options };
-    return this.startOnce('renameProduct', renameProductWorkflowId(sku, requestId), [input], digest, idempotencyKey !== undefined);
-  }
-
-  /**
-   * Waits until the saga has settled, or `timeoutMs` passes: true when its workflow closed (the
-   * server's long poll on the result, no polling delay) or the saga is STUCK (it waits for an
-   * operator: nothing more happens by waiting; its SagaStatus is read every `stuckPollMs`).
-   */
-  async waitForSettled(sagaId: string, timeoutMs: number, stuckPollMs = 250): Promise<boolean> {
-    const handle = this.client.workflow.getHandle(sagaId);
-    let timer: NodeJS.Timeout | undefined;
-    let done = false;
-    const closed = handle.result().then(
-      () => true,
-      (err: { name?: string }) => {
-        // a saga that compensated or was cancelled has closed too; anything else is a real error
-        if (err?.name === 'WorkflowFailedError') return true;
-        throw err;
-      },
-    );
-    const stuck = (async () => {
-      while (!done) {
-        const desc = await handle.describe();
-        if (desc.searchAttributes?.SagaStatus?.[0] === 'STUCK') return true;
-        await new Promise((r) => setTimeout(r, stuckPollMs));
-      }
-      return false;
-    })();
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    try {
-      return await Promise.race([closed, stuck, timedOut]);
-    } finally {
-      done = true;
-      clearTimeout(timer);
-      closed.catch(() => undefined);
-      stuck.catch(() => undefined);
-    }
+    return this.startOnce('renameProduct', renameProductWorkflowId(sku, requestId), [input], digest, idempotencyKey !== undefined, waitMs);
   }
 
   /**
@@ -268,10 +288,12 @@ export class SagaDirectory {
   }
 
   toView(state: SagaState): SagaView {
+    // Past its pivot a running saga only has retriable steps left: it will complete (see the README).
+    const completing = state.status === 'RUNNING' && state.steps.some((s) => s.kind === 'pivot' && s.status === 'SUCCEEDED');
     return {
       sagaId: state.sagaId,
       type: state.type,
-      status: state.status,
+      status: completing ? 'COMPLETING' : state.status,
       steps: state.steps.map((s) => ({
         name: s.name,
         kind: s.kind,

@@ -38,7 +38,8 @@ export const sagaIdParam = z.string().regex(/^(order|rename)-[A-Za-z0-9._-]{1,20
 export const idempotencyKeyHeader = z.string().regex(/^[\x21-\x7e]{1,200}$/, '1-200 printable ASCII characters');
 
 export const startQuery = z.strictObject({
-  wait: z.enum(['true', 'false']).optional(),
+  /** true: until the saga ended or is STUCK; decided: until its outcome is decided (past its pivot, ended or STUCK). */
+  wait: z.enum(['true', 'false', 'decided']).optional(),
 });
 export const listQuery = z.strictObject({
   status: z.enum(['TERMINATED', 'TIMED_OUT', ...SAGA_STATUSES] as [string, ...string[]]).optional(),
@@ -62,7 +63,9 @@ export const sagaStartedResponse = z.object({
 export const sagaViewResponse = z.object({
   sagaId: z.string(),
   type: z.string(),
-  status: sagaStatus.or(z.enum(['TERMINATED', 'TIMED_OUT'])),
+  status: sagaStatus
+    .or(z.enum(['TERMINATED', 'TIMED_OUT']))
+    .or(z.literal('COMPLETING').describe('Running past its pivot: only retriable steps are left, so it will complete')),
   steps: z.array(
     z.object({
       name: z.string(),

@@ -146,6 +146,20 @@ describe('sagas over REST', () => {
     expect(again.body.status).toBe('COMPLETED');
   });
 
+  test('when an order is started with wait=decided, then it answers 200 as soon as the pivot passed (COMPLETING), and the saga then completes', async () => {
+    const res = await post(app, '/orders').query({ wait: 'decided' }).send(orderBody(sku)).then(record('post', '/orders'));
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('COMPLETING');
+    const steps = Object.fromEntries((res.body as SagaView).steps.map((s) => [s.name, s.status]));
+    expect(steps).toMatchObject({ createOrder: 'SUCCEEDED', reserveStock: 'SUCCEEDED', chargePayment: 'SUCCEEDED', scheduleShipment: 'SUCCEEDED', confirmOrder: 'SUCCEEDED' });
+    // the answer came from the saga itself, through an Update sent with the start, not from polling
+    const history = await t.client.workflow.getHandle(res.body.sagaId).fetchHistory();
+    expect(history.events!.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateCompletedEventAttributes)).toHaveLength(2);
+    await t.client.workflow.getHandle(res.body.sagaId).result();
+    const view = await request(app).get(`/sagas/${res.body.sagaId}`).set(auth);
+    expect(view.body.status).toBe('COMPLETED');
+  });
+
   test('when a saga\'s timeline is asked for, then it lists its workflow tasks, activities and the services\' own time, read from its history', async () => {
     const res = await post(app, '/orders').query({ wait: 'true' }).send(orderBody(sku)).then(record('post', '/orders'));
     expect(res.body.status).toBe('COMPLETED');

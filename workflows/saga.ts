@@ -18,9 +18,11 @@
 import {
   CancellationScope,
   ApplicationFailure,
+  allHandlersFinished,
   condition,
   defineQuery,
   defineSignal,
+  defineUpdate,
   isCancellation,
   setHandler,
   sleep,
@@ -35,6 +37,7 @@ import type { Attempted } from '../shared/attempted';
 import {
   SAGA_STATE_MEMO,
   SagaFailureTypes,
+  TERMINAL_STATUSES,
   type FailureInfo,
   type SagaState,
   type SagaStatus,
@@ -44,6 +47,13 @@ import {
 import { SAGA_NOT_STUCK, resolveStuckSagaUpdate, retryStuckCompensationUpdate } from './operator-updates';
 
 export const sagaStateQuery = defineQuery<SagaState>('sagaState');
+/**
+ * Answers once the saga's outcome is decided, with its state then: its pivot succeeded (what is
+ * left are retriable steps, retried until they succeed, so it will complete), or it ended, or it
+ * is STUCK waiting for an operator. The API sends it with the start (Update-with-Start) so that
+ * `?wait=true` answers as soon as the customer's answer is known, without polling.
+ */
+export const sagaDecidedUpdate = defineUpdate<SagaState>('sagaDecided');
 /** Operator: run the failed compensations again (after fixing what made them fail). */
 export const retryCompensationSignal = defineSignal('retryCompensation');
 /** Operator: the failed compensations were handled by hand; end the saga as RESOLVED_MANUALLY. */
@@ -131,6 +141,10 @@ export class Saga {
       startedAt: now(),
     };
     setHandler(sagaStateQuery, () => this.state);
+    setHandler(sagaDecidedUpdate, async () => {
+      await condition(() => this.decided());
+      return this.state;
+    });
     setHandler(retryCompensationSignal, () => {
       if (this.state.status === 'STUCK') this.operatorAction = { kind: 'retry' };
     });
@@ -171,6 +185,17 @@ export class Saga {
         { key: SagaStatusKey, value: 'RUNNING' },
       ]);
     }
+  }
+
+  /** See `sagaDecidedUpdate`. */
+  private decided(): boolean {
+    const { status, steps } = this.state;
+    return status === 'STUCK' || TERMINAL_STATUSES.includes(status) || steps.some((s) => s.kind === 'pivot' && s.status === 'SUCCEEDED');
+  }
+
+  /** Lets a `sagaDecided` update still in flight answer before the workflow closes (no commands: replays are unchanged). */
+  private async handlersFinished(): Promise<void> {
+    if (!allHandlersFinished()) await condition(allHandlersFinished);
   }
 
   private setStatus(status: SagaStatus): void {
@@ -296,6 +321,7 @@ export class Saga {
       this.state.result = result;
       this.state.closedAt = now();
       this.setStatus('COMPLETED');
+      await this.handlersFinished();
       return result;
     } catch (err) {
       failure = err;
@@ -313,6 +339,7 @@ export class Saga {
     this.state.closedAt = now();
     if (outcome === 'resolved') {
       this.setStatus('RESOLVED_MANUALLY');
+      await this.handlersFinished();
       throw ApplicationFailure.create({
         type: SagaFailureTypes.RESOLVED_MANUALLY,
         message: `Saga ${this.state.sagaId} was resolved manually: ${this.state.resolution?.note ?? ''}`,
@@ -322,10 +349,12 @@ export class Saga {
     }
     if (cancelledByUser) {
       this.setStatus('CANCELLED');
+      await this.handlersFinished();
       // A cancellation ends the workflow as Canceled in Temporal's own terms.
       throw new CancelledFailure(`Saga ${this.state.sagaId} was cancelled and compensated`, [this.state]);
     }
     this.setStatus('COMPENSATED');
+    await this.handlersFinished();
     throw ApplicationFailure.create({
       type: SagaFailureTypes.COMPENSATED,
       message: `Saga ${this.state.sagaId} compensated: ${this.state.failure.message}`,
