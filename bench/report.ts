@@ -28,6 +28,8 @@ export interface BenchReport {
   results: RunResult[];
   cpu: CpuShare[];
   legs?: LegBreakdown[];
+  /** One order alone, per saga mode: the answer with `?wait=decided` (at the pivot) against `?wait=true` (settled). */
+  answered?: { mode: Mode; orders: number; answeredP50: number; answeredP95: number; settledP50: number; settledP95: number }[];
   notes?: string[];
 }
 
@@ -105,6 +107,14 @@ export function markdown(report: BenchReport): string {
         `| ${l.mode} | ${l.concurrency} | ${l.sagas} | ${l.perSaga ? fmt(l.perSaga.events.p50, 0) : '–'} | ${l.perSaga ? fmt(l.perSaga.workflowTasks.p50, 0) : '–'} | ${kinds.map((k) => cell(l.legs[k])).join(' | ')} |`,
       );
     }
+  }
+  if (report.answered && report.answered.length > 0) {
+    lines.push('');
+    lines.push('One order alone, answered vs settled: `?wait=decided` answers when the saga passed its pivot (Update-with-Start; COMPLETING), `?wait=true` when it has ended (ms, client-side):');
+    lines.push('');
+    lines.push('| mode | orders | answered p50 | answered p95 | settled p50 | settled p95 |');
+    lines.push('|---|---:|---:|---:|---:|---:|');
+    for (const a of report.answered) lines.push(`| ${a.mode} | ${a.orders} | ${a.answeredP50} | ${a.answeredP95} | ${a.settledP50} | ${a.settledP95} |`);
   }
   for (const n of report.notes ?? []) lines.push('', n);
   return lines.join('\n') + '\n';

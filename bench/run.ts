@@ -32,6 +32,8 @@ export interface BenchOptions {
   orders?: number;
   /** How many sagas per point have their history read for the per-leg breakdown (default 40; 0 = none). */
   timelineSample?: number;
+  /** Orders per saga mode for the answered-vs-settled comparison of one order alone (default 20; 0 = skip). */
+  answeredOrders?: number;
   /** What the bench starts when no temporalAddress is given: the dev server (default) or the PostgreSQL cluster. */
   temporal?: 'dev-server' | 'cluster';
 }
@@ -140,6 +142,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     results: [],
     cpu: [],
     legs: [],
+    answered: [],
   };
   try {
     const sku = 'BENCH-1';
@@ -178,6 +181,15 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         log(
           `${mode.padEnd(10)} c=${String(c).padStart(3)}  ${r.throughput.toFixed(1).padStart(7)} orders/s  p50 ${r.p50} ms  p95 ${r.p95} ms  p99 ${r.p99} ms  errors ${r.errors}${r.firstError ? ` (${r.firstError})` : ''}`,
         );
+      }
+      // one order alone, answered at the pivot (?wait=decided) and settled (?wait=true), back to back
+      const n = opts.answeredOrders ?? 20;
+      if (mode.startsWith('saga') && n > 0) {
+        const length = { warmupS: 0, durationS: 120, orders: n };
+        const answered = await client.run(mode, sku, 1, length, 'decided');
+        const settled = await client.run(mode, sku, 1, length, 'true');
+        report.answered!.push({ mode, orders: answered.completed, answeredP50: answered.p50, answeredP95: answered.p95, settledP50: settled.p50, settledP95: settled.p95 });
+        log(`${mode.padEnd(10)} alone: answered p50 ${answered.p50} ms (wait=decided), settled p50 ${settled.p50} ms (wait=true)`);
       }
     }
   } finally {
