@@ -36,6 +36,7 @@ async function main(): Promise<void> {
       shippingUrl: config.SHIPPING_URL,
       httpTimeoutMs: config.HTTP_TIMEOUT_MS,
       httpConnections: config.HTTP_CONNECTIONS,
+      serviceToken: config.SERVICE_TOKEN,
       cardKey: parseCardKey(config.CARD_ENCRYPTION_KEY),
     },
     tuning: {

@@ -44,7 +44,8 @@ function activitySignal(): AbortSignal | undefined {
  * Temporal failures:
  * - 2xx → the parsed body;
  * - 4xx (but 408/429) with `{ error: { code } }` → non-retryable ApplicationFailure whose `type`
- *   is the code: the service refused and changed nothing, the saga compensates at once;
+ *   is the code: the service refused and changed nothing, the saga compensates at once (a 401 or
+ *   403 too: a wrong SERVICE_TOKEN is a configuration mistake that retrying does not fix);
  * - 5xx, 408, 429, refused/reset connections and timeouts → retryable failures.
  * Every failure's details carry `{ attempt, status, service }`.
  */
@@ -54,12 +55,14 @@ export class ServiceClient {
     private readonly baseUrl: string,
     private readonly agent: Agent,
     private readonly timeoutMs: number,
+    /** This caller's bearer token for the services (SERVICE_TOKEN; lib/service-auth.ts). */
+    private readonly token: string,
   ) {}
 
   async call<T>(method: 'GET' | 'POST' | 'PUT', path: string, opts: { body?: unknown; idempotencyKey?: string } = {}): Promise<Attempted<T>> {
     const attempt = activityAttempt();
     const where = `${this.service} ${method} ${path}`;
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${this.token}` };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
     const signals = [AbortSignal.timeout(this.timeoutMs), activitySignal()].filter((s): s is AbortSignal => s !== undefined);

@@ -17,6 +17,8 @@ export interface Targets {
   /** The API process that starts sagas in local-activity mode. */
   apiLocal?: string;
   token: string;
+  /** The direct floor calls the services as a coordinator does: with the gateway's service token. */
+  serviceToken: string;
 }
 
 export interface RunResult {
@@ -74,7 +76,7 @@ export class LoadClient {
   private async direct(sku: string): Promise<void> {
     const t = this.targets;
     const orderId = randomUUID();
-    const key = (step: string) => ({ 'idempotency-key': `bench-${orderId}:${step}` });
+    const key = (step: string) => ({ 'idempotency-key': `bench-${orderId}:${step}`, authorization: `Bearer ${t.serviceToken}` });
     const ok2xx = (r: { status: number }) => r.status >= 200 && r.status < 300;
     this.expect('createOrder', await this.call('POST', `${t.orders}/orders`, { orderId, customerId: 'bench', lines: [{ sku, quantity: 1 }] }, key('createOrder')), ok2xx);
     const reserve = await this.call('POST', `${t.inventory}/reservations`, { orderId, lines: [{ sku, quantity: 1 }] }, key('reserveStock'));

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
+import { stackAuth, startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
 import { LoadClient, type Mode, type RunResult } from './load';
 import { markdown, svgChart, type BenchReport, type CpuShare } from './report';
 
@@ -84,7 +84,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     workerEnv: opts.workerEnv,
     eagerActivities: opts.eagerActivities,
   });
-  const client = new LoadClient({ ...stack.urls, token: STACK_API_TOKEN, apiLocal: stack.urls.apiLocal });
+  const client = new LoadClient({ ...stack.urls, token: STACK_API_TOKEN, serviceToken: stack.serviceTokens.gateway, apiLocal: stack.urls.apiLocal });
   const report: BenchReport = {
     startedAt: new Date().toISOString(),
     machine: { cores: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '?', memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}` },
@@ -97,7 +97,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     const sku = 'BENCH-1';
     const put = await fetch(`${stack.urls.inventory}/products/${sku}`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: stackAuth(stack, 'operator') },
       body: JSON.stringify({ name: 'Benchmark widget', priceCents: 1000, available: 100_000_000 }),
     });
     if (!put.ok) throw new Error(`could not seed the benchmark product: ${put.status}`);

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
+import { formatServiceCallers, type ServiceCaller } from '../lib/service-auth';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
 
 const root = path.resolve(__dirname, '..');
@@ -129,11 +130,24 @@ export interface ProcessStackOptions {
 export const STACK_API_TOKEN = 'stack-token-0123456789abcdef';
 export const STACK_CARD_KEY = Buffer.from('harness-card-key-0123456789abcde').toString('base64');
 
+/** Fresh service-caller tokens for each stack: the worker's, the gateway's and the operator's (who seeds the catalog). */
+function stackServiceTokens(): Record<ServiceCaller, string> {
+  const token = (name: string) => `stack-${name}-${randomBytes(12).toString('hex')}`;
+  return { worker: token('worker'), gateway: token('gateway'), operator: token('operator') };
+}
+
+/** `Authorization` header value of a stack's caller. */
+export function stackAuth(stack: Pick<ProcessStack, 'serviceTokens'>, caller: ServiceCaller): string {
+  return `Bearer ${stack.serviceTokens[caller]}`;
+}
+
 export interface ProcessStack {
   dbPrefix: string;
   mysqlUrl: string;
   temporalAddress: string;
   taskQueue: string;
+  /** The callers' tokens every service of the stack accepts (SERVICE_CALLERS). */
+  serviceTokens: Record<ServiceCaller, string>;
   urls: { orders: string; inventory: string; payments: string; shipping: string; api?: string; apiLocal?: string; gateway?: string };
   processes: Map<string, ManagedProcess>;
   get(name: string): ManagedProcess;
@@ -191,7 +205,8 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     payments: `http://127.0.0.1:${ports.payments}`,
     shipping: `http://127.0.0.1:${ports.shipping}`,
   };
-  const common = { MYSQL_URL: mysqlUrl, DB_PREFIX: dbPrefix, BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+  const serviceTokens = stackServiceTokens();
+  const common = { MYSQL_URL: mysqlUrl, DB_PREFIX: dbPrefix, BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn', SERVICE_CALLERS: formatServiceCallers(serviceTokens) };
   const faults: Record<string, string> = opts.adminToken ? { FAULTS_ENABLED: 'true', ADMIN_TOKEN: opts.adminToken } : {};
   await Promise.all(
     SERVICES.map(async (s) => {
@@ -207,7 +222,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     const worker: ManagedProcess = new ManagedProcess(
       'worker',
       ...tsx('worker.ts'),
-      { ...temporalEnv, ...serviceUrls, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'info', ...opts.workerEnv },
+      { ...temporalEnv, ...serviceUrls, SERVICE_TOKEN: serviceTokens.worker, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'info', ...opts.workerEnv },
       async (): Promise<boolean> => worker.output.join('').includes('worker running'),
       log,
     );
@@ -240,7 +255,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     const gateway = new ManagedProcess(
       'gateway',
       ...tsx('gateway/main.ts'),
-      { ...serviceUrls, GATEWAY_PORT: String(gatewayPort), BIND_HOST: '127.0.0.1', API_TOKEN: STACK_API_TOKEN, LOG_LEVEL: 'warn' },
+      { ...serviceUrls, SERVICE_TOKEN: serviceTokens.gateway, GATEWAY_PORT: String(gatewayPort), BIND_HOST: '127.0.0.1', API_TOKEN: STACK_API_TOKEN, LOG_LEVEL: 'warn' },
       () => httpOk(`${urls.gateway}/healthz`),
       log,
     );
@@ -253,6 +268,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     mysqlUrl,
     temporalAddress,
     taskQueue,
+    serviceTokens,
     urls,
     processes,
     get(name: string) {

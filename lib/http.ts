@@ -85,6 +85,26 @@ export function idempotentRoute<TSchema extends Record<string, unknown>>(
   };
 }
 
+/**
+ * For each declared path, a 405 (with `Allow`) for the methods it does not declare, so a wrong
+ * method is told apart from a wrong path. `routes` are `METHOD /pattern` (lib/faults.ts declaredRoutes).
+ */
+export function methodNotAllowedHandlers(routes: string[]): express.Router {
+  const router = express.Router();
+  const byPath = new Map<string, string[]>();
+  for (const route of routes) {
+    const [method, path] = route.split(' ', 2) as [string, string];
+    byPath.set(path, [...(byPath.get(path) ?? []), method, ...(method === 'GET' ? ['HEAD'] : [])]);
+  }
+  for (const [path, methods] of byPath) {
+    router.all(path, (req, res) => {
+      res.setHeader('Allow', methods.join(', '));
+      res.status(405).json(errorBody(ErrorCodes.METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${path}; allowed: ${methods.join(', ')}`));
+    });
+  }
+  return router;
+}
+
 export function notFoundHandler(): RequestHandler {
   return (req, res) => {
     res.status(404).json(errorBody(ErrorCodes.NOT_FOUND, `No route ${req.method} ${req.path}`));
@@ -116,7 +136,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(e.status).json(errorBody(ErrorCodes.VALIDATION_FAILED, e.message ?? 'Bad request'));
       return;
     }
-    logger.error({ err, method: req.method, path: req.path }, 'unhandled error');
+    logger.error({ err, method: req.method, path: req.path, caller: res.locals.caller as unknown }, 'unhandled error');
     res.status(500).json(errorBody(ErrorCodes.INTERNAL, 'Internal error'));
   };
 }

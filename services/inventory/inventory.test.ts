@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { startServices, uniqueId, type ServiceStack } from '../../test/support/services';
 import { describeBadInput, describeIdempotency, expectError, fingerprint } from '../../test/support/http-checks';
 
@@ -10,7 +9,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const api = () => request(stack.inventory.url);
+const api = () => stack.inventory.as('worker');
+/** The catalog route (`PUT /products/:sku`) is the operator's. */
+const operator = () => stack.inventory.as('operator');
 const inventory = () => stack.inventory;
 
 interface ProductRow {
@@ -50,7 +51,7 @@ async function reservationLines(orderId: string) {
 /** Creates a product with a unique SKU and returns the SKU. */
 async function product(opts: { name?: string; priceCents?: number; available?: number } = {}): Promise<string> {
   const sku = uniqueId('SKU');
-  const res = await api()
+  const res = await operator()
     .put(`/products/${sku}`)
     .send({ name: opts.name ?? `Widget ${sku}`, priceCents: opts.priceCents ?? 250, available: opts.available ?? 10 });
   expect(res.status).toBe(201);
@@ -74,7 +75,7 @@ describe('health', () => {
 describe('products', () => {
   it('when a product is PUT for the first time, then 201 and the row holds name, price and stock', async () => {
     const sku = uniqueId('SKU');
-    const res = await api().put(`/products/${sku}`).send({ name: '  Blue mug  ', priceCents: 1299, available: 7 });
+    const res = await operator().put(`/products/${sku}`).send({ name: '  Blue mug  ', priceCents: 1299, available: 7 });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({ sku, name: 'Blue mug', nameVersion: 1, priceCents: 1299, available: 7, reserved: 0, committed: 0 });
     expect(await productRow(sku)).toEqual({ sku, name: 'Blue mug', name_version: 1, price_cents: 1299, available: 7, reserved: 0, committed: 0, stock_total: 7 });
@@ -82,12 +83,12 @@ describe('products', () => {
 
   it('when an existing product is PUT again, then 200, the row is updated and a new name bumps nameVersion', async () => {
     const sku = await product({ name: 'Mug', priceCents: 100, available: 5 });
-    const samename = await api().put(`/products/${sku}`).send({ name: 'Mug', priceCents: 150, available: 8 });
+    const samename = await operator().put(`/products/${sku}`).send({ name: 'Mug', priceCents: 150, available: 8 });
     expect(samename.status).toBe(200);
     expect(samename.body).toMatchObject({ name: 'Mug', nameVersion: 1, priceCents: 150, available: 8 });
     expect(await productRow(sku)).toMatchObject({ name: 'Mug', name_version: 1, price_cents: 150, available: 8 });
 
-    const renamed = await api().put(`/products/${sku}`).send({ name: 'Big mug', priceCents: 150, available: 8 });
+    const renamed = await operator().put(`/products/${sku}`).send({ name: 'Big mug', priceCents: 150, available: 8 });
     expect(renamed.status).toBe(200);
     expect(renamed.body).toMatchObject({ name: 'Big mug', nameVersion: 2 });
     expect(await productRow(sku)).toMatchObject({ name: 'Big mug', name_version: 2 });
@@ -99,7 +100,7 @@ describe('products', () => {
     const sku = await product({ available: 10 });
     expect((await reserve(uniqueId('ord'), [{ sku, quantity: 4 }])).status).toBe(201);
     expect(await productRow(sku)).toMatchObject({ available: 6, reserved: 4, stock_total: 10 });
-    const res = await api().put(`/products/${sku}`).send({ name: 'Restocked', priceCents: 250, available: 20 });
+    const res = await operator().put(`/products/${sku}`).send({ name: 'Restocked', priceCents: 250, available: 20 });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ available: 20, reserved: 4, committed: 0 });
     expect(await productRow(sku)).toMatchObject({ available: 20, reserved: 4, stock_total: 24 });
@@ -484,7 +485,7 @@ describe('renames', () => {
     const renamed = await product({ name: 'Kettle' });
     const other = await product({ name: 'Toaster' });
     // Give the other product the same name version, so only the SKU tells the two apart.
-    expect((await api().put(`/products/${other}`).send({ name: 'Toaster 2', priceCents: 250, available: 10 })).status).toBe(200);
+    expect((await operator().put(`/products/${other}`).send({ name: 'Toaster 2', priceCents: 250, available: 10 })).status).toBe(200);
     const renameId = uniqueId('ren');
     expect((await rename(renamed, renameId, 'Electric kettle')).status).toBe(200);
 
@@ -515,7 +516,7 @@ describe('idempotency', () => {
       status: 201,
       prepare: async () => {
         const sku = uniqueId('SKU');
-        return { method: 'put', path: `/products/${sku}`, body: { name: 'Cup', priceCents: 5, available: 3 }, otherBody: { name: 'Cup', priceCents: 6, available: 3 } };
+        return { method: 'put', path: `/products/${sku}`, body: { name: 'Cup', priceCents: 5, available: 3 }, otherBody: { name: 'Cup', priceCents: 6, available: 3 }, caller: 'operator' };
       },
     },
     {
@@ -619,6 +620,7 @@ describe('idempotency', () => {
 describe('bad input', () => {
   describeBadInput(inventory, {
     method: 'put',
+    caller: 'operator',
     path: () => `/products/${uniqueId('SKU')}`,
     validBody: () => ({ name: 'Thing', priceCents: 100, available: 1 }),
     invalid: [
@@ -688,10 +690,12 @@ describe('bad input', () => {
     expect(await productRow(sku)).toMatchObject({ name: 'New', reserved: 2, committed: 0 });
   });
 
-  it('when a route does not exist, then 404 NOT_FOUND as JSON and nothing is written', async () => {
+  it('when a route does not exist, then 404 NOT_FOUND as JSON (405 METHOD_NOT_ALLOWED for a known path) and nothing is written', async () => {
     const before = await fingerprint(inventory());
     expectError(await api().get('/nope'), 404, 'NOT_FOUND');
-    expectError(await api().delete(`/products/${uniqueId('SKU')}`), 404, 'NOT_FOUND');
+    const wrongMethod = await api().delete(`/products/${uniqueId('SKU')}`);
+    expectError(wrongMethod, 405, 'METHOD_NOT_ALLOWED');
+    expect(wrongMethod.headers.allow).toBe('GET, HEAD, PUT');
     expectError(await api().post('/products').send({ name: 'x' }), 404, 'NOT_FOUND');
     expect(await fingerprint(inventory())).toEqual(before);
   });

@@ -1,5 +1,4 @@
-import request from 'supertest';
-import { startServices, uniqueId, type ServiceStack } from '../../test/support/services';
+import { callAs, startServices, uniqueId, type ServiceStack } from '../../test/support/services';
 import { describeBadInput, describeIdempotency, expectError, fingerprint } from '../../test/support/http-checks';
 
 let stack: ServiceStack;
@@ -10,7 +9,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const api = () => request(stack.shipping.url);
+const api = () => stack.shipping.as('worker');
 const shipping = () => stack.shipping;
 
 const address = (over: Partial<Record<'name' | 'line1' | 'city' | 'postalCode' | 'country', string>> = {}) => ({
@@ -36,7 +35,7 @@ async function shipmentRows(orderId: string, svc = shipping()) {
 }
 
 async function schedule(orderId: string, addr: object = address(), base = stack.shipping.url) {
-  return request(base).post('/shipments').send({ orderId, address: addr });
+  return callAs(base).post('/shipments').send({ orderId, address: addr });
 }
 
 describe('health', () => {
@@ -287,11 +286,11 @@ describe('bad input', () => {
     expect(await shipmentRows(orderId)).toEqual([expect.objectContaining({ status: 'SCHEDULED' })]);
   });
 
-  it('when a route does not exist, then 404 NOT_FOUND as JSON and nothing is written', async () => {
+  it('when a route does not exist, then 404 NOT_FOUND as JSON (405 METHOD_NOT_ALLOWED for a known path) and nothing is written', async () => {
     const before = await fingerprint(shipping());
     expectError(await api().get('/nope'), 404, 'NOT_FOUND');
     expectError(await api().get(`/shipments/${uniqueId('ord')}`), 404, 'NOT_FOUND');
-    expectError(await api().put('/shipments').send({}), 404, 'NOT_FOUND');
+    expectError(await api().put('/shipments').send({}), 405, 'METHOD_NOT_ALLOWED');
     expect(await fingerprint(shipping())).toEqual(before);
   });
 });
