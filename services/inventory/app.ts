@@ -9,7 +9,9 @@ import * as schema from './schema';
 import { products, productRenames, reservationLines, reservations } from './schema';
 import {
   InventoryErrors,
+  emptyBody,
   orderIdSchema,
+  renameIdSchema,
   renameBody,
   reserveBody,
   skuSchema,
@@ -187,7 +189,8 @@ export function createInventoryApp(deps: InventoryDeps) {
       allowCallers('worker'),
       idempotentRoute(db, (req) => {
         const sku = parse(skuSchema, req.params.sku, 'SKU');
-        const renameId = parse(renameBody.shape.renameId, req.params.renameId, 'rename ID');
+        const renameId = parse(renameIdSchema, req.params.renameId, 'rename ID');
+        parse(emptyBody, jsonBody(req));
         return async (tx): Promise<Reply> => {
           const [product] = await tx.select().from(products).where(eq(products.sku, sku)).for('update');
           await tx
@@ -284,6 +287,7 @@ export function createInventoryApp(deps: InventoryDeps) {
       allowCallers(...SAGA_CALLERS),
       idempotentRoute(db, (req) => {
         const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
+        parse(emptyBody, jsonBody(req));
         return async (tx): Promise<Reply> => {
           const row = await lockReservation(tx, orderId);
           if (row.status === 'PENDING') {
@@ -311,6 +315,7 @@ export function createInventoryApp(deps: InventoryDeps) {
       allowCallers(...SAGA_CALLERS),
       idempotentRoute(db, (req) => {
         const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
+        parse(emptyBody, jsonBody(req));
         return async (tx): Promise<Reply> => {
           const [row] = await tx.select().from(reservations).where(eq(reservations.orderId, orderId)).for('update');
           if (!row || row.status === 'PENDING') {

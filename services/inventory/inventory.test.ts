@@ -544,7 +544,8 @@ describe('idempotency', () => {
         const sku = await product({ available: 10 });
         const orderId = uniqueId('ord');
         expect((await reserve(orderId, [{ sku, quantity: 1 }])).status).toBe(201);
-        return { method: 'post', path: `/reservations/${orderId}/release`, body: {}, otherBody: { reason: 'other' } };
+        // The body is always empty: the other request is another order's release under the same key.
+        return { method: 'post', path: `/reservations/${orderId}/release`, body: {}, otherBody: {}, otherPath: `/reservations/${uniqueId('ord')}/release` };
       },
     },
     {
@@ -554,7 +555,7 @@ describe('idempotency', () => {
         const sku = await product({ available: 10 });
         const orderId = uniqueId('ord');
         expect((await reserve(orderId, [{ sku, quantity: 1 }])).status).toBe(201);
-        return { method: 'post', path: `/reservations/${orderId}/commit`, body: {}, otherBody: { reason: 'other' } };
+        return { method: 'post', path: `/reservations/${orderId}/commit`, body: {}, otherBody: {}, otherPath: `/reservations/${uniqueId('ord')}/commit` };
       },
     },
     {
@@ -573,7 +574,7 @@ describe('idempotency', () => {
         const sku = await product({ name: 'Old' });
         const renameId = uniqueId('ren');
         expect((await api().post(`/products/${sku}/rename`).send({ renameId, name: 'New' })).status).toBe(200);
-        return { method: 'post', path: `/products/${sku}/renames/${renameId}/revert`, body: {}, otherBody: { reason: 'other' } };
+        return { method: 'post', path: `/products/${sku}/renames/${renameId}/revert`, body: {}, otherBody: {}, otherPath: `/products/${sku}/renames/${uniqueId('ren')}/revert` };
       },
     },
   ]);
@@ -656,6 +657,47 @@ describe('bad input', () => {
       { what: 'no renameId', body: () => ({ name: 'New name' }), reports: 'renameId' },
       { what: 'a numeric name', body: () => ({ renameId: uniqueId('ren'), name: 42 }), reports: 'name' },
     ],
+  });
+
+  for (const route of ['release', 'commit'] as const) {
+    describeBadInput(inventory, {
+      method: 'post',
+      path: () => `/reservations/${uniqueId('ord')}/${route}`,
+      validBody: () => ({}),
+      invalid: [],
+    });
+  }
+  describeBadInput(inventory, {
+    method: 'post',
+    path: () => `/products/${uniqueId('SKU')}/renames/${uniqueId('ren')}/revert`,
+    validBody: () => ({}),
+    invalid: [],
+  });
+
+  it('when a revert, release or commit names a hostile ID (NUL, CR/LF, traversal, SQL, 129 characters), then 400 VALIDATION_FAILED and nothing is written', async () => {
+    const sku = await product({ name: 'Kept', available: 10 });
+    const before = await fingerprint(inventory());
+    const hostile = ['ren\u0000x', 'ren\r\nX-Injected: 1', '../../etc/passwd', "x' OR '1'='1", 'x; DROP TABLE products; --', '.hidden', 'r'.repeat(129), 'ren id'];
+    for (const id of hostile) {
+      const paths = [`/products/${sku}/renames/${encodeURIComponent(id)}/revert`, `/reservations/${encodeURIComponent(id)}/release`, `/reservations/${encodeURIComponent(id)}/commit`];
+      for (const path of paths) {
+        const res = await api().post(path).send({});
+        expect({ path, status: res.status, code: res.body?.error?.code }).toEqual({ path, status: 400, code: 'VALIDATION_FAILED' });
+      }
+    }
+    expect(await fingerprint(inventory())).toEqual(before);
+    expect(await productRow(sku)).toMatchObject({ name: 'Kept' });
+  });
+
+  it('when a product name holds a NUL, CR/LF or a bidi override, then the upsert and the rename are 400 and the name is kept', async () => {
+    const sku = await product({ name: 'Kept', available: 10 });
+    const before = await fingerprint(inventory());
+    for (const name of ['Mug\u0000', 'Mug\r\nX: 1', 'Mug \u202eevil', 'Mug\ud800']) {
+      expectError(await operator().put(`/products/${sku}`).send({ name, priceCents: 1, available: 1 }), 400, 'VALIDATION_FAILED');
+      expectError(await api().post(`/products/${sku}/rename`).send({ renameId: uniqueId('ren'), name }), 400, 'VALIDATION_FAILED');
+    }
+    expect(await fingerprint(inventory())).toEqual(before);
+    expect(await productRow(sku)).toMatchObject({ name: 'Kept', available: 10 });
   });
 
   it('when a release names an invalid order ID, then 400 VALIDATION_FAILED and nothing is written', async () => {

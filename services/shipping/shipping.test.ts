@@ -265,7 +265,23 @@ describe('bad input', () => {
       { what: 'a postal code of 21 characters', body: () => ({ orderId: uniqueId('ord'), address: address({ postalCode: '1'.repeat(21) }) }), reports: 'address.postalCode' },
       { what: 'an unknown address field', body: () => ({ orderId: uniqueId('ord'), address: { ...address(), line2: 'Flat 3' } }), reports: 'address' },
       { what: 'an address that is a string', body: () => ({ orderId: uniqueId('ord'), address: '12 St James Square, London' }), reports: 'address' },
+      // lib/text.ts: what is printed on a label must not forge lines or reorder itself
+      { what: 'a NUL in the name', body: () => ({ orderId: uniqueId('ord'), address: address({ name: 'Ada\u0000Lovelace' }) }), reports: 'address.name' },
+      { what: 'CR/LF in the first line', body: () => ({ orderId: uniqueId('ord'), address: address({ line1: '12 St James Sq\r\nX-Injected: 1' }) }), reports: 'address.line1' },
+      { what: 'a trailing newline in the city', body: () => ({ orderId: uniqueId('ord'), address: address({ city: 'London\n' }) }), reports: 'address.city' },
+      { what: 'a right-to-left override in the name', body: () => ({ orderId: uniqueId('ord'), address: address({ name: 'Ada \u202egnp.exe' }) }), reports: 'address.name' },
+      { what: 'a bidi isolate in the postal code', body: () => ({ orderId: uniqueId('ord'), address: address({ postalCode: 'SW1\u2066Y' }) }), reports: 'address.postalCode' },
+      { what: 'a lone surrogate in the city', body: () => ({ orderId: uniqueId('ord'), address: address({ city: 'Lon\ud800don' }) }), reports: 'address.city' },
     ],
+  });
+
+  it('when an address holds accents, CJK or an emoji (well-formed text), then it is scheduled as given', async () => {
+    const orderId = uniqueId('ord');
+    const addr = address({ name: 'Zoë Łukasz 山田 🙂', city: 'Kraków' });
+    const res = await schedule(orderId, addr);
+    expect(res.status).toBe(201);
+    expect(await shipmentRows(orderId)).toEqual([expect.objectContaining({ status: 'SCHEDULED' })]);
+    expect(res.body.address).toEqual(addr);
   });
 
   describeBadInput(shipping, {

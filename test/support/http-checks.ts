@@ -170,7 +170,7 @@ export function describeBadInput(service: () => RunningService, endpoint: Endpoi
 export interface IdempotentCase {
   /** Test label, e.g. `POST /reservations`. */
   name: string;
-  /** Sets up whatever the call needs and returns it; `otherBody` is a different valid body for the same path. */
+  /** Sets up whatever the call needs and returns it; `otherBody` (to `otherPath` if given, else the same path) makes it another request. */
   prepare: () => Promise<{ method: 'post' | 'put'; path: string; body: object; otherBody: object; otherPath?: string; caller?: ServiceCaller }>;
   /** The status the first call answers. */
   status: number;
@@ -204,12 +204,12 @@ export function describeIdempotency(service: () => RunningService, uniqueKey: ()
 
       it('when the same Idempotency-Key comes with a different body, then 422 IDEMPOTENCY_KEY_REUSED and nothing changes', async () => {
         const svc = service();
-        const { method, path, body, otherBody, caller } = await c.prepare();
+        const { method, path, body, otherBody, otherPath, caller } = await c.prepare();
         const key = uniqueKey();
         const first = await send(svc, method, path, caller).set('Idempotency-Key', key).send(body);
         expect(first.status).toBe(c.status);
         const afterFirst = await fingerprint(svc);
-        const reused = await send(svc, method, path, caller).set('Idempotency-Key', key).send(otherBody);
+        const reused = await send(svc, method, otherPath ?? path, caller).set('Idempotency-Key', key).send(otherBody);
         expectError(reused, 422, 'IDEMPOTENCY_KEY_REUSED');
         expect(reused.body.error.message).toContain(key);
         expect(await fingerprint(svc)).toEqual(afterFirst);
