@@ -16,9 +16,24 @@ export function baseApp(opts: { beforeBody?: RequestHandler[] } = {}): express.E
   app.disable('x-powered-by');
   app.set('etag', false);
   for (const handler of opts.beforeBody ?? []) app.use(handler);
+  app.use(utf8JsonOnly);
   app.use(express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
   return app;
 }
+
+/**
+ * JSON bodies must be UTF-8 (RFC 8259 8.1). The JSON parser would also decode UTF-16 and UTF-32,
+ * which lets the same request come in byte sequences no proxy, WAF or log filter in front expects.
+ */
+const utf8JsonOnly: RequestHandler = (req, _res, next) => {
+  const type = req.headers['content-type'] ?? '';
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && /^application\/([\w.-]+\+)?json\b/i.test(type)) {
+    next(new AppError(415, ErrorCodes.UNSUPPORTED_MEDIA_TYPE, `JSON bodies must be UTF-8, not ${charset}`));
+    return;
+  }
+  next();
+};
 
 /** What runs between an idempotent route's commit and its answer; `true` means it took the answer over. */
 export type AfterCommitHook = (req: Request, res: Response) => boolean;
