@@ -43,9 +43,12 @@ function activitySignal(): AbortSignal | undefined {
  * A typed HTTP client for one service. This is the single place where service answers become
  * Temporal failures:
  * - 2xx → the parsed body;
- * - 4xx (but 408/429) with `{ error: { code } }` → non-retryable ApplicationFailure whose `type`
- *   is the code: the service refused and changed nothing, the saga compensates at once (a 401 or
- *   403 too: a wrong SERVICE_TOKEN is a configuration mistake that retrying does not fix);
+ * - 4xx (but 408/429, 401/403) with `{ error: { code } }` → non-retryable ApplicationFailure whose
+ *   `type` is the code: the service refused and changed nothing, the saga compensates at once;
+ * - 401/403 (the service does not accept this caller's SERVICE_TOKEN): retryable, `type`
+ *   UNAUTHORIZED/FORBIDDEN. Nothing happened, and the cause is configuration (a token being
+ *   rotated, a service not yet listing this caller): compensations keep retrying until it is fixed
+ *   instead of failing for good;
  * - 5xx, 408, 429, refused/reset connections and timeouts → retryable failures.
  * Every failure's details carry `{ attempt, status, service }`.
  */
@@ -112,9 +115,10 @@ export class ServiceClient {
       return { value: body as T, attempt };
     }
     const error = (body as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-    const business = status >= 400 && status < 500 && status !== 408 && status !== 429;
+    const refusedCaller = status === 401 || status === 403;
+    const business = status >= 400 && status < 500 && status !== 408 && status !== 429 && !refusedCaller;
     throw ApplicationFailure.create({
-      type: business ? (error?.code ?? `HTTP_${status}`) : TechnicalFailureTypes.SERVICE_UNAVAILABLE,
+      type: business || refusedCaller ? (error?.code ?? `HTTP_${status}`) : TechnicalFailureTypes.SERVICE_UNAVAILABLE,
       message: `${where} → ${status}: ${error?.message ?? text.slice(0, 200)}`,
       nonRetryable: business,
       details: [{ attempt, status, service: this.service, code: error?.code, errorDetails: error?.details }],

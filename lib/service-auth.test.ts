@@ -16,6 +16,7 @@ import { loadShippingConfig } from '../services/shipping/config';
 import { loadWorkerConfig } from '../config/worker';
 import { loadGatewayConfig } from '../config/gateway';
 import { OrderCoordinator } from '../gateway/coordinator';
+import { ServiceClient, createAgent } from '../activities/http-client';
 import { TEST_CARD_KEY } from '../test/support/fixtures';
 
 let stack: ServiceStack;
@@ -194,6 +195,26 @@ describe('the callers are configured in one place each', () => {
     expect(match(undefined)).toBeUndefined();
     expect(match('')).toBeUndefined();
     expect(match(`${SERVICE_TOKENS.gateway} `)).toBeUndefined();
+  });
+
+  it('when the worker holds a token the service does not know, then its call fails retryable as UNAUTHORIZED (configuration, not a business rejection) and nothing is written', async () => {
+    const agent = createAgent({ timeoutMs: 2000, connections: 1 });
+    try {
+      const orderId = uniqueId('w');
+      const client = new ServiceClient('orders', stack.orders.url, agent, 2000, 'a-token-being-rotated-0123');
+      const failure = await client.call('POST', '/orders', { body: { orderId, customerId: 'c', lines: [{ sku: 'SKU-1', quantity: 1 }] } }).catch((e: unknown) => e);
+      expect(failure).toMatchObject({ type: 'UNAUTHORIZED', nonRetryable: false });
+      const forbidden = await new ServiceClient('orders', stack.orders.url, agent, 2000, SERVICE_TOKENS.operator)
+        .call('POST', '/orders', { body: { orderId, customerId: 'c', lines: [{ sku: 'SKU-1', quantity: 1 }] } })
+        .catch((e: unknown) => e);
+      expect(forbidden).toMatchObject({ type: 'FORBIDDEN', nonRetryable: false });
+      expect(await orderRow(orderId)).toBeUndefined();
+      // A business rejection stays non-retryable.
+      const rejected = await new ServiceClient('orders', stack.orders.url, agent, 2000, SERVICE_TOKENS.worker).call('POST', `/orders/${orderId}/confirm`, { body: { lines: ATTACK_LINES('SKU-1') } }).catch((e: unknown) => e);
+      expect(rejected).toMatchObject({ type: 'ORDER_NOT_FOUND', nonRetryable: true });
+    } finally {
+      await agent.close();
+    }
   });
 
   it('when the gateway coordinator runs with a token no service knows, then its first call is refused 401 UNAUTHORIZED and nothing is written', async () => {
