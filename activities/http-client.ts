@@ -44,8 +44,12 @@ function activitySignal(): AbortSignal | undefined {
  * A typed HTTP client for one service. This is the single place where service answers become
  * Temporal failures:
  * - 2xx → the parsed body;
- * - 4xx (but 408/429) with `{ error: { code } }` → non-retryable ApplicationFailure whose `type`
- *   is the code: the service refused and changed nothing, the saga compensates at once;
+ * - 4xx (but 408/429, 401/403) with `{ error: { code } }` → non-retryable ApplicationFailure whose
+ *   `type` is the code: the service refused and changed nothing, the saga compensates at once;
+ * - 401/403 (the service does not accept this caller's SERVICE_TOKEN): retryable, `type`
+ *   UNAUTHORIZED/FORBIDDEN. Nothing happened, and the cause is configuration (a token being
+ *   rotated, a service not yet listing this caller): compensations keep retrying until it is fixed
+ *   instead of failing for good;
  * - 5xx, 408, 429, refused/reset connections and timeouts → retryable failures.
  * Every failure's details carry `{ attempt, status, service }`.
  */
@@ -55,12 +59,14 @@ export class ServiceClient {
     private readonly baseUrl: string,
     private readonly agent: Agent,
     private readonly timeoutMs: number,
+    /** This caller's bearer token for the services (SERVICE_TOKEN; lib/service-auth.ts). */
+    private readonly token: string,
   ) {}
 
   async call<T>(method: 'GET' | 'POST' | 'PUT', path: string, opts: { body?: unknown; idempotencyKey?: string } = {}): Promise<Attempted<T>> {
     const attempt = activityAttempt();
     const where = `${this.service} ${method} ${path}`;
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${this.token}` };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
     const signals = [AbortSignal.timeout(this.timeoutMs), activitySignal()].filter((s): s is AbortSignal => s !== undefined);
@@ -112,9 +118,10 @@ export class ServiceClient {
       return { value: body as T, attempt, ...(serviceMs !== undefined ? { serviceMs } : {}) };
     }
     const error = (body as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-    const business = status >= 400 && status < 500 && status !== 408 && status !== 429;
+    const refusedCaller = status === 401 || status === 403;
+    const business = status >= 400 && status < 500 && status !== 408 && status !== 429 && !refusedCaller;
     throw ApplicationFailure.create({
-      type: business ? (error?.code ?? `HTTP_${status}`) : TechnicalFailureTypes.SERVICE_UNAVAILABLE,
+      type: business || refusedCaller ? (error?.code ?? `HTTP_${status}`) : TechnicalFailureTypes.SERVICE_UNAVAILABLE,
       message: `${where} → ${status}: ${error?.message ?? text.slice(0, 200)}`,
       nonRetryable: business,
       details: [{ attempt, status, service: this.service, code: error?.code, errorDetails: error?.details }],

@@ -13,6 +13,8 @@ export interface ActivitiesConfig {
   httpTimeoutMs: number;
   /** Keep-alive connections per service. */
   httpConnections: number;
+  /** The worker's bearer token for the services (SERVICE_TOKEN; each service lists it as caller `worker`). */
+  serviceToken: string;
   /** Opens the sealed card numbers in workflow inputs (see lib/card-token.ts). */
   cardKey: Buffer;
 }
@@ -20,7 +22,7 @@ export interface ActivitiesConfig {
 /** Builds every saga activity over one keep-alive HTTP agent. Workflows import this only as a type. */
 export function createActivities(config: ActivitiesConfig) {
   const agent = createAgent({ timeoutMs: config.httpTimeoutMs, connections: config.httpConnections });
-  const client = (name: string, url: string) => new ServiceClient(name, url, agent, config.httpTimeoutMs);
+  const client = (name: string, url: string) => new ServiceClient(name, url, agent, config.httpTimeoutMs, config.serviceToken);
   return {
     ...createOrdersActivities(client('orders', config.ordersUrl)),
     ...createInventoryActivities(client('inventory', config.inventoryUrl)),

@@ -4,7 +4,6 @@
  * and the audit must report exactly that violation for that order (or SKU), and nothing else new.
  */
 import { randomUUID } from 'node:crypto';
-import request from 'supertest';
 import { MYSQL_URL, startServices, uniqueId, type ServiceStack } from '../test/support/services';
 import { ADDRESS, DECLINED_CARD, GOOD_CARD } from '../test/support/fixtures';
 import { runAudit, VIOLATION_CLASSES, type AuditReport, type Violation, type ViolationClass } from './auditor';
@@ -24,7 +23,7 @@ type Line = { sku: string; quantity: number };
 
 async function product(available = 50, priceCents = 400): Promise<string> {
   const sku = uniqueId('SKU');
-  const res = await request(stack.inventory.url).put(`/products/${sku}`).send({ name: `Audited ${sku}`, priceCents, available });
+  const res = await stack.inventory.as('operator').put(`/products/${sku}`).send({ name: `Audited ${sku}`, priceCents, available });
   expect(res.status).toBe(201);
   return sku;
 }
@@ -32,10 +31,10 @@ async function product(available = 50, priceCents = 400): Promise<string> {
 /** createOrder, reserveStock, chargePayment: the steps before the saga branches. */
 async function begin(lines: Line[], card = GOOD_CARD) {
   const orderId = uniqueId('ord');
-  expect((await request(stack.orders.url).post('/orders').send({ orderId, customerId: 'cust-audit', lines })).status).toBe(201);
-  const reservation = await request(stack.inventory.url).post('/reservations').send({ orderId, lines });
+  expect((await stack.orders.as().post('/orders').send({ orderId, customerId: 'cust-audit', lines })).status).toBe(201);
+  const reservation = await stack.inventory.as().post('/reservations').send({ orderId, lines });
   expect(reservation.status).toBe(201);
-  const charge = await request(stack.payments.url).post('/charges').send({ orderId, amountCents: reservation.body.totalCents, cardNumber: card });
+  const charge = await stack.payments.as().post('/charges').send({ orderId, amountCents: reservation.body.totalCents, cardNumber: card });
   expect(charge.status).toBe(card === GOOD_CARD ? 201 : 402);
   return { orderId, reservation: reservation.body as { totalCents: number; lines: { sku: string; productName: string; nameVersion: number; unitPriceCents: number }[] } };
 }
@@ -43,12 +42,12 @@ async function begin(lines: Line[], card = GOOD_CARD) {
 /** A PlaceOrder that completed: every step done, the order confirmed and its stock committed. */
 async function confirmedOrder(lines: Line[]): Promise<string> {
   const { orderId, reservation } = await begin(lines);
-  expect((await request(stack.shipping.url).post('/shipments').send({ orderId, address: ADDRESS })).status).toBe(201);
-  const confirm = await request(stack.orders.url)
+  expect((await stack.shipping.as().post('/shipments').send({ orderId, address: ADDRESS })).status).toBe(201);
+  const confirm = await stack.orders.as()
     .post(`/orders/${orderId}/confirm`)
     .send({ lines: reservation.lines.map((l) => ({ sku: l.sku, productName: l.productName, nameVersion: l.nameVersion, unitPriceCents: l.unitPriceCents })) });
   expect(confirm.status).toBe(200);
-  expect((await request(stack.inventory.url).post(`/reservations/${orderId}/commit`)).status).toBe(200);
+  expect((await stack.inventory.as().post(`/reservations/${orderId}/commit`)).status).toBe(200);
   return orderId;
 }
 
@@ -56,12 +55,12 @@ async function confirmedOrder(lines: Line[]): Promise<string> {
 async function cancelledOrder(lines: Line[], opts: { declined?: boolean } = {}): Promise<string> {
   const { orderId } = await begin(lines, opts.declined ? DECLINED_CARD : GOOD_CARD);
   if (!opts.declined) {
-    expect((await request(stack.shipping.url).post('/shipments').send({ orderId, address: ADDRESS })).status).toBe(201);
-    expect((await request(stack.shipping.url).post(`/shipments/${orderId}/cancel`).send({})).status).toBe(200);
-    expect((await request(stack.payments.url).post(`/charges/${orderId}/refund`).send({})).status).toBe(200);
+    expect((await stack.shipping.as().post('/shipments').send({ orderId, address: ADDRESS })).status).toBe(201);
+    expect((await stack.shipping.as().post(`/shipments/${orderId}/cancel`).send({})).status).toBe(200);
+    expect((await stack.payments.as().post(`/charges/${orderId}/refund`).send({})).status).toBe(200);
   }
-  expect((await request(stack.inventory.url).post(`/reservations/${orderId}/release`)).status).toBe(200);
-  expect((await request(stack.orders.url).post(`/orders/${orderId}/cancel`).send({ reason: 'compensated' })).status).toBe(200);
+  expect((await stack.inventory.as().post(`/reservations/${orderId}/release`)).status).toBe(200);
+  expect((await stack.orders.as().post(`/orders/${orderId}/cancel`).send({ reason: 'compensated' })).status).toBe(200);
   return orderId;
 }
 
@@ -100,12 +99,12 @@ describe('a consistent set of orders', () => {
     await cancelledOrder([{ sku: mug, quantity: 5 }], { declined: true });
     // Compensations that arrived before their steps: tombstones everywhere, nothing held.
     const early = uniqueId('ord');
-    expect((await request(stack.orders.url).post(`/orders/${early}/cancel`).send({})).status).toBe(200);
-    expect((await request(stack.inventory.url).post(`/reservations/${early}/release`)).status).toBe(200);
-    expect((await request(stack.payments.url).post(`/charges/${early}/refund`).send({})).status).toBe(200);
-    expect((await request(stack.shipping.url).post(`/shipments/${early}/cancel`).send({})).status).toBe(200);
+    expect((await stack.orders.as().post(`/orders/${early}/cancel`).send({})).status).toBe(200);
+    expect((await stack.inventory.as().post(`/reservations/${early}/release`)).status).toBe(200);
+    expect((await stack.payments.as().post(`/charges/${early}/refund`).send({})).status).toBe(200);
+    expect((await stack.shipping.as().post(`/shipments/${early}/cancel`).send({})).status).toBe(200);
     // A restock while units are committed keeps the total equal to the three counters.
-    expect((await request(stack.inventory.url).put(`/products/${mug}`).send({ name: 'Mug', priceCents: 1200, available: 100 })).status).toBe(200);
+    expect((await stack.inventory.as('operator').put(`/products/${mug}`).send({ name: 'Mug', priceCents: 1200, available: 100 })).status).toBe(200);
 
     const report = await audit();
     expectClean(report);
@@ -125,8 +124,8 @@ describe('one violation of each class', () => {
   test('when an order is still PENDING after the settle time, then ORDER_NOT_SETTLED; before it, it is in flight and not judged', async () => {
     const sku = await product();
     const orderId = uniqueId('ord');
-    expect((await request(stack.orders.url).post('/orders').send({ orderId, customerId: 'c', lines: [{ sku, quantity: 1 }] })).status).toBe(201);
-    expect((await request(stack.inventory.url).post('/reservations').send({ orderId, lines: [{ sku, quantity: 1 }] })).status).toBe(201);
+    expect((await stack.orders.as().post('/orders').send({ orderId, customerId: 'c', lines: [{ sku, quantity: 1 }] })).status).toBe(201);
+    expect((await stack.inventory.as().post('/reservations').send({ orderId, lines: [{ sku, quantity: 1 }] })).status).toBe(201);
 
     const young = await audit({ settleMs: 60_000 });
     expect(young.violations.filter((v) => v.orderId === orderId)).toEqual([]);
@@ -251,7 +250,7 @@ describe('one violation of each class', () => {
   test('when a payment was captured for an order that does not exist, then ORPHAN_EFFECT for that order ID', async () => {
     const orderId = uniqueId('ghost');
     const introduced = await introducedBy(async () => {
-      const res = await request(stack.payments.url).post('/charges').send({ orderId, amountCents: 999, cardNumber: GOOD_CARD });
+      const res = await stack.payments.as().post('/charges').send({ orderId, amountCents: 999, cardNumber: GOOD_CARD });
       expect(res.status).toBe(201);
     });
     expect(introduced).toEqual([{ class: 'ORPHAN_EFFECT', subject: orderId }]);

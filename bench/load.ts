@@ -20,6 +20,8 @@ export interface Targets {
   /** The API process that hosts its worker: eager start and local activities. */
   apiFast?: string;
   token: string;
+  /** The direct floor calls the services as a coordinator does: with the gateway's service token. */
+  serviceToken: string;
 }
 
 export interface RunResult {
@@ -95,7 +97,7 @@ export class LoadClient {
   private async direct(sku: string): Promise<void> {
     const t = this.targets;
     const orderId = randomUUID();
-    const key = (step: string) => ({ 'idempotency-key': `bench-${orderId}:${step}` });
+    const key = (step: string) => ({ 'idempotency-key': `bench-${orderId}:${step}`, authorization: `Bearer ${t.serviceToken}` });
     const ok2xx = (r: { status: number }) => r.status >= 200 && r.status < 300;
     this.expect('createOrder', await this.call('POST', `${t.orders}/orders`, { orderId, customerId: 'bench', lines: [{ sku, quantity: 1 }] }, key('createOrder')), ok2xx);
     const reserve = await this.call('POST', `${t.inventory}/reservations`, { orderId, lines: [{ sku, quantity: 1 }] }, key('reserveStock'));

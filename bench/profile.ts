@@ -11,7 +11,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startProcessStack, STACK_API_TOKEN } from '../harness/process-stack';
+import { stackAuth, startProcessStack, STACK_API_TOKEN } from '../harness/process-stack';
 import { LoadClient, type Mode } from './load';
 
 interface CallFrame {
@@ -122,13 +122,13 @@ async function main(): Promise<void> {
     // the worker and the API process get the profiler: each writes its own folder, a file per thread
     nodeArgs: { worker: profiled('worker'), api: profiled('api') },
   });
-  const client = new LoadClient({ ...stack.urls, token: STACK_API_TOKEN });
+  const client = new LoadClient({ ...stack.urls, token: STACK_API_TOKEN, serviceToken: stack.serviceTokens.gateway });
   let orders: number;
   try {
     const sku = 'PROFILE-1';
     const put = await fetch(`${stack.urls.inventory}/products/${sku}`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: stackAuth(stack, 'operator') },
       body: JSON.stringify({ name: 'Profiled widget', priceCents: 1000, available: 100_000_000 }),
     });
     if (!put.ok) throw new Error(`could not seed the product: ${put.status}`);

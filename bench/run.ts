@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
+import { stackAuth, startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
 import { Client, Connection } from '@temporalio/client';
 import { legPercentiles, sagaTimeline } from '../lib/saga-timeline';
 import { LoadClient, type Mode, type RunResult } from './load';
@@ -131,7 +131,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     eagerActivities: opts.eagerActivities,
     temporal: opts.temporal,
   });
-  const client = new LoadClient({ ...stack.urls, token: STACK_API_TOKEN });
+  const client = new LoadClient({ ...stack.urls, token: STACK_API_TOKEN, serviceToken: stack.serviceTokens.gateway });
   const connection = needsTemporal ? await Connection.connect({ address: stack.temporalAddress }) : undefined;
   const temporal = connection ? new Client({ connection, namespace: 'default' }) : undefined;
   const report: BenchReport = {
@@ -148,7 +148,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     const sku = 'BENCH-1';
     const put = await fetch(`${stack.urls.inventory}/products/${sku}`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: stackAuth(stack, 'operator') },
       body: JSON.stringify({ name: 'Benchmark widget', priceCents: 1000, available: 100_000_000 }),
     });
     if (!put.ok) throw new Error(`could not seed the benchmark product: ${put.status}`);

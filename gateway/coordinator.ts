@@ -52,6 +52,8 @@ export interface CoordinatorOptions {
   httpTimeoutMs: number;
   /** Keep-alive connections per service. */
   httpConnections: number;
+  /** The gateway's bearer token for the services (SERVICE_TOKEN; each service lists it as caller `gateway`). */
+  serviceToken: string;
   logger: Logger;
 }
 
@@ -96,7 +98,7 @@ export class OrderCoordinator {
     // The activities' HTTP client and request builders, reused outside Temporal: the client falls
     // back to attempt 1 and no cancellation signal when it is not inside an activity.
     this.agent = createAgent({ timeoutMs: opts.httpTimeoutMs, connections: opts.httpConnections });
-    const client = (name: string, url: string) => new ServiceClient(name, url, this.agent, opts.httpTimeoutMs);
+    const client = (name: string, url: string) => new ServiceClient(name, url, this.agent, opts.httpTimeoutMs, opts.serviceToken);
     this.orders = createOrdersActivities(client('orders', opts.urls.orders));
     this.inventory = createInventoryActivities(client('inventory', opts.urls.inventory));
     this.shipping = createShippingActivities(client('shipping', opts.urls.shipping));

@@ -11,7 +11,7 @@ import { deriveKey } from '../lib/keyed-hash';
 import { gatewayConfigSchema, loadGatewayConfig } from '../config/gateway';
 import { workerConfigSchema } from '../config/worker';
 import { createLogger } from '../lib/logger';
-import { startServices, uniqueId, type ServiceStack } from '../test/support/services';
+import { SERVICE_TOKENS, startServices, uniqueId, type ServiceStack } from '../test/support/services';
 import { ADDRESS, DECLINED_CARD, GOOD_CARD, orderFootprint, putProduct, stockOf } from '../test/support/fixtures';
 
 const TOKEN = 'gateway-test-token-0123456789';
@@ -29,7 +29,7 @@ interface Gateway {
 
 /** A real gateway over the suite's services; `urls` points some of its calls elsewhere (a proxy). */
 function startGateway(urls: Partial<ServiceStack['urls']> = {}, httpTimeoutMs = 2000): Gateway {
-  const coordinator = new OrderCoordinator({ urls: { ...stack.urls, ...urls }, httpTimeoutMs, httpConnections: 8, logger });
+  const coordinator = new OrderCoordinator({ urls: { ...stack.urls, ...urls }, httpTimeoutMs, httpConnections: 8, serviceToken: SERVICE_TOKENS.gateway, logger });
   closers.push(() => coordinator.close());
   return { app: createGatewayApp({ coordinator, logger, apiToken: TOKEN }), coordinator };
 }
@@ -373,9 +373,9 @@ describe('gateway: client mistakes', () => {
 });
 
 describe('gateway: configuration', () => {
-  test('when only API_TOKEN is set, then it listens on 3005 and calls the services where the worker does', () => {
-    const config = loadGatewayConfig({ API_TOKEN: TOKEN });
-    const worker = workerConfigSchema.parse({ CARD_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64') });
+  test('when only API_TOKEN and SERVICE_TOKEN are set, then it listens on 3005 and calls the services where the worker does', () => {
+    const config = loadGatewayConfig({ API_TOKEN: TOKEN, SERVICE_TOKEN: SERVICE_TOKENS.gateway });
+    const worker = workerConfigSchema.parse({ CARD_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'), SERVICE_TOKEN: SERVICE_TOKENS.worker });
     expect(config).toMatchObject({ GATEWAY_PORT: 3005, BIND_HOST: '127.0.0.1', HTTP_TIMEOUT_MS: worker.HTTP_TIMEOUT_MS, LOG_LEVEL: 'info' });
     expect([config.ORDERS_URL, config.INVENTORY_URL, config.PAYMENTS_URL, config.SHIPPING_URL]).toEqual([
       worker.ORDERS_URL,

@@ -18,6 +18,7 @@ async function main(): Promise<void> {
     urls: { orders: config.ORDERS_URL, inventory: config.INVENTORY_URL, payments: config.PAYMENTS_URL, shipping: config.SHIPPING_URL },
     httpTimeoutMs: config.HTTP_TIMEOUT_MS,
     httpConnections: config.HTTP_CONNECTIONS,
+    serviceToken: config.SERVICE_TOKEN,
     logger,
   });
   const app = createGatewayApp({ coordinator, logger, apiToken: config.API_TOKEN });

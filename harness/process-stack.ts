@@ -9,6 +9,7 @@ import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { freePort, httpOk, ManagedProcess, portOpen } from './managed-process';
 import { startTemporalCluster, type TemporalCluster } from './temporal-cluster';
+import { formatServiceCallers, type ServiceCaller } from '../lib/service-auth';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
 
 const root = path.resolve(__dirname, '..');
@@ -53,6 +54,17 @@ export interface ProcessStackOptions {
 export const STACK_API_TOKEN = 'stack-token-0123456789abcdef';
 export const STACK_CARD_KEY = Buffer.from('harness-card-key-0123456789abcde').toString('base64');
 
+/** Fresh service-caller tokens for each stack: the worker's, the gateway's and the operator's (who seeds the catalog). */
+function stackServiceTokens(): Record<ServiceCaller, string> {
+  const token = (name: string) => `stack-${name}-${randomBytes(12).toString('hex')}`;
+  return { worker: token('worker'), gateway: token('gateway'), operator: token('operator') };
+}
+
+/** `Authorization` header value of a stack's caller. */
+export function stackAuth(stack: Pick<ProcessStack, 'serviceTokens'>, caller: ServiceCaller): string {
+  return `Bearer ${stack.serviceTokens[caller]}`;
+}
+
 export interface ProcessStack {
   dbPrefix: string;
   mysqlUrl: string;
@@ -60,6 +72,8 @@ export interface ProcessStack {
   taskQueue: string;
   /** The Prometheus endpoint of each worker process, by process name. */
   workerMetricsUrls: Map<string, string>;
+  /** The callers' tokens every service of the stack accepts (SERVICE_CALLERS). */
+  serviceTokens: Record<ServiceCaller, string>;
   urls: { orders: string; inventory: string; payments: string; shipping: string; api?: string; apiLocal?: string; apiFast?: string; gateway?: string };
   processes: Map<string, ManagedProcess>;
   get(name: string): ManagedProcess;
@@ -124,7 +138,8 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     payments: `http://127.0.0.1:${ports.payments}`,
     shipping: `http://127.0.0.1:${ports.shipping}`,
   };
-  const common = { MYSQL_URL: mysqlUrl, DB_PREFIX: dbPrefix, BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+  const serviceTokens = stackServiceTokens();
+  const common = { MYSQL_URL: mysqlUrl, DB_PREFIX: dbPrefix, BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn', SERVICE_CALLERS: formatServiceCallers(serviceTokens) };
   const faults: Record<string, string> = opts.adminToken ? { FAULTS_ENABLED: 'true', ADMIN_TOKEN: opts.adminToken } : {};
   await Promise.all(
     SERVICES.map(async (s) => {
@@ -148,7 +163,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
         const worker: ManagedProcess = new ManagedProcess(
           name,
           ...tsx('worker.ts', opts.nodeArgs?.worker),
-          { ...temporalEnv, ...serviceUrls, WORKER_METRICS_PORT: String(metricsPort), LOG_LEVEL: 'info', ...opts.workerEnv },
+          { ...temporalEnv, ...serviceUrls, SERVICE_TOKEN: serviceTokens.worker, WORKER_METRICS_PORT: String(metricsPort), LOG_LEVEL: 'info', ...opts.workerEnv },
           async (): Promise<boolean> => worker.output.join('').includes('worker running'),
           log,
         );
@@ -186,6 +201,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
       {
         ...temporalEnv,
         ...serviceUrls,
+        SERVICE_TOKEN: serviceTokens.worker,
         TASK_QUEUE: `${taskQueue}-fast`,
         API_PORT: String(port),
         BIND_HOST: '127.0.0.1',
@@ -211,7 +227,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     const gateway = new ManagedProcess(
       'gateway',
       ...tsx('gateway/main.ts'),
-      { ...serviceUrls, GATEWAY_PORT: String(gatewayPort), BIND_HOST: '127.0.0.1', API_TOKEN: STACK_API_TOKEN, LOG_LEVEL: 'warn' },
+      { ...serviceUrls, SERVICE_TOKEN: serviceTokens.gateway, GATEWAY_PORT: String(gatewayPort), BIND_HOST: '127.0.0.1', API_TOKEN: STACK_API_TOKEN, LOG_LEVEL: 'warn' },
       () => httpOk(`${urls.gateway}/healthz`),
       log,
     );
@@ -225,6 +241,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     temporalAddress,
     taskQueue,
     workerMetricsUrls,
+    serviceTokens,
     urls,
     processes,
     get(name: string) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { serviceCallersSchema, serviceTokenSchema } from './service-auth';
 
 /**
  * Parses a program's environment once, against a zod schema, and fails listing every bad key
@@ -27,12 +28,14 @@ export const bool = (fallback: boolean) =>
 export const cardKey = z
   .string({ error: 'required: 32 random bytes, base64 (openssl rand -base64 32)' })
   .refine((s) => Buffer.from(s, 'base64').length === 32, '32 bytes, base64-encoded (openssl rand -base64 32)');
-/** Where the four services answer (the worker's activities and the gateway call them). */
+/** Where the four services answer and the token the caller (the worker's activities, the gateway) sends them. */
 export const serviceUrlsEnv = {
   ORDERS_URL: z.string().url().default('http://127.0.0.1:3001'),
   INVENTORY_URL: z.string().url().default('http://127.0.0.1:3002'),
   PAYMENTS_URL: z.string().url().default('http://127.0.0.1:3003'),
   SHIPPING_URL: z.string().url().default('http://127.0.0.1:3004'),
+  /** This program's bearer token for the services (lib/service-auth.ts); each service lists it in SERVICE_CALLERS. */
+  SERVICE_TOKEN: serviceTokenSchema,
 };
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 
@@ -53,6 +56,8 @@ export const mysqlServiceEnv = {
   DB_POOL_SIZE: positiveInt(10),
   BIND_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: logLevel,
+  /** Who may call this service, by name and bearer token (lib/service-auth.ts): `worker:<token>,gateway:<token>,…`. */
+  SERVICE_CALLERS: serviceCallersSchema,
   /** Fault injection (lib/faults.ts): off unless set, and then only behind ADMIN_TOKEN. */
   FAULTS_ENABLED: bool(false),
   /** Bearer token of the admin endpoints (`/admin/faults`); required when FAULTS_ENABLED is true. */

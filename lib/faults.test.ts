@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createLogger } from './logger';
-import { RunningService, startServices, uniqueId, type ServiceStack } from '../test/support/services';
+import { RunningService, TEST_CALLERS, TEST_SERVICE_CALLERS, authAs, startServices, uniqueId, type ServiceStack } from '../test/support/services';
 import { createPaymentsApp } from '../services/payments/app';
 import { loadInventoryConfig } from '../services/inventory/config';
 import { loadOrdersConfig } from '../services/orders/config';
@@ -49,7 +49,7 @@ async function current(): Promise<FaultsView> {
 function charge(orderId: string, key?: string) {
   return fetch(`${url()}/charges`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
+    headers: { 'content-type': 'application/json', authorization: authAs('worker'), ...(key ? { 'idempotency-key': key } : {}) },
     body: JSON.stringify({ orderId, amountCents: 700, cardNumber: CARD }),
   });
 }
@@ -95,13 +95,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('off unless configured', () => {
   test('when FAULTS_ENABLED is not set, then every service config leaves it off and /admin/faults answers 404 JSON', async () => {
     for (const load of [loadOrdersConfig, loadInventoryConfig, loadPaymentsConfig, loadShippingConfig]) {
-      expect(load({}).FAULTS_ENABLED).toBe(false);
+      expect(load({ SERVICE_CALLERS: TEST_SERVICE_CALLERS }).FAULTS_ENABLED).toBe(false);
     }
     // The same service over the same database, built the way main.ts builds it by default.
     const plain = new RunningService(
       'payments',
       stack.payments.database,
-      createPaymentsApp({ db: stack.payments.database.db, database: stack.payments.database, logger: createLogger('payments', 'silent') }),
+      createPaymentsApp({ db: stack.payments.database.db, database: stack.payments.database, logger: createLogger('payments', 'silent'), callers: TEST_CALLERS }),
     );
     await plain.start();
     try {
@@ -113,7 +113,7 @@ describe('off unless configured', () => {
         });
         expect({ method, status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code }).toEqual({ method, status: 404, code: 'NOT_FOUND' });
       }
-      expect((await fetch(`${plain.url}/payments?orderId=x`)).status).toBe(200);
+      expect((await fetch(`${plain.url}/payments?orderId=x`, { headers: { authorization: authAs('worker') } })).status).toBe(200);
     } finally {
       await plain.stop();
     }
@@ -121,12 +121,13 @@ describe('off unless configured', () => {
 
   test('when FAULTS_ENABLED=true comes without an ADMIN_TOKEN of 16+ characters, then every service refuses to start', () => {
     for (const load of [loadOrdersConfig, loadInventoryConfig, loadPaymentsConfig, loadShippingConfig]) {
-      expect(() => load({ FAULTS_ENABLED: 'true' })).toThrow(/ADMIN_TOKEN: required/);
-      expect(() => load({ FAULTS_ENABLED: 'true', ADMIN_TOKEN: '' })).toThrow(/ADMIN_TOKEN: required/);
-      expect(() => load({ FAULTS_ENABLED: 'true', ADMIN_TOKEN: 'too-short' })).toThrow(/ADMIN_TOKEN: at least 16 characters/);
-      expect(load({ FAULTS_ENABLED: 'true', ADMIN_TOKEN: ADMIN_TOKEN })).toMatchObject({ FAULTS_ENABLED: true, ADMIN_TOKEN });
+      const SERVICE_CALLERS = TEST_SERVICE_CALLERS;
+      expect(() => load({ SERVICE_CALLERS, FAULTS_ENABLED: 'true' })).toThrow(/ADMIN_TOKEN: required/);
+      expect(() => load({ SERVICE_CALLERS, FAULTS_ENABLED: 'true', ADMIN_TOKEN: '' })).toThrow(/ADMIN_TOKEN: required/);
+      expect(() => load({ SERVICE_CALLERS, FAULTS_ENABLED: 'true', ADMIN_TOKEN: 'too-short' })).toThrow(/ADMIN_TOKEN: at least 16 characters/);
+      expect(load({ SERVICE_CALLERS, FAULTS_ENABLED: 'true', ADMIN_TOKEN: ADMIN_TOKEN })).toMatchObject({ FAULTS_ENABLED: true, ADMIN_TOKEN });
     }
-    const deps = { db: stack.payments.database.db, database: stack.payments.database, logger: createLogger('payments', 'silent') };
+    const deps = { db: stack.payments.database.db, database: stack.payments.database, logger: createLogger('payments', 'silent'), callers: TEST_CALLERS };
     expect(() => createPaymentsApp({ ...deps, faults: { adminToken: 'too-short' } })).toThrow(/at least 16 characters/);
   });
 });
@@ -215,7 +216,7 @@ describe('faults', () => {
     expect(counters.injected).toEqual({ failure: failed, latency: 0, crashAfterCommit: 0, down: 0 });
     expect(counters.byRule[0]).toMatchObject({ matched: 200, injected: { failure: failed } });
     // Other routes are not touched by the rule.
-    expect((await fetch(`${url()}/payments?orderId=${first.orderIds[0]}`)).status).toBe(200);
+    expect((await fetch(`${url()}/payments?orderId=${first.orderIds[0]}`, { headers: { authorization: authAs('worker') } })).status).toBe(200);
 
     // The same seed again (a PUT restarts the streams and the counters): the very same sequence.
     await configure({ seed: 42, rules: [{ route: 'POST /charges', failureRate: 0.3 }] });
@@ -232,7 +233,7 @@ describe('faults', () => {
   test('when a route has latencyMs, then its requests are delayed by at least that and other routes are not', async () => {
     await configure({ seed: 1, rules: [{ route: 'GET /payments', latencyMs: 300 }] });
     const started = performance.now();
-    const res = await fetch(`${url()}/payments?orderId=${uniqueId('lat')}`);
+    const res = await fetch(`${url()}/payments?orderId=${uniqueId('lat')}`, { headers: { authorization: authAs('worker') } });
     const elapsed = performance.now() - started;
     expect(res.status).toBe(200);
     expect(elapsed).toBeGreaterThanOrEqual(300);
@@ -261,7 +262,7 @@ describe('faults', () => {
     expect(Number(stored!.n)).toBe(1);
 
     // A request the handler rejects commits nothing, so nothing is crashed either.
-    const invalid = await fetch(`${url()}/charges`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ orderId }) });
+    const invalid = await fetch(`${url()}/charges`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: authAs('worker') }, body: JSON.stringify({ orderId }) });
     expect(invalid.status).toBe(400);
     expect((await current()).injected.crashAfterCommit).toBe(1);
   });
@@ -286,7 +287,7 @@ describe('faults', () => {
 
   test("when a '*' rule follows a specific one, then the first matching rule applies, and DELETE answers the final counters and clears", async () => {
     await configure({ seed: 5, rules: [{ route: 'GET /payments' }, { route: '*', failureRate: 1 }] });
-    expect((await fetch(`${url()}/payments?orderId=x`)).status).toBe(200);
+    expect((await fetch(`${url()}/payments?orderId=x`, { headers: { authorization: authAs('worker') } })).status).toBe(200);
     expect((await fetch(`${url()}/healthz`)).status).toBe(503);
     const orderId = uniqueId('star');
     expect((await charge(orderId)).status).toBe(503);

@@ -7,12 +7,12 @@
  * Faults are drawn from a seeded PRNG, one stream per rule, so the same seed and the same sequence
  * of requests give the same faults: a run can be repeated.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AppError, ErrorCodes, errorBody } from './errors';
 import { afterCommit, jsonBody, parse } from './http';
+import { bearerToken, tokenMatcher } from './service-auth';
 
 export const FAULTS_PATH = '/admin/faults';
 
@@ -148,13 +148,14 @@ export function declaredRoutes(app: Express): string[] {
   return routes;
 }
 
-/** Constant-time bearer check: both sides are hashed first, so their lengths do not leak either. */
+/**
+ * The admin token's bearer check, with the services' constant-time matcher (lib/service-auth.ts).
+ * A service caller's token does not open it: fault injection is the operator's, not a program's.
+ */
 function adminAuth(token: string): RequestHandler {
-  const expected = createHash('sha256').update(token).digest();
+  const match = tokenMatcher(new Map([['admin', token]]));
   return (req, _res, next) => {
-    const match = /^Bearer (.+)$/i.exec(req.header('authorization') ?? '');
-    const given = createHash('sha256').update(match?.[1] ?? '').digest();
-    if (!match || !timingSafeEqual(given, expected)) {
+    if (!match(bearerToken(req.header('authorization')))) {
       next(new AppError(401, ErrorCodes.UNAUTHORIZED, 'Send Authorization: Bearer <ADMIN_TOKEN>'));
       return;
     }

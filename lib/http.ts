@@ -16,9 +16,24 @@ export function baseApp(opts: { beforeBody?: RequestHandler[] } = {}): express.E
   app.disable('x-powered-by');
   app.set('etag', false);
   for (const handler of opts.beforeBody ?? []) app.use(handler);
+  app.use(utf8JsonOnly);
   app.use(express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
   return app;
 }
+
+/**
+ * JSON bodies must be UTF-8 (RFC 8259 8.1). The JSON parser would also decode UTF-16 and UTF-32,
+ * which lets the same request come in byte sequences no proxy, WAF or log filter in front expects.
+ */
+const utf8JsonOnly: RequestHandler = (req, _res, next) => {
+  const type = req.headers['content-type'] ?? '';
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && /^application\/([\w.-]+\+)?json\b/i.test(type)) {
+    next(new AppError(415, ErrorCodes.UNSUPPORTED_MEDIA_TYPE, `JSON bodies must be UTF-8, not ${charset}`));
+    return;
+  }
+  next();
+};
 
 /** What runs between an idempotent route's commit and its answer; `true` means it took the answer over. */
 export type AfterCommitHook = (req: Request, res: Response) => boolean;
@@ -85,6 +100,26 @@ export function idempotentRoute<TSchema extends Record<string, unknown>>(
   };
 }
 
+/**
+ * For each declared path, a 405 (with `Allow`) for the methods it does not declare, so a wrong
+ * method is told apart from a wrong path. `routes` are `METHOD /pattern` (lib/faults.ts declaredRoutes).
+ */
+export function methodNotAllowedHandlers(routes: string[]): express.Router {
+  const router = express.Router();
+  const byPath = new Map<string, string[]>();
+  for (const route of routes) {
+    const [method, path] = route.split(' ', 2) as [string, string];
+    byPath.set(path, [...(byPath.get(path) ?? []), method, ...(method === 'GET' ? ['HEAD'] : [])]);
+  }
+  for (const [path, methods] of byPath) {
+    router.all(path, (req, res) => {
+      res.setHeader('Allow', methods.join(', '));
+      res.status(405).json(errorBody(ErrorCodes.METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${path}; allowed: ${methods.join(', ')}`));
+    });
+  }
+  return router;
+}
+
 export function notFoundHandler(): RequestHandler {
   return (req, res) => {
     res.status(404).json(errorBody(ErrorCodes.NOT_FOUND, `No route ${req.method} ${req.path}`));
@@ -116,7 +151,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(e.status).json(errorBody(ErrorCodes.VALIDATION_FAILED, e.message ?? 'Bad request'));
       return;
     }
-    logger.error({ err, method: req.method, path: req.path }, 'unhandled error');
+    logger.error({ err, method: req.method, path: req.path, caller: res.locals.caller as unknown }, 'unhandled error');
     res.status(500).json(errorBody(ErrorCodes.INTERNAL, 'Internal error'));
   };
 }

@@ -1,13 +1,14 @@
 import { eq, sql } from 'drizzle-orm';
-import request from 'supertest';
 import { AppError } from './errors';
 import { idempotentRoute, jsonBody } from './http';
 import { idempotencyKeys, rejection, requestHash, runIdempotent, type Reply } from './idempotency';
+import { createLogger } from './logger';
 import { createServiceApp } from './service';
 import type { Db, Tx } from './db';
 import * as ordersSchema from '../services/orders/schema';
 import { orders } from '../services/orders/schema';
-import { startServices, uniqueId, type ServiceStack } from '../test/support/services';
+import { TEST_CALLERS, callAs, startServices, uniqueId, type ServiceStack } from '../test/support/services';
+import { allowCallers } from './service-auth';
 
 /**
  * Generic behaviour of `runIdempotent` and `idempotentRoute`, against a real service database
@@ -236,10 +237,11 @@ describe('requestHash', () => {
 describe('idempotentRoute over HTTP', () => {
   /** A tiny app on the real database with one idempotent route whose effect is an order row. */
   function app() {
-    const logger = { error: () => undefined } as unknown as Parameters<typeof createServiceApp>[0]['logger'];
-    return createServiceApp({ db, database: stack.orders.database, logger }, (a) => {
+    const logger = createLogger('things', 'silent');
+    return createServiceApp({ db, database: stack.orders.database, logger, callers: TEST_CALLERS }, (a) => {
       a.post(
         '/things/:id',
+        allowCallers('worker'),
         idempotentRoute(db, (r) => {
           const body = jsonBody(r) as { fail?: boolean };
           const id = String(r.params.id);
@@ -258,8 +260,8 @@ describe('idempotentRoute over HTTP', () => {
     const id = uniqueId('http');
     const key = uniqueId('key');
     const a = app();
-    const first = await request(a).post(`/things/${id}`).set('Idempotency-Key', key).send({});
-    const second = await request(a).post(`/things/${id}`).set('Idempotency-Key', key).send({});
+    const first = await callAs(a).post(`/things/${id}`).set('Idempotency-Key', key).send({});
+    const second = await callAs(a).post(`/things/${id}`).set('Idempotency-Key', key).send({});
     expect(first.status).toBe(201);
     expect(first.headers['idempotent-replayed']).toBeUndefined();
     expect(second.status).toBe(201);
@@ -272,20 +274,20 @@ describe('idempotentRoute over HTTP', () => {
     const id = uniqueId('http');
     const key = uniqueId('key');
     const a = app();
-    const failed = await request(a).post(`/things/${id}`).set('Idempotency-Key', key).send({ fail: true });
+    const failed = await callAs(a).post(`/things/${id}`).set('Idempotency-Key', key).send({ fail: true });
     expect(failed.status).toBe(500);
     expect(failed.body).toEqual({ error: { code: 'INTERNAL', message: 'Internal error' } });
     expect(await storedKey(key)).toBeUndefined();
     expect(await effects(id)).toBe(0);
     // A different body under the same key is allowed: the failed attempt left no trace.
-    const retry = await request(a).post(`/things/${id}`).set('Idempotency-Key', key).send({});
+    const retry = await callAs(a).post(`/things/${id}`).set('Idempotency-Key', key).send({});
     expect(retry.status).toBe(201);
     expect(await effects(id)).toBe(1);
   });
 
   it('when the Idempotency-Key header is empty, then 400 VALIDATION_FAILED and no row is written', async () => {
     const id = uniqueId('http');
-    const res = await request(app()).post(`/things/${id}`).set('Idempotency-Key', '').send({});
+    const res = await callAs(app()).post(`/things/${id}`).set('Idempotency-Key', '').send({});
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
     expect(await effects(id)).toBe(0);

@@ -1,39 +1,54 @@
-import type { Server } from 'node:http';
+import { STATUS_CODES, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type express from 'express';
 import type { Logger } from 'pino';
-import { baseApp, errorHandler, notFoundHandler } from './http';
+import { baseApp, errorHandler, methodNotAllowedHandlers, notFoundHandler } from './http';
 import { isReady, openDatabase, type Database, type Db } from './db';
-import { createFaultInjector, declaredRoutes } from './faults';
+import { ErrorCodes, errorBody } from './errors';
+import { FAULTS_PATH, createFaultInjector, declaredRoutes } from './faults';
 import { createLogger } from './logger';
 import { serverTiming } from './server-timing';
+import { assertWriteRoutesNameCallers, authenticateCallers, type ServiceCallers } from './service-auth';
 
 export interface ServiceDeps<TSchema extends Record<string, unknown>> {
   db: Db<TSchema>;
   database: Database<TSchema>;
   logger: Logger;
+  /** Who may call the service, by name and token (SERVICE_CALLERS; lib/service-auth.ts). */
+  callers: ServiceCallers;
   /** Fault injection (lib/faults.ts) behind this admin token; absent (the default), there is none. */
   faults?: { adminToken: string };
 }
 
 /**
  * Builds a service's express app: `/healthz` (ready only when the database answers and is
- * migrated), the service's routes, then JSON 404s and the shared error handler. With `deps.faults`,
- * fault injection sits in front of all of them and `/admin/faults` configures it.
+ * migrated, and open to anyone), the service's routes behind the callers' bearer tokens (every
+ * write route names the callers it serves), then JSON 405s and 404s and the shared error handler.
+ * With `deps.faults`, fault injection sits in front of the routes and `/admin/faults` (behind
+ * ADMIN_TOKEN) configures it.
  */
 export function createServiceApp<TSchema extends Record<string, unknown>>(
   deps: ServiceDeps<TSchema>,
   routes: (app: express.Express) => void,
 ): express.Express {
   const faults = deps.faults ? createFaultInjector({ adminToken: deps.faults.adminToken, logger: deps.logger }) : undefined;
-  const app = baseApp({ beforeBody: [serverTiming(), ...(faults ? [faults.gate] : [])] });
+  const authenticate = authenticateCallers({
+    callers: deps.callers,
+    logger: deps.logger,
+    skip: (method, path) => path === FAULTS_PATH || (path === '/healthz' && (method === 'GET' || method === 'HEAD')),
+  });
+  const app = baseApp({ beforeBody: [serverTiming(), authenticate, ...(faults ? [faults.gate] : [])] });
   if (faults) app.use(faults.admin);
   app.get('/healthz', async (_req, res) => {
     const ready = await isReady(deps.database.pool);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'unavailable', database: deps.database.name });
   });
   routes(app);
-  faults?.declareRoutes(declaredRoutes(app));
+  assertWriteRoutesNameCallers(app);
+  const declared = declaredRoutes(app);
+  faults?.declareRoutes(declared);
+  app.use(methodNotAllowedHandlers(declared));
   app.use(notFoundHandler());
   app.use(errorHandler(deps.logger));
   return app;
@@ -43,6 +58,33 @@ export function listen(app: express.Express, port: number, host: string): Promis
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
     server.keepAliveTimeout = 65_000;
+    answerClientErrorsAsJson(server);
+  });
+}
+
+/**
+ * Requests Node's own HTTP parser refuses never reach express (headers over the limit, an unknown
+ * method, a malformed request line): Node would answer them with an empty body. This gives them the
+ * same JSON error shape as every other answer, then closes the connection as Node does.
+ */
+export function answerClientErrorsAsJson(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // Mid-response (`_httpMessage`) or already gone: nothing sensible can be written.
+    if (err.code === 'ECONNRESET' || !socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const [status, code, message] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, ErrorCodes.HEADERS_TOO_LARGE, 'Request headers too large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, ErrorCodes.REQUEST_TIMEOUT, 'The request was not received in time']
+          : [400, ErrorCodes.MALFORMED_REQUEST, `Malformed HTTP request${err.code ? ` (${err.code})` : ''}`];
+    const body = JSON.stringify(errorBody(code, message));
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
 }
 
@@ -64,7 +106,15 @@ export function closeServer(server: Server): Promise<void> {
  */
 export async function runService<
   TSchema extends Record<string, unknown>,
-  TConfig extends { LOG_LEVEL: string; BIND_HOST: string; MYSQL_URL: string; DB_POOL_SIZE: number; FAULTS_ENABLED: boolean; ADMIN_TOKEN?: string | undefined },
+  TConfig extends {
+    LOG_LEVEL: string;
+    BIND_HOST: string;
+    MYSQL_URL: string;
+    DB_POOL_SIZE: number;
+    SERVICE_CALLERS: ServiceCallers;
+    FAULTS_ENABLED: boolean;
+    ADMIN_TOKEN?: string | undefined;
+  },
 >(spec: {
   name: string;
   config: TConfig;
@@ -86,9 +136,10 @@ export async function runService<
   });
   const faults = spec.config.FAULTS_ENABLED ? { adminToken: spec.config.ADMIN_TOKEN! } : undefined;
   if (faults) logger.warn('fault injection is enabled (/admin/faults)');
-  const app = spec.createApp({ db: database.db, database, logger, faults }, spec.config);
+  const callers = spec.config.SERVICE_CALLERS;
+  const app = spec.createApp({ db: database.db, database, logger, callers, faults }, spec.config);
   const server = await listen(app, spec.port, spec.config.BIND_HOST);
-  logger.info({ url: `http://${spec.config.BIND_HOST}:${boundPort(server)}`, database: database.name }, `${spec.name} listening`);
+  logger.info({ url: `http://${spec.config.BIND_HOST}:${boundPort(server)}`, database: database.name, callers: [...callers.keys()] }, `${spec.name} listening`);
   stopGracefully(logger, server, () => database.close());
 }
 

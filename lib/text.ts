@@ -1,37 +1,53 @@
+/**
+ * The rules for what the services and the API accept as IDs and as free text, in one place.
+ *
+ * IDs are opaque: a small alphabet, so they are safe in paths, logs, SQL and workflow IDs, and
+ * case-sensitive (the ID columns compare byte for byte).
+ *
+ * Free text (names, address lines, notes) is shown to people, printed on labels and stored by
+ * other systems. It must not hold what would make it lie about itself: control characters (NUL,
+ * CR/LF that forge log lines or headers, the rest of C0, DEL, C1), Unicode line and paragraph
+ * separators, bidirectional embedding / override / isolate controls that reorder what is
+ * displayed (U+202A–U+202E, U+2066–U+2069: "Trojan Source"), lone surrogates (not Unicode at all;
+ * not storable as utf8mb4 without being mangled), or U+FFFD (what the JSON parser puts in place of
+ * bytes that were not valid UTF-8: the text that arrived is not the text the client sent).
+ */
 import { z } from 'zod';
 
-/**
- * One rule for free text that other systems display or store (names, address lines, notes):
- * no control characters (NUL, CR/LF and the rest of C0, DEL, C1), no Unicode line or paragraph
- * separators, no bidirectional embedding / override / isolate controls (they make a label read
- * differently from what it holds: "Trojan Source"), no lone surrogates (not valid UTF-16, so
- * not storable as utf8mb4 without being mangled), and no U+FFFD (what the JSON parser puts in
- * place of invalid UTF-8 bytes: the text is not what the client meant).
- */
+const ID_PATTERN = (max: number) => new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${max - 1}}$`);
+
+/** An opaque ID: 1-`max` letters, digits, `.`, `_`, `-`, starting with a letter or a digit. */
+export function idSchema(what: string, max = 64) {
+  return z.string().regex(ID_PATTERN(max), `${what}: 1-${max} letters, digits, . _ - (starting with a letter or digit)`);
+}
+
 const FORBIDDEN = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 /** In a `u` regex a surrogate pair is one code point, so `\p{Cs}` matches only lone surrogates. */
 const LONE_SURROGATE = /\p{Cs}/u;
-/** What a decoder puts in place of bytes that were not valid UTF-8: the text that arrived was not the text sent. */
 const REPLACEMENT = '\ufffd';
 
-/** Why `value` breaks the rule, or undefined when it is clean. */
+/** Why `value` is not acceptable free text, or undefined when it is. */
 export function textProblem(value: string): string | undefined {
-  if (LONE_SURROGATE.test(value)) return 'contains a lone surrogate (not valid Unicode text)';
+  if (LONE_SURROGATE.test(value)) return 'must be well-formed Unicode (no lone surrogates)';
   if (value.includes(REPLACEMENT)) return 'contains U+FFFD (the body was not valid UTF-8)';
   const bad = FORBIDDEN.exec(value);
-  if (bad) return `contains the control character U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  if (bad) {
+    const code = `U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    return `must not contain control, line-break or bidirectional-override characters (found ${code})`;
+  }
   return undefined;
 }
 
-/** A zod string with the rule applied (trimmed, `min`..`max` characters). */
+/** Free text of `min`-`max` characters (after trimming spaces) that passes `textProblem`. */
 export function safeText(min: number, max: number) {
+  // Checked before trimming: a trailing CR/LF is refused, not quietly cut off.
   return z
     .string()
+    .superRefine((s, ctx) => {
+      const problem = textProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
     .trim()
     .min(min)
-    .max(max)
-    .superRefine((value, ctx) => {
-      const problem = textProblem(value);
-      if (problem) ctx.addIssue({ code: 'custom', message: `${problem}: control, line-break and bidirectional-override characters are not allowed` });
-    });
+    .max(max);
 }

@@ -16,6 +16,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { httpOk, portOpen, waitUntil, type ManagedProcess } from '../harness/process-stack';
 import { startTemporalCluster } from '../harness/temporal-cluster';
+import { formatServiceCallers, type ServiceCaller } from '../lib/service-auth';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
 
 const root = path.resolve(__dirname, '..');
@@ -24,8 +25,20 @@ export const DEV_API_TOKEN = 'dev-token-change-me';
 /** The documented local card-sealing key (32 bytes); any real deployment sets its own CARD_ENCRYPTION_KEY. */
 export const DEV_CARD_KEY = Buffer.from('dev-card-key-change-me-32-bytes!').toString('base64');
 
+/**
+ * The documented local service-caller tokens (lib/service-auth.ts): each service accepts these, the
+ * worker and the gateway send their own, and the operator's seeds the demo catalog. Any real
+ * deployment sets its own SERVICE_CALLERS and SERVICE_TOKENs.
+ */
+export const DEV_SERVICE_TOKENS: Record<ServiceCaller, string> = {
+  worker: 'dev-worker-token-change-me',
+  gateway: 'dev-gateway-token-change-me',
+  operator: 'dev-operator-token-change-me',
+};
+
 const env: Record<string, string | undefined> & { API_TOKEN: string; TEMPORAL_ADDRESS: string } = {
   ...process.env,
+  SERVICE_CALLERS: formatServiceCallers(DEV_SERVICE_TOKENS),
   API_TOKEN: process.env.API_TOKEN ?? DEV_API_TOKEN,
   CARD_ENCRYPTION_KEY: process.env.CARD_ENCRYPTION_KEY ?? DEV_CARD_KEY,
   TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
@@ -73,8 +86,8 @@ function prefixed(name: string, stream: NodeJS.ReadableStream | null) {
   rl.on('line', (line) => process.stdout.write(`\x1b[${color}m${name.padEnd(9)}|\x1b[0m ${line}\n`));
 }
 
-function start(name: string, command: string, args: string[]): ChildProcess {
-  return adopt(name, spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+function start(name: string, command: string, args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
+  return adopt(name, spawn(command, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /** Prefixes the process's output and stops the stack when it exits unexpectedly. */
@@ -109,13 +122,18 @@ const DEMO_CATALOG = [
   { sku: 'KETTLE-3', name: 'Whistling kettle', priceCents: 5400, available: 20 },
 ];
 
-/** Seeds the demo catalog once: existing products are left as they are. */
+/** Seeds the demo catalog once, as the operator: existing products are left as they are. */
 async function seedCatalog(): Promise<void> {
+  const authorization = `Bearer ${DEV_SERVICE_TOKENS.operator}`;
   for (const p of DEMO_CATALOG) {
     const url = `http://127.0.0.1:${ports.inventory}/products/${p.sku}`;
-    if ((await fetch(url)).status === 404) {
+    const existing = await fetch(url, { headers: { authorization } });
+    if (existing.status === 404) {
       const { sku: _sku, ...body } = p;
-      await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const put = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify(body) });
+      if (!put.ok) throw new Error(`seeding ${p.sku}: ${put.status} ${await put.text()}`);
+    } else if (!existing.ok) {
+      throw new Error(`reading ${p.sku}: ${existing.status} ${await existing.text()}`);
     }
   }
 }
@@ -190,13 +208,13 @@ async function main(): Promise<void> {
     metricsPorts.push(metricsPort);
     const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'worker.ts')], {
       cwd: root,
-      env: { ...env, WORKER_METRICS_PORT: String(metricsPort) },
+      env: { ...env, SERVICE_TOKEN: DEV_SERVICE_TOKENS.worker, WORKER_METRICS_PORT: String(metricsPort) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     adopt(workerCount === 1 ? 'worker' : `worker-${i + 1}`, proc);
   }
   start('api', ...tsx('api/main.ts'));
-  start('gateway', ...tsx('gateway/main.ts'));
+  start('gateway', ...tsx('gateway/main.ts'), { SERVICE_TOKEN: DEV_SERVICE_TOKENS.gateway });
   await waitFor('api', () => httpOk(`http://127.0.0.1:${ports.api}/healthz`));
   await waitFor('gateway', () => httpOk(`http://127.0.0.1:${ports.gateway}/healthz`));
 
@@ -207,6 +225,7 @@ async function main(): Promise<void> {
     OpenAPI       http://127.0.0.1:${ports.api}/openapi.json
     Temporal UI   http://localhost:${uiPort}
     Temporal gRPC 127.0.0.1:${temporalPort}
+    services      (Authorization: Bearer ${DEV_SERVICE_TOKENS.operator}: the operator's token; reads and PUT /products/:sku)
     orders        http://127.0.0.1:${ports.orders}/healthz
     inventory     http://127.0.0.1:${ports.inventory}/healthz
     payments      http://127.0.0.1:${ports.payments}/healthz

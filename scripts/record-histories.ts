@@ -26,7 +26,7 @@ import { placeOrderWorkflowId, renameProductWorkflowId } from '../shared/saga-na
 import type { PlaceOrderInput } from '../workflows/place-order';
 import type { RenameProductInput } from '../workflows/rename-product';
 import type { SagaRunOptions } from '../workflows/options';
-import { startServices, uniqueId, type ServiceStack } from '../test/support/services';
+import { SERVICE_TOKENS, startServices, uniqueId, type ServiceStack } from '../test/support/services';
 import { FAST, finalState, waitForState } from '../test/support/temporal';
 import { ADDRESS, DECLINED_CARD, GOOD_CARD, TEST_CARD_KEY, orderInput, putProduct } from '../test/support/fixtures';
 import { HISTORIES_DIR, activitiesIn, cardNumbersIn, fixtureName, historyToJson, patchesIn } from '../test/replay/fixture-files';
@@ -258,6 +258,7 @@ async function main(): Promise<void> {
         shippingUrl: services.shipping.url,
         httpTimeoutMs: 1000,
         httpConnections: 16,
+        serviceToken: SERVICE_TOKENS.worker,
         cardKey: TEST_CARD_KEY,
       },
     });

@@ -4,6 +4,7 @@
  * module the program uses at run time, so a renamed or misspelled variable fails here, not in a
  * container that silently falls back to a default.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -31,6 +32,7 @@ interface ComposeService {
   entrypoint?: string | string[];
   environment?: RawEnv;
   ports?: PortSpec[];
+  expose?: (string | number)[];
   depends_on?: string[] | Record<string, { condition?: string }>;
   healthcheck?: { test?: string | string[] };
 }
@@ -44,9 +46,12 @@ interface ComposeFile {
 // Compose semantics the checks need
 // ---------------------------------------------------------------------------------------------
 
-/** What `${VAR:?message}` becomes in these checks: as if the operator had set a valid value. */
-// base64 of 32 bytes, so it is also a valid CARD_ENCRYPTION_KEY (and long enough for API_TOKEN)
-const REQUIRED_VALUE = Buffer.from('set-by-the-operator-0123456789ab').toString('base64');
+/**
+ * What `${VAR:?message}` becomes in these checks: as if the operator had set a valid value, one of
+ * its own for each variable (secrets such as the callers' tokens must differ). Base64 of 32 bytes,
+ * so it is also a valid CARD_ENCRYPTION_KEY (and long enough for any token).
+ */
+const requiredValue = (name: string) => createHash('sha256').update(`set-by-the-operator:${name}`).digest('base64');
 
 /**
  * Compose interpolation against an empty host environment: `${VAR:-default}` / `${VAR-default}`
@@ -62,7 +67,7 @@ export function interpolate(value: string, where: string): string {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([\s\S]*)|(:?\?)([\s\S]*))?$/.exec(braced);
     if (!m) throw new Error(`${where}: unsupported interpolation \${${braced}}`);
     if (m[2] !== undefined) return m[3] ?? '';
-    if (m[4] !== undefined) return REQUIRED_VALUE;
+    if (m[4] !== undefined) return requiredValue(m[1]!);
     return '';
   });
 }
@@ -95,13 +100,15 @@ function dependsOn(service: ComposeService): Record<string, string> {
   return Object.fromEntries(Object.entries(d).map(([name, spec]) => [name, spec?.condition ?? 'service_started']));
 }
 
-/** Host → container port pairs a service publishes (short and long syntax). */
-function publishedPorts(service: ComposeService): { host: number; container: number }[] {
+/** Host → container port pairs a service publishes (short and long syntax), with the host address if one is given. */
+function publishedPorts(service: ComposeService): { host: number; container: number; hostIp?: string }[] {
   return (service.ports ?? []).flatMap((spec) => {
     if (typeof spec === 'object') return spec.published === undefined ? [] : [{ host: Number(spec.published), container: spec.target }];
     const parts = String(spec).replace(/\/(tcp|udp)$/, '').split(':');
-    if (parts.length < 2) return []; // container port only: docker picks a random host port
-    return [{ host: Number(parts[parts.length - 2]), container: Number(parts[parts.length - 1]) }];
+    // container port only: docker still publishes it, on a random host port
+    if (parts.length < 2) return [{ host: 0, container: Number(parts[0]) }];
+    const hostIp = parts.length > 2 ? parts.slice(0, -2).join(':') : undefined;
+    return [{ host: Number(parts[parts.length - 2]), container: Number(parts[parts.length - 1]), ...(hostIp ? { hostIp } : {}) }];
   });
 }
 
@@ -142,6 +149,9 @@ interface Loaded {
   temporal?: { address: string | undefined; namespace: string };
   taskQueue?: string;
   serviceUrls?: Record<string, string>;
+  /** The worker's token for the services / the callers a service serves. */
+  serviceToken?: string;
+  serviceCallers?: ReadonlyMap<string, string>;
   mysqlUrl?: string;
   dbPrefix?: string;
 }
@@ -163,7 +173,7 @@ const programs: Record<string, Program> = {
     mysqlBacked: true,
     load: (env) => {
       const c = loadOrdersConfig(env);
-      return { port: c.ORDERS_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX };
+      return { port: c.ORDERS_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS };
     },
   },
   inventory: {
@@ -173,7 +183,7 @@ const programs: Record<string, Program> = {
     mysqlBacked: true,
     load: (env) => {
       const c = loadInventoryConfig(env);
-      return { port: c.INVENTORY_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX };
+      return { port: c.INVENTORY_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS };
     },
   },
   payments: {
@@ -183,7 +193,7 @@ const programs: Record<string, Program> = {
     mysqlBacked: true,
     load: (env) => {
       const c = loadPaymentsConfig(env);
-      return { port: c.PAYMENTS_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX };
+      return { port: c.PAYMENTS_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS };
     },
   },
   shipping: {
@@ -193,7 +203,7 @@ const programs: Record<string, Program> = {
     mysqlBacked: true,
     load: (env) => {
       const c = loadShippingConfig(env);
-      return { port: c.SHIPPING_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX };
+      return { port: c.SHIPPING_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS };
     },
   },
   worker: {
@@ -207,6 +217,7 @@ const programs: Record<string, Program> = {
         temporal: { address: c.temporal.connection.address, namespace: c.temporal.namespace },
         taskQueue: c.TASK_QUEUE,
         serviceUrls: { orders: c.ORDERS_URL, inventory: c.INVENTORY_URL, payments: c.PAYMENTS_URL, shipping: c.SHIPPING_URL },
+        serviceToken: c.SERVICE_TOKEN,
       };
     },
   },
@@ -316,7 +327,7 @@ describe('docker-compose.yml', () => {
     expect(envOf(raw.services.api ?? {}).API_TOKEN).toMatch(/^\$\{API_TOKEN:\?[^}]+\}$/);
     // And the interpolator itself refuses what compose would silently substitute.
     expect(() => interpolate('sleep $n', 'x')).toThrow(/unbraced \$n/);
-    expect(interpolate('a${X:-b}c$${Y}${Z:?need Z}', 'x')).toBe(`abc\${Y}${REQUIRED_VALUE}`);
+    expect(interpolate('a${X:-b}c$${Y}${Z:?need Z}', 'x')).toBe(`abc\${Y}${requiredValue('Z')}`);
   });
 
   it('when services are listed, then each has an image or a build, and every depends_on target exists', () => {
@@ -333,20 +344,32 @@ describe('docker-compose.yml', () => {
     expect(existsSync(path.join(root, 'Dockerfile'))).toBe(true);
   });
 
-  it('when host ports are published, then each is published once, and they are the documented ones', () => {
+  it('when host ports are published, then only the API is, and the Temporal UI on the host loopback; services, Temporal and MySQL are not', () => {
     const all = Object.entries(services).flatMap(([name, s]) => publishedPorts(s).map((p) => ({ name, ...p })));
-    const hostPorts = all.map((p) => p.host);
-    const dupes = hostPorts.filter((p, i) => hostPorts.indexOf(p) !== i);
-    expect(dupes).toEqual([]);
-    expect(Object.fromEntries(all.map((p) => [p.name, `${p.host}:${p.container}`]))).toEqual({
+    expect(Object.fromEntries(all.map((p) => [p.name, `${p.hostIp ? `${p.hostIp}:` : ''}${p.host}:${p.container}`]))).toEqual({
       api: '3000:3000',
-      orders: '3001:3001',
-      inventory: '3002:3002',
-      payments: '3003:3003',
-      shipping: '3004:3004',
-      temporal: '7233:7233',
-      'temporal-ui': '8233:8080',
+      'temporal-ui': '127.0.0.1:8233:8080',
     });
+    // The services trust their callers' tokens and Temporal's frontend has no authorizer here:
+    // they are reachable on the compose network only (expose), never from the host.
+    for (const name of ['orders', 'inventory', 'payments', 'shipping', 'temporal', 'mysql']) {
+      expect({ name, ports: svc(name).ports ?? [] }).toEqual({ name, ports: [] });
+    }
+    expect(svc('temporal').expose).toEqual(['7233']);
+    expect(rawText).toMatch(/authorizer and claim mapper, mTLS/);
+  });
+
+  it('when the services start, then each serves the worker with the very token the worker sends, and no token has a default', () => {
+    const workerToken = loaded('worker').serviceToken;
+    expect(workerToken).toBe(requiredValue('WORKER_SERVICE_TOKEN'));
+    for (const name of Object.entries(programs).filter(([, p]) => p.mysqlBacked).map(([n]) => n)) {
+      const callers = loaded(name).serviceCallers;
+      expect({ name, worker: callers?.get('worker') }).toEqual({ name, worker: workerToken });
+      expect({ name, callers: [...(callers?.keys() ?? [])] }).toEqual({ name, callers: ['worker', 'operator'] });
+      // Required, never defaulted: a committed default would be a token everyone knows.
+      expect(envOf(raw.services[name] ?? {}).SERVICE_CALLERS).toMatch(/^worker:\$\{WORKER_SERVICE_TOKEN:\?[^}]+\},operator:\$\{OPERATOR_SERVICE_TOKEN:\?[^}]+\}$/);
+    }
+    expect(envOf(raw.services.worker ?? {}).SERVICE_TOKEN).toMatch(/^\$\{WORKER_SERVICE_TOKEN:\?[^}]+\}$/);
   });
 
   it('when a program starts, then its command runs an existing script of the repo through tsx', () => {
@@ -385,7 +408,9 @@ describe('docker-compose.yml', () => {
       if (config.port === undefined) continue; // the worker serves nothing but metrics
       expect({ name, bindHost: config.bindHost }).toEqual({ name, bindHost: '0.0.0.0' });
       expect({ name, healthcheck: healthcheckPort(svc(name)) }).toEqual({ name, healthcheck: config.port });
-      expect({ name, published: publishedPorts(svc(name)).map((p) => p.container) }).toEqual({ name, published: [config.port] });
+      // The API is published on the host; the services only on the compose network.
+      const reachable = name === 'api' ? publishedPorts(svc(name)).map((p) => p.container) : (svc(name).expose ?? []).map(Number);
+      expect({ name, reachable }).toEqual({ name, reachable: [config.port] });
     }
     expect(healthcheckPort(svc('orders'))).toBe(3001);
   });
@@ -417,8 +442,9 @@ describe('docker-compose.yml', () => {
     expect(api.temporal?.namespace).toBe(worker.temporal?.namespace);
     expect(api.taskQueue).toBe(worker.taskQueue);
     expect(envOf(svc('temporal-ui')).TEMPORAL_ADDRESS).toBe(TEMPORAL_ADDRESS);
-    // The server listens there: frontend gRPC port 7233, bound to all interfaces.
-    expect(publishedPorts(svc('temporal')).map((p) => p.container)).toContain(7233);
+    // The server listens there: frontend gRPC port 7233 on the compose network (not published), bound to all interfaces.
+    expect(svc('temporal').expose).toContain('7233');
+    expect(publishedPorts(svc('temporal'))).toEqual([]);
     expect(envOf(svc('temporal')).TEMPORAL_BIND_IP).toBe('0.0.0.0');
     expect(envOf(svc('temporal')).TEMPORAL_FRONTEND_PORT).toBe('7233');
     // The UI links the API hands out go to the UI's published port.

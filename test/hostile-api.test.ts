@@ -3,7 +3,7 @@ import net from 'node:net';
 import type { Server } from 'node:http';
 import { gzipSync, deflateSync } from 'node:zlib';
 import request from 'supertest';
-import { startServices, type ServiceStack } from './support/services';
+import { SERVICE_TOKENS, startServices, type ServiceStack } from './support/services';
 import { connectTemporal, startWorker, type RunningWorker, type TemporalHarness } from './support/temporal';
 import { ADDRESS, GOOD_CARD, putProduct } from './support/fixtures';
 import { fingerprint, type Fingerprint } from './support/http-checks';
@@ -41,7 +41,7 @@ beforeAll(async () => {
   t = await connectTemporal('hostile');
   worker = await startWorker(t, stack, { httpTimeoutMs: 2000 });
   const apiServer = await listenWithJsonErrors(createTestApi(t, { dbPrefix: stack.prefix }).app, 0, '127.0.0.1');
-  coordinator = new OrderCoordinator({ urls: stack.urls, httpTimeoutMs: 2000, httpConnections: 8, logger });
+  coordinator = new OrderCoordinator({ urls: stack.urls, httpTimeoutMs: 2000, httpConnections: 8, serviceToken: SERVICE_TOKENS.gateway, logger });
   const gatewayServer = await listenWithJsonErrors(createGatewayApp({ coordinator, logger, apiToken: TEST_TOKEN }), 0, '127.0.0.1');
   servers.push(apiServer, gatewayServer);
   api = `http://127.0.0.1:${boundPort(apiServer)}`;

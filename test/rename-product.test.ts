@@ -1,7 +1,6 @@
-import request from 'supertest';
 import { placeOrderWorkflowId } from '../workflows/place-order';
 import { renameProductWorkflowId, type RenameProductInput } from '../workflows/rename-product';
-import { startServices, uniqueId, type ServiceStack } from './support/services';
+import { callAs, startServices, uniqueId, type ServiceStack } from './support/services';
 import { connectTemporal, startWorker, FAST, finalState, waitForState, type RunningWorker, type TemporalHarness } from './support/temporal';
 import { orderInput, putProduct } from './support/fixtures';
 
@@ -55,11 +54,11 @@ describe('RenameProduct', () => {
     expect(state.status).toBe('COMPLETED');
     expect(state.steps.find((s) => s.name === 'updateOrderProductNames')!.attempts).toBeGreaterThan(1);
     expect(await copies(orderId)).toEqual([{ product_name: 'Kettle Pro', name_version: 2 }]);
-    const product = await request(stack.inventory.app).get(`/products/${sku}`);
+    const product = await callAs(stack.inventory.app).get(`/products/${sku}`);
     expect(product.body).toMatchObject({ name: 'Kettle Pro', nameVersion: 2 });
 
     // a late, repeated delivery of the old name must not roll the copy back
-    const late = await request(stack.orders.app).put(`/product-names/${sku}`).send({ name: 'Old Kettle', version: 1 });
+    const late = await callAs(stack.orders.app).put(`/product-names/${sku}`).send({ name: 'Old Kettle', version: 1 });
     expect(late.body).toMatchObject({ applied: false });
     expect(await copies(orderId)).toEqual([{ product_name: 'Kettle Pro', name_version: 2 }]);
   });
@@ -72,7 +71,7 @@ describe('RenameProduct', () => {
     const second = await rename(sku, 'Mug Deluxe');
     await second.result();
     // replay the first rename's copy update as if it arrived late
-    const replay = await request(stack.orders.app).put(`/product-names/${sku}`).send({ name: 'Mug Classic', version: 2 });
+    const replay = await callAs(stack.orders.app).put(`/product-names/${sku}`).send({ name: 'Mug Classic', version: 2 });
     expect(replay.status).toBe(200);
     expect(await copies(orderId)).toEqual([{ product_name: 'Mug Deluxe', name_version: 3 }]);
   });
@@ -85,7 +84,7 @@ describe('RenameProduct', () => {
     expect(state.status).toBe('COMPENSATED');
     expect(state.failure).toMatchObject({ type: 'INVALID_PRODUCT_NAME', step: 'updateOrderProductNames' });
     expect(state.steps.find((s) => s.name === 'renameProduct')!.compensation!.status).toBe('COMPENSATED');
-    const product = await request(stack.inventory.app).get(`/products/${sku}`);
+    const product = await callAs(stack.inventory.app).get(`/products/${sku}`);
     expect(product.body).toMatchObject({ name: 'Lamp', nameVersion: 3 });
     const [renameRow] = await stack.inventory.query<{ status: string }>('SELECT status FROM product_renames WHERE rename_id = ?', [handle.workflowId]);
     expect(renameRow!.status).toBe('REVERTED');

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { placeOrderWorkflowId } from '../workflows/place-order';
-import { startServices, type ServiceStack } from './support/services';
+import { SERVICE_TOKENS, startServices, type ServiceStack } from './support/services';
 import { connectTemporal, finalState, temporalAddress, waitForState, FAST, type TemporalHarness } from './support/temporal';
 import { TEST_CARD_KEY, orderFootprint, orderInput, putProduct, stockOf } from './support/fixtures';
 
@@ -31,6 +31,7 @@ async function spawnWorker(): Promise<ChildProcess> {
       INVENTORY_URL: stack.inventory.url,
       PAYMENTS_URL: stack.payments.url,
       SHIPPING_URL: stack.shipping.url,
+      SERVICE_TOKEN: SERVICE_TOKENS.worker,
       HTTP_TIMEOUT_MS: '1000',
       WORKER_METRICS_PORT: '0',
       CARD_ENCRYPTION_KEY: TEST_CARD_KEY.toString('base64'),

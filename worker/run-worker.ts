@@ -46,6 +46,7 @@ export async function startSagaWorker(config: WorkerConfig, logger: Logger): Pro
       shippingUrl: config.SHIPPING_URL,
       httpTimeoutMs: config.HTTP_TIMEOUT_MS,
       httpConnections: config.HTTP_CONNECTIONS,
+      serviceToken: config.SERVICE_TOKEN,
       cardKey: parseCardKey(config.CARD_ENCRYPTION_KEY),
     },
     tuning: {

@@ -4,11 +4,14 @@ import { AppError, ErrorCodes } from '../../lib/errors';
 import { idempotentRoute, jsonBody, parse } from '../../lib/http';
 import { rejection, type Reply } from '../../lib/idempotency';
 import { createServiceApp, type ServiceDeps } from '../../lib/service';
+import { SAGA_CALLERS, allowCallers } from '../../lib/service-auth';
 import * as schema from './schema';
 import { products, productRenames, reservationLines, reservations } from './schema';
 import {
   InventoryErrors,
+  emptyBody,
   orderIdSchema,
+  renameIdSchema,
   renameBody,
   reserveBody,
   skuSchema,
@@ -99,6 +102,8 @@ export function createInventoryApp(deps: InventoryDeps) {
      */
     app.put(
       '/products/:sku',
+      // The catalog is run by operators (and the scripts that seed it), never by a saga.
+      allowCallers('operator'),
       idempotentRoute(db, (req) => {
         const sku = parse(skuSchema, req.params.sku, 'SKU');
         const body = parse(upsertProductBody, jsonBody(req));
@@ -128,6 +133,7 @@ export function createInventoryApp(deps: InventoryDeps) {
     /** Renames a product (the source of truth for names): the version goes up by one. */
     app.post(
       '/products/:sku/rename',
+      allowCallers('worker'),
       idempotentRoute(db, (req) => {
         const sku = parse(skuSchema, req.params.sku, 'SKU');
         const body = parse(renameBody, jsonBody(req));
@@ -180,9 +186,11 @@ export function createInventoryApp(deps: InventoryDeps) {
      */
     app.post(
       '/products/:sku/renames/:renameId/revert',
+      allowCallers('worker'),
       idempotentRoute(db, (req) => {
         const sku = parse(skuSchema, req.params.sku, 'SKU');
-        const renameId = parse(renameBody.shape.renameId, req.params.renameId, 'rename ID');
+        const renameId = parse(renameIdSchema, req.params.renameId, 'rename ID');
+        parse(emptyBody, jsonBody(req));
         return async (tx): Promise<Reply> => {
           const [product] = await tx.select().from(products).where(eq(products.sku, sku)).for('update');
           await tx
@@ -225,6 +233,7 @@ export function createInventoryApp(deps: InventoryDeps) {
     /** Holds stock for an order: all lines or none. Returns names, unit prices and the total. */
     app.post(
       '/reservations',
+      allowCallers(...SAGA_CALLERS),
       idempotentRoute(db, (req) => {
         const body = parse(reserveBody, jsonBody(req));
         const lines = mergeLines(body.lines);
@@ -275,8 +284,10 @@ export function createInventoryApp(deps: InventoryDeps) {
     /** Compensation: returns held units. No reservation yet → tombstone, so a late one holds nothing. */
     app.post(
       '/reservations/:orderId/release',
+      allowCallers(...SAGA_CALLERS),
       idempotentRoute(db, (req) => {
         const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
+        parse(emptyBody, jsonBody(req));
         return async (tx): Promise<Reply> => {
           const row = await lockReservation(tx, orderId);
           if (row.status === 'PENDING') {
@@ -301,8 +312,10 @@ export function createInventoryApp(deps: InventoryDeps) {
     /** After the order is confirmed: the held units leave `reserved` for good. */
     app.post(
       '/reservations/:orderId/commit',
+      allowCallers(...SAGA_CALLERS),
       idempotentRoute(db, (req) => {
         const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
+        parse(emptyBody, jsonBody(req));
         return async (tx): Promise<Reply> => {
           const [row] = await tx.select().from(reservations).where(eq(reservations.orderId, orderId)).for('update');
           if (!row || row.status === 'PENDING') {

@@ -1,9 +1,14 @@
 import { z } from 'zod';
+import { idSchema, safeText } from '../../lib/text';
 
 /** The inventory service's HTTP contract, shared with its callers (the activities). */
-export const skuSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'SKU: 1-64 letters, digits, . _ -');
-export const orderIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'orderId: 1-64 letters, digits, . _ -');
-export const productNameSchema = z.string().trim().min(1).max(255);
+export const skuSchema = idSchema('SKU');
+export const orderIdSchema = idSchema('orderId');
+/** A rename's ID (the RenameProduct saga uses its workflow ID, `rename-<sku>-<request>`). */
+export const renameIdSchema = idSchema('renameId', 128);
+export const productNameSchema = safeText(1, 255);
+/** The compensations and the commit take no parameters: an empty JSON object (or no body). */
+export const emptyBody = z.strictObject({});
 
 export const upsertProductBody = z.strictObject({
   name: productNameSchema,
@@ -21,7 +26,7 @@ export const reserveBody = z.strictObject({
 export type ReserveRequest = z.infer<typeof reserveBody>;
 
 export const renameBody = z.strictObject({
-  renameId: z.string().min(1).max(128),
+  renameId: renameIdSchema,
   name: productNameSchema,
 });
 export type RenameRequest = z.infer<typeof renameBody>;

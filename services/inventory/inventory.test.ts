@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { startServices, uniqueId, type ServiceStack } from '../../test/support/services';
 import { describeBadInput, describeIdempotency, expectError, fingerprint } from '../../test/support/http-checks';
 
@@ -10,7 +9,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const api = () => request(stack.inventory.url);
+const api = () => stack.inventory.as('worker');
+/** The catalog route (`PUT /products/:sku`) is the operator's. */
+const operator = () => stack.inventory.as('operator');
 const inventory = () => stack.inventory;
 
 interface ProductRow {
@@ -50,7 +51,7 @@ async function reservationLines(orderId: string) {
 /** Creates a product with a unique SKU and returns the SKU. */
 async function product(opts: { name?: string; priceCents?: number; available?: number } = {}): Promise<string> {
   const sku = uniqueId('SKU');
-  const res = await api()
+  const res = await operator()
     .put(`/products/${sku}`)
     .send({ name: opts.name ?? `Widget ${sku}`, priceCents: opts.priceCents ?? 250, available: opts.available ?? 10 });
   expect(res.status).toBe(201);
@@ -74,7 +75,7 @@ describe('health', () => {
 describe('products', () => {
   it('when a product is PUT for the first time, then 201 and the row holds name, price and stock', async () => {
     const sku = uniqueId('SKU');
-    const res = await api().put(`/products/${sku}`).send({ name: '  Blue mug  ', priceCents: 1299, available: 7 });
+    const res = await operator().put(`/products/${sku}`).send({ name: '  Blue mug  ', priceCents: 1299, available: 7 });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({ sku, name: 'Blue mug', nameVersion: 1, priceCents: 1299, available: 7, reserved: 0, committed: 0 });
     expect(await productRow(sku)).toEqual({ sku, name: 'Blue mug', name_version: 1, price_cents: 1299, available: 7, reserved: 0, committed: 0, stock_total: 7 });
@@ -82,12 +83,12 @@ describe('products', () => {
 
   it('when an existing product is PUT again, then 200, the row is updated and a new name bumps nameVersion', async () => {
     const sku = await product({ name: 'Mug', priceCents: 100, available: 5 });
-    const samename = await api().put(`/products/${sku}`).send({ name: 'Mug', priceCents: 150, available: 8 });
+    const samename = await operator().put(`/products/${sku}`).send({ name: 'Mug', priceCents: 150, available: 8 });
     expect(samename.status).toBe(200);
     expect(samename.body).toMatchObject({ name: 'Mug', nameVersion: 1, priceCents: 150, available: 8 });
     expect(await productRow(sku)).toMatchObject({ name: 'Mug', name_version: 1, price_cents: 150, available: 8 });
 
-    const renamed = await api().put(`/products/${sku}`).send({ name: 'Big mug', priceCents: 150, available: 8 });
+    const renamed = await operator().put(`/products/${sku}`).send({ name: 'Big mug', priceCents: 150, available: 8 });
     expect(renamed.status).toBe(200);
     expect(renamed.body).toMatchObject({ name: 'Big mug', nameVersion: 2 });
     expect(await productRow(sku)).toMatchObject({ name: 'Big mug', name_version: 2 });
@@ -99,7 +100,7 @@ describe('products', () => {
     const sku = await product({ available: 10 });
     expect((await reserve(uniqueId('ord'), [{ sku, quantity: 4 }])).status).toBe(201);
     expect(await productRow(sku)).toMatchObject({ available: 6, reserved: 4, stock_total: 10 });
-    const res = await api().put(`/products/${sku}`).send({ name: 'Restocked', priceCents: 250, available: 20 });
+    const res = await operator().put(`/products/${sku}`).send({ name: 'Restocked', priceCents: 250, available: 20 });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ available: 20, reserved: 4, committed: 0 });
     expect(await productRow(sku)).toMatchObject({ available: 20, reserved: 4, stock_total: 24 });
@@ -484,7 +485,7 @@ describe('renames', () => {
     const renamed = await product({ name: 'Kettle' });
     const other = await product({ name: 'Toaster' });
     // Give the other product the same name version, so only the SKU tells the two apart.
-    expect((await api().put(`/products/${other}`).send({ name: 'Toaster 2', priceCents: 250, available: 10 })).status).toBe(200);
+    expect((await operator().put(`/products/${other}`).send({ name: 'Toaster 2', priceCents: 250, available: 10 })).status).toBe(200);
     const renameId = uniqueId('ren');
     expect((await rename(renamed, renameId, 'Electric kettle')).status).toBe(200);
 
@@ -515,7 +516,7 @@ describe('idempotency', () => {
       status: 201,
       prepare: async () => {
         const sku = uniqueId('SKU');
-        return { method: 'put', path: `/products/${sku}`, body: { name: 'Cup', priceCents: 5, available: 3 }, otherBody: { name: 'Cup', priceCents: 6, available: 3 } };
+        return { method: 'put', path: `/products/${sku}`, body: { name: 'Cup', priceCents: 5, available: 3 }, otherBody: { name: 'Cup', priceCents: 6, available: 3 }, caller: 'operator' };
       },
     },
     {
@@ -543,7 +544,8 @@ describe('idempotency', () => {
         const sku = await product({ available: 10 });
         const orderId = uniqueId('ord');
         expect((await reserve(orderId, [{ sku, quantity: 1 }])).status).toBe(201);
-        return { method: 'post', path: `/reservations/${orderId}/release`, body: {}, otherBody: { reason: 'other' } };
+        // The body is always empty: the other request is another order's release under the same key.
+        return { method: 'post', path: `/reservations/${orderId}/release`, body: {}, otherBody: {}, otherPath: `/reservations/${uniqueId('ord')}/release` };
       },
     },
     {
@@ -553,7 +555,7 @@ describe('idempotency', () => {
         const sku = await product({ available: 10 });
         const orderId = uniqueId('ord');
         expect((await reserve(orderId, [{ sku, quantity: 1 }])).status).toBe(201);
-        return { method: 'post', path: `/reservations/${orderId}/commit`, body: {}, otherBody: { reason: 'other' } };
+        return { method: 'post', path: `/reservations/${orderId}/commit`, body: {}, otherBody: {}, otherPath: `/reservations/${uniqueId('ord')}/commit` };
       },
     },
     {
@@ -572,7 +574,7 @@ describe('idempotency', () => {
         const sku = await product({ name: 'Old' });
         const renameId = uniqueId('ren');
         expect((await api().post(`/products/${sku}/rename`).send({ renameId, name: 'New' })).status).toBe(200);
-        return { method: 'post', path: `/products/${sku}/renames/${renameId}/revert`, body: {}, otherBody: { reason: 'other' } };
+        return { method: 'post', path: `/products/${sku}/renames/${renameId}/revert`, body: {}, otherBody: {}, otherPath: `/products/${sku}/renames/${uniqueId('ren')}/revert` };
       },
     },
   ]);
@@ -619,6 +621,7 @@ describe('idempotency', () => {
 describe('bad input', () => {
   describeBadInput(inventory, {
     method: 'put',
+    caller: 'operator',
     path: () => `/products/${uniqueId('SKU')}`,
     validBody: () => ({ name: 'Thing', priceCents: 100, available: 1 }),
     invalid: [
@@ -656,6 +659,47 @@ describe('bad input', () => {
     ],
   });
 
+  for (const route of ['release', 'commit'] as const) {
+    describeBadInput(inventory, {
+      method: 'post',
+      path: () => `/reservations/${uniqueId('ord')}/${route}`,
+      validBody: () => ({}),
+      invalid: [],
+    });
+  }
+  describeBadInput(inventory, {
+    method: 'post',
+    path: () => `/products/${uniqueId('SKU')}/renames/${uniqueId('ren')}/revert`,
+    validBody: () => ({}),
+    invalid: [],
+  });
+
+  it('when a revert, release or commit names a hostile ID (NUL, CR/LF, traversal, SQL, 129 characters), then 400 VALIDATION_FAILED and nothing is written', async () => {
+    const sku = await product({ name: 'Kept', available: 10 });
+    const before = await fingerprint(inventory());
+    const hostile = ['ren\u0000x', 'ren\r\nX-Injected: 1', '../../etc/passwd', "x' OR '1'='1", 'x; DROP TABLE products; --', '.hidden', 'r'.repeat(129), 'ren id'];
+    for (const id of hostile) {
+      const paths = [`/products/${sku}/renames/${encodeURIComponent(id)}/revert`, `/reservations/${encodeURIComponent(id)}/release`, `/reservations/${encodeURIComponent(id)}/commit`];
+      for (const path of paths) {
+        const res = await api().post(path).send({});
+        expect({ path, status: res.status, code: res.body?.error?.code }).toEqual({ path, status: 400, code: 'VALIDATION_FAILED' });
+      }
+    }
+    expect(await fingerprint(inventory())).toEqual(before);
+    expect(await productRow(sku)).toMatchObject({ name: 'Kept' });
+  });
+
+  it('when a product name holds a NUL, CR/LF or a bidi override, then the upsert and the rename are 400 and the name is kept', async () => {
+    const sku = await product({ name: 'Kept', available: 10 });
+    const before = await fingerprint(inventory());
+    for (const name of ['Mug\u0000', 'Mug\r\nX: 1', 'Mug \u202eevil', 'Mug\ud800']) {
+      expectError(await operator().put(`/products/${sku}`).send({ name, priceCents: 1, available: 1 }), 400, 'VALIDATION_FAILED');
+      expectError(await api().post(`/products/${sku}/rename`).send({ renameId: uniqueId('ren'), name }), 400, 'VALIDATION_FAILED');
+    }
+    expect(await fingerprint(inventory())).toEqual(before);
+    expect(await productRow(sku)).toMatchObject({ name: 'Kept', available: 10 });
+  });
+
   it('when a release names an invalid order ID, then 400 VALIDATION_FAILED and nothing is written', async () => {
     const before = await fingerprint(inventory());
     const res = await api().post(`/reservations/${encodeURIComponent('no/such order')}/release`);
@@ -688,10 +732,12 @@ describe('bad input', () => {
     expect(await productRow(sku)).toMatchObject({ name: 'New', reserved: 2, committed: 0 });
   });
 
-  it('when a route does not exist, then 404 NOT_FOUND as JSON and nothing is written', async () => {
+  it('when a route does not exist, then 404 NOT_FOUND as JSON (405 METHOD_NOT_ALLOWED for a known path) and nothing is written', async () => {
     const before = await fingerprint(inventory());
     expectError(await api().get('/nope'), 404, 'NOT_FOUND');
-    expectError(await api().delete(`/products/${uniqueId('SKU')}`), 404, 'NOT_FOUND');
+    const wrongMethod = await api().delete(`/products/${uniqueId('SKU')}`);
+    expectError(wrongMethod, 405, 'METHOD_NOT_ALLOWED');
+    expect(wrongMethod.headers.allow).toBe('GET, HEAD, PUT');
     expectError(await api().post('/products').send({ name: 'x' }), 404, 'NOT_FOUND');
     expect(await fingerprint(inventory())).toEqual(before);
   });

@@ -4,6 +4,7 @@ import { AppError } from '../../lib/errors';
 import { idempotentRoute, jsonBody, parse } from '../../lib/http';
 import { rejection, type Reply } from '../../lib/idempotency';
 import { createServiceApp, type ServiceDeps } from '../../lib/service';
+import { SAGA_CALLERS, allowCallers } from '../../lib/service-auth';
 import * as schema from './schema';
 import { orderLines, orders, productNames } from './schema';
 import {
@@ -70,6 +71,7 @@ export function createOrdersApp(deps: OrdersDeps) {
     /** Creates a PENDING order. A repeat for the same order and lines answers the existing order. */
     app.post(
       '/orders',
+      allowCallers(...SAGA_CALLERS),
       idempotentRoute(db, (req) => {
         const body = parse(createOrderBody, jsonBody(req));
         const skus = body.lines.map((l) => l.sku);
@@ -101,6 +103,7 @@ export function createOrdersApp(deps: OrdersDeps) {
     /** PENDING → CONFIRMED, storing the copies of names (newest version wins) and unit prices. */
     app.post(
       '/orders/:orderId/confirm',
+      allowCallers(...SAGA_CALLERS),
       idempotentRoute(db, (req) => {
         const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
         const body = parse(confirmOrderBody, jsonBody(req));
@@ -135,6 +138,7 @@ export function createOrdersApp(deps: OrdersDeps) {
     /** Compensation: PENDING → CANCELLED. No order yet → a CANCELLED tombstone. */
     app.post(
       '/orders/:orderId/cancel',
+      allowCallers(...SAGA_CALLERS),
       idempotentRoute(db, (req) => {
         const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
         const body = parse(cancelOrderBody, jsonBody(req));
@@ -161,6 +165,8 @@ export function createOrdersApp(deps: OrdersDeps) {
      */
     app.put(
       '/product-names/:sku',
+      // Only the RenameProduct saga copies names.
+      allowCallers('worker'),
       idempotentRoute(db, (req) => {
         const sku = parse(skuSchema, req.params.sku, 'SKU');
         const body = parse(productNameCopyBody, jsonBody(req));

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { idSchema } from '../../lib/text';
 
 /** The orders service's HTTP contract, shared with its callers (the activities). */
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, '1-64 letters, digits, . _ -');
+const id = idSchema('ID');
 /** Versions are stored in INT columns; a larger one must be a 400, not a database error. */
 const version = z.number().int().max(2_147_483_647);
 export const orderIdSchema = id;

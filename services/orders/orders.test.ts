@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { startServices, uniqueId, type ServiceStack } from '../../test/support/services';
 import { describeBadInput, describeIdempotency, expectError, fingerprint } from '../../test/support/http-checks';
 
@@ -10,7 +9,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const api = () => request(stack.orders.url);
+const api = () => stack.orders.as('worker');
 const orders = () => stack.orders;
 
 async function orderRow(orderId: string) {
@@ -539,11 +538,14 @@ describe('bad input', () => {
     expect(await fingerprint(orders())).toEqual(before);
   });
 
-  it('when a route does not exist, then 404 NOT_FOUND as JSON and nothing is written', async () => {
+  it('when a route does not exist, then 404 NOT_FOUND as JSON (405 METHOD_NOT_ALLOWED for a known path) and nothing is written', async () => {
     const before = await fingerprint(orders());
     expectError(await api().get('/nope'), 404, 'NOT_FOUND');
-    expectError(await api().delete(`/orders/${uniqueId('ord')}`), 404, 'NOT_FOUND');
-    expectError(await api().put('/orders').send({}), 404, 'NOT_FOUND');
+    const wrongMethod = await api().delete(`/orders/${uniqueId('ord')}`);
+    expectError(wrongMethod, 405, 'METHOD_NOT_ALLOWED');
+    expect(wrongMethod.headers.allow).toBe('GET, HEAD');
+    expectError(await api().put('/orders').send({}), 405, 'METHOD_NOT_ALLOWED');
+    expectError(await api().post('/order').send({}), 404, 'NOT_FOUND');
     expect(await fingerprint(orders())).toEqual(before);
   });
 });

@@ -4,6 +4,7 @@ import type { Tx } from '../../lib/db';
 import { idempotentRoute, jsonBody, parse } from '../../lib/http';
 import { rejection, type Reply } from '../../lib/idempotency';
 import { createServiceApp, type ServiceDeps } from '../../lib/service';
+import { SAGA_CALLERS, allowCallers } from '../../lib/service-auth';
 import * as schema from './schema';
 import { payments } from './schema';
 import { PaymentsErrors, chargeBody, refundBody, listPaymentsQuery, orderIdSchema, type Payment, type RefundResult } from './contract';
@@ -54,6 +55,7 @@ export function createPaymentsApp(deps: PaymentsDeps) {
     /** Charges an order's amount. Declined cards are recorded as DECLINED and answered 402. */
     app.post(
       '/charges',
+      allowCallers(...SAGA_CALLERS),
       idempotentRoute(db, (req) => {
         const body = parse(chargeBody, jsonBody(req));
         return async (tx): Promise<Reply> => {
@@ -93,6 +95,7 @@ export function createPaymentsApp(deps: PaymentsDeps) {
     /** Compensation: refunds a captured payment; before any charge, leaves a VOIDED tombstone. */
     app.post(
       '/charges/:orderId/refund',
+      allowCallers(...SAGA_CALLERS),
       idempotentRoute(db, (req) => {
         const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
         parse(refundBody, jsonBody(req));

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { idSchema } from '../../lib/text';
 
 /** The payments service's HTTP contract, shared with its callers (the activities). */
-export const orderIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'orderId: 1-64 letters, digits, . _ -');
+export const orderIdSchema = idSchema('orderId');
 export const cardNumberSchema = z.string().regex(/^\d{12,19}$/, 'card number: 12-19 digits');
 
 export const chargeBody = z.strictObject({

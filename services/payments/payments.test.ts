@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { startServices, uniqueId, type ServiceStack } from '../../test/support/services';
 import { describeBadInput, describeIdempotency, expectError, fingerprint } from '../../test/support/http-checks';
 
@@ -10,7 +9,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const api = () => request(stack.payments.url);
+const api = () => stack.payments.as('worker');
 const payments = () => stack.payments;
 
 const GOOD_CARD = '4242424242424242';
@@ -318,11 +317,11 @@ describe('bad input', () => {
     expect(await paymentRows(orderId)).toEqual([expect.objectContaining({ status: 'CAPTURED' })]);
   });
 
-  it('when a route does not exist, then 404 NOT_FOUND as JSON and nothing is written', async () => {
+  it('when a route does not exist, then 404 NOT_FOUND as JSON (405 METHOD_NOT_ALLOWED for a known path) and nothing is written', async () => {
     const before = await fingerprint(payments());
     expectError(await api().get('/nope'), 404, 'NOT_FOUND');
     expectError(await api().get(`/charges/${uniqueId('ord')}`), 404, 'NOT_FOUND');
-    expectError(await api().delete('/payments'), 404, 'NOT_FOUND');
+    expectError(await api().delete('/payments'), 405, 'METHOD_NOT_ALLOWED');
     expect(await fingerprint(payments())).toEqual(before);
   });
 });

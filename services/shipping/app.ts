@@ -4,6 +4,7 @@ import type { Tx } from '../../lib/db';
 import { idempotentRoute, jsonBody, parse } from '../../lib/http';
 import { rejection, type Reply } from '../../lib/idempotency';
 import { createServiceApp, type ServiceDeps } from '../../lib/service';
+import { SAGA_CALLERS, allowCallers } from '../../lib/service-auth';
 import * as schema from './schema';
 import { shipments } from './schema';
 import { ShippingErrors, cancelShipmentBody, listShipmentsQuery, orderIdSchema, scheduleBody, type Address, type Shipment } from './contract';
@@ -47,6 +48,7 @@ export function createShippingApp(deps: ShippingDeps) {
     /** Schedules an order's shipment; unserved countries are 422 UNSERVICEABLE_ADDRESS. */
     app.post(
       '/shipments',
+      allowCallers(...SAGA_CALLERS),
       idempotentRoute(db, (req) => {
         const body = parse(scheduleBody, jsonBody(req));
         return async (tx): Promise<Reply> => {
@@ -78,6 +80,7 @@ export function createShippingApp(deps: ShippingDeps) {
     /** Compensation: cancels a scheduled shipment; before any, leaves a CANCELLED tombstone. */
     app.post(
       '/shipments/:orderId/cancel',
+      allowCallers(...SAGA_CALLERS),
       idempotentRoute(db, (req) => {
         const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
         parse(cancelShipmentBody, jsonBody(req));

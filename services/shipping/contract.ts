@@ -1,13 +1,15 @@
 import { z } from 'zod';
+import { idSchema, safeText } from '../../lib/text';
 
 /** The shipping service's HTTP contract, shared with its callers (the activities and the API). */
-export const orderIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'orderId: 1-64 letters, digits, . _ -');
+export const orderIdSchema = idSchema('orderId');
 
+/** Printed on labels: free text without control or bidirectional characters (lib/text.ts). */
 export const addressSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  line1: z.string().trim().min(1).max(200),
-  city: z.string().trim().min(1).max(100),
-  postalCode: z.string().trim().min(1).max(20),
+  name: safeText(1, 200),
+  line1: safeText(1, 200),
+  city: safeText(1, 100),
+  postalCode: safeText(1, 20),
   country: z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2 country code, upper case'),
 });
 export type Address = z.infer<typeof addressSchema>;

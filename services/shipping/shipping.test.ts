@@ -1,5 +1,4 @@
-import request from 'supertest';
-import { startServices, uniqueId, type ServiceStack } from '../../test/support/services';
+import { callAs, startServices, uniqueId, type ServiceStack } from '../../test/support/services';
 import { describeBadInput, describeIdempotency, expectError, fingerprint } from '../../test/support/http-checks';
 
 let stack: ServiceStack;
@@ -10,7 +9,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const api = () => request(stack.shipping.url);
+const api = () => stack.shipping.as('worker');
 const shipping = () => stack.shipping;
 
 const address = (over: Partial<Record<'name' | 'line1' | 'city' | 'postalCode' | 'country', string>> = {}) => ({
@@ -36,7 +35,7 @@ async function shipmentRows(orderId: string, svc = shipping()) {
 }
 
 async function schedule(orderId: string, addr: object = address(), base = stack.shipping.url) {
-  return request(base).post('/shipments').send({ orderId, address: addr });
+  return callAs(base).post('/shipments').send({ orderId, address: addr });
 }
 
 describe('health', () => {
@@ -266,7 +265,23 @@ describe('bad input', () => {
       { what: 'a postal code of 21 characters', body: () => ({ orderId: uniqueId('ord'), address: address({ postalCode: '1'.repeat(21) }) }), reports: 'address.postalCode' },
       { what: 'an unknown address field', body: () => ({ orderId: uniqueId('ord'), address: { ...address(), line2: 'Flat 3' } }), reports: 'address' },
       { what: 'an address that is a string', body: () => ({ orderId: uniqueId('ord'), address: '12 St James Square, London' }), reports: 'address' },
+      // lib/text.ts: what is printed on a label must not forge lines or reorder itself
+      { what: 'a NUL in the name', body: () => ({ orderId: uniqueId('ord'), address: address({ name: 'Ada\u0000Lovelace' }) }), reports: 'address.name' },
+      { what: 'CR/LF in the first line', body: () => ({ orderId: uniqueId('ord'), address: address({ line1: '12 St James Sq\r\nX-Injected: 1' }) }), reports: 'address.line1' },
+      { what: 'a trailing newline in the city', body: () => ({ orderId: uniqueId('ord'), address: address({ city: 'London\n' }) }), reports: 'address.city' },
+      { what: 'a right-to-left override in the name', body: () => ({ orderId: uniqueId('ord'), address: address({ name: 'Ada \u202egnp.exe' }) }), reports: 'address.name' },
+      { what: 'a bidi isolate in the postal code', body: () => ({ orderId: uniqueId('ord'), address: address({ postalCode: 'SW1\u2066Y' }) }), reports: 'address.postalCode' },
+      { what: 'a lone surrogate in the city', body: () => ({ orderId: uniqueId('ord'), address: address({ city: 'Lon\ud800don' }) }), reports: 'address.city' },
     ],
+  });
+
+  it('when an address holds accents, CJK or an emoji (well-formed text), then it is scheduled as given', async () => {
+    const orderId = uniqueId('ord');
+    const addr = address({ name: 'Zoë Łukasz 山田 🙂', city: 'Kraków' });
+    const res = await schedule(orderId, addr);
+    expect(res.status).toBe(201);
+    expect(await shipmentRows(orderId)).toEqual([expect.objectContaining({ status: 'SCHEDULED' })]);
+    expect(res.body.address).toEqual(addr);
   });
 
   describeBadInput(shipping, {
@@ -287,11 +302,11 @@ describe('bad input', () => {
     expect(await shipmentRows(orderId)).toEqual([expect.objectContaining({ status: 'SCHEDULED' })]);
   });
 
-  it('when a route does not exist, then 404 NOT_FOUND as JSON and nothing is written', async () => {
+  it('when a route does not exist, then 404 NOT_FOUND as JSON (405 METHOD_NOT_ALLOWED for a known path) and nothing is written', async () => {
     const before = await fingerprint(shipping());
     expectError(await api().get('/nope'), 404, 'NOT_FOUND');
     expectError(await api().get(`/shipments/${uniqueId('ord')}`), 404, 'NOT_FOUND');
-    expectError(await api().put('/shipments').send({}), 404, 'NOT_FOUND');
+    expectError(await api().put('/shipments').send({}), 405, 'METHOD_NOT_ALLOWED');
     expect(await fingerprint(shipping())).toEqual(before);
   });
 });

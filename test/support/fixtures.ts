@@ -1,6 +1,5 @@
-import request from 'supertest';
 import type { ServiceStack } from './services';
-import { uniqueId } from './services';
+import { callAs, uniqueId } from './services';
 import type { PlaceOrderInput } from '../../workflows/place-order';
 import { sealCardNumber } from '../../lib/card-token';
 
@@ -10,10 +9,10 @@ export const TEST_CARD_KEY = Buffer.alloc(32, 7);
 export const DECLINED_CARD = '4000000000000002';
 export const ADDRESS = { name: 'Ada Lovelace', line1: '12 St James Square', city: 'London', postalCode: 'SW1Y 4JH', country: 'GB' };
 
-/** Creates a product through the inventory service's real admin route. */
+/** Creates a product through the inventory service's real admin route, as the operator. */
 export async function putProduct(stack: ServiceStack, opts: { sku?: string; name?: string; priceCents?: number; available: number }) {
   const sku = opts.sku ?? uniqueId('SKU');
-  const res = await request(stack.inventory.app)
+  const res = await callAs(stack.inventory.app, 'operator')
     .put(`/products/${sku}`)
     .send({ name: opts.name ?? `Product ${sku}`, priceCents: opts.priceCents ?? 1250, available: opts.available });
   if (res.status >= 300) throw new Error(`could not create product: ${res.status} ${JSON.stringify(res.body)}`);

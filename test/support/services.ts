@@ -3,9 +3,11 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import type express from 'express';
 import type { RowDataPacket } from 'mysql2';
+import request from 'supertest';
 import { dropDatabase, openDatabase, type Database } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { boundPort, closeServer, listen, type ServiceDeps } from '../../lib/service';
+import { formatServiceCallers, type ServiceCaller, type ServiceCallers } from '../../lib/service-auth';
 import { createInventoryApp } from '../../services/inventory/app';
 import * as inventorySchema from '../../services/inventory/schema';
 import { createOrdersApp } from '../../services/orders/app';
@@ -27,6 +29,30 @@ export function uniqueId(label: string): string {
   return `${label}-${randomBytes(5).toString('hex')}`;
 }
 
+/**
+ * The suites' service callers (fresh for each test process): the worker's activities and the
+ * gateway built by the suites send these, and the suites themselves call the services as one of them.
+ */
+export const SERVICE_TOKENS: Record<ServiceCaller, string> = {
+  worker: `test-worker-${randomBytes(12).toString('hex')}`,
+  gateway: `test-gateway-${randomBytes(12).toString('hex')}`,
+  operator: `test-operator-${randomBytes(12).toString('hex')}`,
+};
+export const TEST_CALLERS: ServiceCallers = new Map(Object.entries(SERVICE_TOKENS) as [ServiceCaller, string][]);
+/** SERVICE_CALLERS as a process of the suites' stacks gets it. */
+export const TEST_SERVICE_CALLERS = formatServiceCallers(SERVICE_TOKENS);
+
+/** `Authorization` header value of a caller. */
+export const authAs = (caller: ServiceCaller) => `Bearer ${SERVICE_TOKENS[caller]}`;
+
+/**
+ * A supertest agent that calls `target` (a URL or an app) as `caller`: the worker by default, which
+ * may call every saga route; the catalog route (`PUT /products/:sku`) is the operator's.
+ */
+export function callAs(target: string | express.Express, caller: ServiceCaller = 'worker') {
+  return request.agent(target).set('Authorization', authAs(caller));
+}
+
 /** One real service: its app on a real port and its real database. It can be stopped and started on the same port. */
 export class RunningService<TSchema extends Record<string, unknown> = Record<string, unknown>> {
   private server: Server | undefined;
@@ -39,6 +65,11 @@ export class RunningService<TSchema extends Record<string, unknown> = Record<str
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Calls this service over its port as `caller` (see `callAs`). */
+  as(caller: ServiceCaller = 'worker') {
+    return callAs(this.url, caller);
   }
 
   async start(): Promise<void> {
@@ -88,7 +119,7 @@ async function startOne<TSchema extends Record<string, unknown>>(
     poolSize: 10,
   });
   const logger = createLogger(name, process.env.TEST_LOG_LEVEL ?? 'silent');
-  const svc = new RunningService(name, database, createApp({ db: database.db, database, logger, faults }));
+  const svc = new RunningService(name, database, createApp({ db: database.db, database, logger, callers: TEST_CALLERS, faults }));
   await svc.start();
   return svc;
 }

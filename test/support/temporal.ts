@@ -2,7 +2,7 @@ import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@t
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type { ServiceStack } from './services';
 import { createSagaWorker } from '../../worker/create-worker';
-import { uniqueId } from './services';
+import { SERVICE_TOKENS, uniqueId } from './services';
 import { TEST_CARD_KEY } from './fixtures';
 import type { SagaRunOptions } from '../../workflows/options';
 import type { SagaState } from '../../shared/saga-types';
@@ -72,6 +72,7 @@ export async function startWorker(t: TemporalHarness, stack: ServiceStack, opts:
       shippingUrl: stack.shipping.url,
       httpTimeoutMs: opts.httpTimeoutMs ?? 3000,
       httpConnections: 32,
+      serviceToken: SERVICE_TOKENS.worker,
       cardKey: TEST_CARD_KEY,
     },
   });

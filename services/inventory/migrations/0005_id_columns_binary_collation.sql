@@ -1,0 +1,9 @@
+-- IDs are opaque and case-sensitive in the code (the contracts accept upper and lower case): compare
+-- them byte for byte, not case-insensitively as the database's default utf8mb4_unicode_ci collation
+-- would. With the default, PUT /products/fz-1 overwrote FZ-1 while a reservation of fz-1 was
+-- UNKNOWN_SKU. Every ID column of every service gets the same binary collation (one rule, and
+-- cross-database comparisons by the auditor compare like with like).
+ALTER TABLE `products` MODIFY COLUMN `sku` varchar(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL;--> statement-breakpoint
+ALTER TABLE `reservations` MODIFY COLUMN `order_id` varchar(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL;--> statement-breakpoint
+ALTER TABLE `reservation_lines` MODIFY COLUMN `order_id` varchar(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, MODIFY COLUMN `sku` varchar(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL;--> statement-breakpoint
+ALTER TABLE `product_renames` MODIFY COLUMN `rename_id` varchar(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, MODIFY COLUMN `sku` varchar(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL;
