@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { Express, RequestHandler } from 'express';
 import { ErrorCodes, errorBody } from './errors';
 import { listen } from './service';
@@ -45,31 +44,6 @@ export function methodNotAllowed(app: Express): RequestHandler {
   };
 }
 
-/** Node's parser error codes and the answer each gets (anything else: 400). */
-const PARSER_ANSWERS: Record<string, { status: number; reason: string; code: string; message: string }> = {
-  HPE_HEADER_OVERFLOW: { status: 431, reason: 'Request Header Fields Too Large', code: 'HEADERS_TOO_LARGE', message: 'Request headers are larger than the server accepts' },
-  HPE_INVALID_METHOD: { status: 400, reason: 'Bad Request', code: 'INVALID_METHOD', message: 'Unknown HTTP method' },
-  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, reason: 'Request Timeout', code: 'REQUEST_TIMEOUT', message: 'The request was not received in time' },
-};
-
-/**
- * Replaces Node's default `clientError` answer (a bare status line, no body) with the JSON error
- * shape every route uses. Connections that are already gone are just closed.
- */
-export function jsonClientErrors(server: Server): void {
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const answer = PARSER_ANSWERS[err.code ?? ''] ?? { status: 400, reason: 'Bad Request', code: ErrorCodes.VALIDATION_FAILED, message: 'Malformed HTTP request' };
-    const body = JSON.stringify(errorBody(answer.code, answer.message));
-    socket.end(
-      `HTTP/1.1 ${answer.status} ${answer.reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  });
-}
-
 /**
  * An HTTP/1.1 request without a Host header is a 400 (RFC 9112), in the JSON shape. Node answers
  * it itself with an empty body unless the server leaves it to the app (`listenWithJsonErrors`).
@@ -85,12 +59,11 @@ export function requireHost(): RequestHandler {
 }
 
 /**
- * `listen` (lib/service.ts) with the JSON answers of `jsonClientErrors`, and the missing-Host check
- * left to the app's `requireHost`: what the API and the gateway serve with.
+ * `listen` (lib/service.ts: Node's parser errors answered in the JSON shape) with the missing-Host
+ * check left to the app's `requireHost`: what the API and the gateway serve with.
  */
 export async function listenWithJsonErrors(app: Express, port: number, host: string): Promise<Server> {
   const server = await listen(app, port, host);
   (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
-  jsonClientErrors(server);
   return server;
 }

@@ -69,8 +69,9 @@ export function listen(app: express.Express, port: number, host: string): Promis
  */
 export function answerClientErrorsAsJson(server: Server): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    // Mid-response (`_httpMessage`) or already gone: nothing sensible can be written.
-    if (err.code === 'ECONNRESET' || !socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
+    // Already gone, or an answer already started on it (its headers were sent): nothing sensible can
+    // be written. (A request still being handled is cut short, as Node's own answer would.)
+    if (err.code === 'ECONNRESET' || !socket.writable || (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
       socket.destroy();
       return;
     }

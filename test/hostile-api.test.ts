@@ -450,7 +450,7 @@ const CLASSES: Record<string, () => Case[]> = {
         ['XML', 'application/xml', 415],
         ['no content type', '', 415],
         // body-parser decodes utf-16 as labelled: UTF-8 bytes under that label are not JSON
-        ['UTF-8 bytes labelled UTF-16', 'application/json; charset=utf-16', 400],
+        ['UTF-8 bytes labelled UTF-16', 'application/json; charset=utf-16', 415],
         ['JSON in a made-up charset', 'application/json; charset=klingon', 415],
         ['octet-stream', 'application/octet-stream', 415],
       ].map(([what, type, status]) => ({

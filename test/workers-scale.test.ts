@@ -5,7 +5,7 @@
  * `npm run test:cluster`, where shard ownership, sticky queues and task timeouts are the real ones).
  */
 import { runAudit } from '../audit/auditor';
-import { startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
+import { stackAuth, startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
 
 const ORDERS = 200;
 const CONCURRENCY = 16;
@@ -41,7 +41,7 @@ test('when two of three workers are SIGKILLed during 200 orders, then the surviv
   for (const sku of skus) {
     const res = await fetch(`${stack.urls.inventory}/products/${stack.dbPrefix}${sku}`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: stackAuth(stack, 'operator') },
       body: JSON.stringify({ name: `Scale ${sku}`, priceCents: 900, available: 10_000 }),
     });
     expect(res.ok).toBe(true);
@@ -61,7 +61,12 @@ test('when two of three workers are SIGKILLed during 200 orders, then the surviv
       if (i >= ORDERS) return;
       const victim = killAt.get(i);
       if (victim) {
-        tasksByWorker.set(victim, await completedTasks(stack.workerMetricsUrls.get(victim)!));
+        // On a quick machine the first third is sent before the victim finished an activity: let it
+        // finish one (its share of the work so far is running), then kill it mid-run.
+        const url = stack.workerMetricsUrls.get(victim)!;
+        let tasks = await completedTasks(url);
+        for (const until = Date.now() + 30_000; tasks.activities === 0 && Date.now() < until; tasks = await completedTasks(url)) await sleep(100);
+        tasksByWorker.set(victim, tasks);
         await stack.get(victim).kill('SIGKILL');
       }
       const declined = i % 10 === 9; // a business failure now and then: those sagas compensate
