@@ -11,7 +11,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { stackAuth, startProcessStack, STACK_API_TOKEN } from '../harness/process-stack';
+import { seedProduct, startProcessStack, STACK_API_TOKEN } from '../harness/process-stack';
 import { LoadClient, type Mode } from './load';
 
 interface CallFrame {
@@ -126,12 +126,7 @@ async function main(): Promise<void> {
   let orders: number;
   try {
     const sku = 'PROFILE-1';
-    const put = await fetch(`${stack.urls.inventory}/products/${sku}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json', authorization: stackAuth(stack, 'operator') },
-      body: JSON.stringify({ name: 'Profiled widget', priceCents: 1000, available: 100_000_000 }),
-    });
-    if (!put.ok) throw new Error(`could not seed the product: ${put.status}`);
+    await seedProduct(stack, sku, { name: 'Profiled widget', priceCents: 1000, available: 100_000_000 });
     // warm up without the profile mattering much (JIT), then measure
     const r = await client.run(mode, sku, concurrency, { warmupS: 3, durationS });
     orders = r.completed;

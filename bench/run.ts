@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { stackAuth, startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
+import { seedProduct, startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
 import { Client, Connection } from '@temporalio/client';
 import { legPercentiles, sagaTimeline } from '../lib/saga-timeline';
 import { LoadClient, type Mode, type RunResult } from './load';
@@ -146,12 +146,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   };
   try {
     const sku = 'BENCH-1';
-    const put = await fetch(`${stack.urls.inventory}/products/${sku}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json', authorization: stackAuth(stack, 'operator') },
-      body: JSON.stringify({ name: 'Benchmark widget', priceCents: 1000, available: 100_000_000 }),
-    });
-    if (!put.ok) throw new Error(`could not seed the benchmark product: ${put.status}`);
+    await seedProduct(stack, sku, { name: 'Benchmark widget', priceCents: 1000, available: 100_000_000 });
     const pids: Record<string, number | undefined> = { mysql: mysqlPid() };
     for (const [name, p] of stack.processes) pids[name] = p.proc?.pid;
     // The cluster's PostgreSQL runs a process per connection: its CPU is the sum over them, at each end

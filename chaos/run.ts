@@ -13,7 +13,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import { stackAuth, startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
+import { seedProduct, startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
 import { runAudit, type AuditReport } from '../audit/auditor';
 import { mulberry32 } from '../lib/faults';
 
@@ -153,12 +153,7 @@ async function runApproach(stack: ProcessStack, approach: Approach, opts: ChaosO
   const log = opts.log ?? (() => undefined);
   const { orders, stock } = planOrders(approach, opts, runTag);
   for (const [sku, available] of Object.entries(stock)) {
-    const res = await fetch(`${stack.urls.inventory}/products/${sku}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json', authorization: stackAuth(stack, 'operator') },
-      body: JSON.stringify({ name: `Chaos ${sku}`, priceCents: 700 + (sku.length % 5) * 100, available }),
-    });
-    if (!res.ok) throw new Error(`seeding ${sku}: ${res.status}`);
+    await seedProduct(stack, sku, { name: `Chaos ${sku}`, priceCents: 700 + (sku.length % 5) * 100, available });
   }
   const faultRules = { seed: opts.seed, rules: [{ route: '*', failureRate: opts.failureRate, latencyMs: 0, crashAfterCommitRate: opts.crashAfterCommitRate }] };
   await adminFaults(stack, adminToken, faultRules);

@@ -65,6 +65,20 @@ export function stackAuth(stack: Pick<ProcessStack, 'serviceTokens'>, caller: Se
   return `Bearer ${stack.serviceTokens[caller]}`;
 }
 
+/** Puts a product into the stack's catalog as the operator (the caller `PUT /products/:sku` serves); throws if refused. */
+export async function seedProduct(
+  stack: Pick<ProcessStack, 'serviceTokens' | 'urls'>,
+  sku: string,
+  product: { name: string; priceCents: number; available: number },
+): Promise<void> {
+  const res = await fetch(`${stack.urls.inventory}/products/${encodeURIComponent(sku)}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: stackAuth(stack, 'operator') },
+    body: JSON.stringify(product),
+  });
+  if (!res.ok) throw new Error(`seeding ${sku}: ${res.status} ${await res.text()}`);
+}
+
 export interface ProcessStack {
   dbPrefix: string;
   mysqlUrl: string;

@@ -5,7 +5,7 @@
  * `npm run test:cluster`, where shard ownership, sticky queues and task timeouts are the real ones).
  */
 import { runAudit } from '../audit/auditor';
-import { stackAuth, startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
+import { seedProduct, startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
 
 const ORDERS = 200;
 const CONCURRENCY = 16;
@@ -39,12 +39,7 @@ test('when two of three workers are SIGKILLed during 200 orders, then the surviv
   expect([...stack.workerMetricsUrls.keys()].sort()).toEqual(['worker', 'worker-2', 'worker-3']);
   const skus = ['SCALE-A', 'SCALE-B'];
   for (const sku of skus) {
-    const res = await fetch(`${stack.urls.inventory}/products/${stack.dbPrefix}${sku}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json', authorization: stackAuth(stack, 'operator') },
-      body: JSON.stringify({ name: `Scale ${sku}`, priceCents: 900, available: 10_000 }),
-    });
-    expect(res.ok).toBe(true);
+    await seedProduct(stack, `${stack.dbPrefix}${sku}`, { name: `Scale ${sku}`, priceCents: 900, available: 10_000 });
   }
 
   // worker-2 dies a third of the way in, worker-3 at two thirds; each one's metrics are read just before.
