@@ -186,54 +186,28 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
       }),
     );
   }
-  if (opts.withApi) {
-    const apiPort = await freePort();
-    urls.api = `http://127.0.0.1:${apiPort}`;
-    const api = new ManagedProcess('api', ...tsx('api/main.ts', opts.nodeArgs?.api), { ...temporalEnv, API_PORT: String(apiPort), BIND_HOST: '127.0.0.1', API_TOKEN: STACK_API_TOKEN, MYSQL_URL: mysqlUrl, DB_PREFIX: dbPrefix, ...opts.apiEnv }, () => httpOk(`${urls.api}/healthz`), log);
+  /** One API process; `mode` adds what sets it apart (activity mode, a worker of its own). */
+  const startApi = async (name: string, url: 'api' | 'apiLocal' | 'apiFast', mode: Record<string, string> = {}) => {
+    const port = await freePort();
+    urls[url] = `http://127.0.0.1:${port}`;
+    const env = { ...temporalEnv, API_PORT: String(port), BIND_HOST: '127.0.0.1', API_TOKEN: STACK_API_TOKEN, MYSQL_URL: mysqlUrl, DB_PREFIX: dbPrefix, ...mode, ...opts.apiEnv };
+    const api = new ManagedProcess(name, ...tsx('api/main.ts', opts.nodeArgs?.api), env, () => httpOk(`${urls[url]}/healthz`), log);
     await api.start();
-    processes.set('api', api);
-  }
-  if (opts.withLocalApi) {
-    const port = await freePort();
-    urls.apiLocal = `http://127.0.0.1:${port}`;
-    const apiLocal = new ManagedProcess(
-      'api-local',
-      ...tsx('api/main.ts', opts.nodeArgs?.api),
-      { ...temporalEnv, API_PORT: String(port), BIND_HOST: '127.0.0.1', API_TOKEN: STACK_API_TOKEN, MYSQL_URL: mysqlUrl, DB_PREFIX: dbPrefix, SAGA_ACTIVITY_MODE: 'local', ...opts.apiEnv },
-      () => httpOk(`${urls.apiLocal}/healthz`),
-      log,
-    );
-    await apiLocal.start();
-    processes.set('api-local', apiLocal);
-  }
+    processes.set(name, api);
+  };
+  if (opts.withApi) await startApi('api', 'api');
+  if (opts.withLocalApi) await startApi('api-local', 'apiLocal', { SAGA_ACTIVITY_MODE: 'local' });
   if (opts.withFastApi) {
-    const port = await freePort();
-    urls.apiFast = `http://127.0.0.1:${port}`;
-    const apiFast = new ManagedProcess(
-      'api-fast',
-      ...tsx('api/main.ts', opts.nodeArgs?.api),
-      {
-        ...temporalEnv,
-        ...serviceUrls,
-        SERVICE_TOKEN: serviceTokens.worker,
-        TASK_QUEUE: `${taskQueue}-fast`,
-        API_PORT: String(port),
-        BIND_HOST: '127.0.0.1',
-        API_TOKEN: STACK_API_TOKEN,
-        MYSQL_URL: mysqlUrl,
-        DB_PREFIX: dbPrefix,
-        SAGA_ACTIVITY_MODE: 'local',
-        API_EMBEDDED_WORKER: 'true',
-        SAGA_EAGER_START: 'true',
-        WORKER_METRICS_PORT: '0',
-        ...opts.workerEnv,
-        ...opts.apiEnv,
-      },
-      () => httpOk(`${urls.apiFast}/healthz`),
-      log,
-    );
-    await apiFast.start();
-    processes.set('api-fast', apiFast);
+    await startApi('api-fast', 'apiFast', {
+      ...serviceUrls,
+      SERVICE_TOKEN: serviceTokens.worker,
+      TASK_QUEUE: `${taskQueue}-fast`,
+      SAGA_ACTIVITY_MODE: 'local',
+      API_EMBEDDED_WORKER: 'true',
+      SAGA_EAGER_START: 'true',
+      WORKER_METRICS_PORT: '0',
+      ...opts.workerEnv,
+    });
   }
   if (opts.withGateway) {
     const gatewayPort = await freePort();
