@@ -7,8 +7,8 @@ import { bearerAuth } from './auth';
 import { openApiDocument } from './openapi';
 import { createMetrics } from './metrics';
 import { ApiErrors, type SagaDirectory, type Started } from './sagas';
-import { idempotencyKeyHeader, listQuery, placeOrderBody, renameBody, resolveBody, sagaIdParam, skuParam, startQuery, type AuditReportBody } from './schemas';
-import { PLACE_ORDER, RENAME_PRODUCT } from '../shared/saga-names';
+import { idempotencyKeyHeader, listQuery, resolveBody, sagaIdParam, startQuery, type AuditReportBody } from './schemas';
+import { SAGAS, sagaByType, type SagaDefinition } from '../sagas';
 import type { AuditReport } from '../audit/auditor';
 
 export interface ApiDeps {
@@ -81,25 +81,32 @@ export function createApiApp(deps: ApiDeps) {
     res.status(202).json({ sagaId, ...extra, status, links: sagas.links(sagaId) });
   }
 
-  app.post('/orders', async (req, res) => {
+  /** Validates the body, starts the saga once per Idempotency-Key, and answers (see answerStarted). */
+  async function startSaga(req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], saga: SagaDefinition, body: unknown) {
     const query = parse(startQuery, req.query, 'query');
-    const body = parse(placeOrderBody, jsonBody(req));
     const key = idempotencyKey(req.header('idempotency-key'));
     const waitStarted = Date.now();
-    const started = await sagas.startPlaceOrder(body, key, query.wait === 'true' || query.wait === 'decided' ? deps.waitMaxMs : undefined).catch(onTemporalError);
-    if (started.started) metrics.sagaStarted(PLACE_ORDER);
-    await answerStarted(res, started, query.wait, waitStarted, { orderId: started.orderId }).catch(onTemporalError);
-  });
+    const waitMs = query.wait === 'true' || query.wait === 'decided' ? deps.waitMaxMs : undefined;
+    const started = await sagas.start(saga, body, key, waitMs).catch(onTemporalError);
+    if (started.started) metrics.sagaStarted(saga.type);
+    await answerStarted(res, started, query.wait, waitStarted, started.echo).catch(onTemporalError);
+  }
 
-  app.post('/products/:sku/rename', async (req, res) => {
-    const query = parse(startQuery, req.query, 'query');
-    const sku = parse(skuParam, req.params.sku, 'SKU');
-    const body = parse(renameBody, jsonBody(req));
-    const key = idempotencyKey(req.header('idempotency-key'));
-    const waitStarted = Date.now();
-    const started = await sagas.startRename(sku, body.name, key, query.wait === 'true' || query.wait === 'decided' ? deps.waitMaxMs : undefined).catch(onTemporalError);
-    if (started.started) metrics.sagaStarted(RENAME_PRODUCT);
-    await answerStarted(res, started, query.wait, waitStarted, { sku }).catch(onTemporalError);
+  // Each saga's domain route (POST /orders, POST /products/:sku/rename, ...) and POST /sagas/{type}.
+  for (const saga of SAGAS) {
+    const { route } = saga;
+    if (route) {
+      app.post(route.path, async (req, res) => {
+        const params = route.params ? parse(route.params, req.params, 'path') : {};
+        const body = parse(route.body, jsonBody(req));
+        await startSaga(req, res, saga, parse(saga.body, route.toSagaBody(params, body as never)));
+      });
+    }
+  }
+  app.post('/sagas/:type', async (req, res) => {
+    const saga = sagaByType(String(req.params.type));
+    if (!saga) throw new AppError(404, ApiErrors.SAGA_TYPE_NOT_FOUND, `No saga type ${JSON.stringify(req.params.type)}; registered: ${SAGAS.map((s) => s.type).join(', ')}`);
+    await startSaga(req, res, saga, parse(saga.body, jsonBody(req)));
   });
 
   app.get('/sagas', async (req, res) => {

@@ -1,17 +1,17 @@
 import { z } from 'zod';
+import { SAGAS, type SagaDefinition } from '../sagas';
 import {
   actionAcceptedResponse,
   auditReportResponse,
   errorResponse,
   healthResponse,
   listQuery,
-  placeOrderBody,
-  renameBody,
   resolveBody,
   sagaListResponse,
   sagaTimelineResponse,
   sagaStartedResponse,
   sagaViewResponse,
+  SAGA_ID_PATTERN,
 } from './schemas';
 
 const schema = (s: z.ZodType, io: 'input' | 'output' = 'output') => {
@@ -39,7 +39,23 @@ const wait = {
     'decided: answer 200 as soon as its outcome is decided: past its pivot (status COMPLETING: only retriable steps are left, it will complete), ended, or STUCK.',
   schema: { type: 'string', enum: ['true', 'false', 'decided'] },
 };
-const sagaId = { name: 'sagaId', in: 'path', required: true, schema: { type: 'string', pattern: '^(order|rename)-[A-Za-z0-9._-]{1,200}$' } };
+const sagaId = { name: 'sagaId', in: 'path', required: true, schema: { type: 'string', pattern: SAGA_ID_PATTERN } };
+
+/** `/products/:sku/rename` → `/products/{sku}/rename`. */
+const openApiPath = (expressPath: string) => expressPath.replace(/:([A-Za-z_]+)/g, '{$1}');
+
+/** The domain route of a saga: its path parameters from the route's params schema, its body. */
+function startOperation(saga: SagaDefinition, domain: boolean) {
+  const params = saga.route?.params ? Object.entries(schema(saga.route.params, 'input').properties as Record<string, unknown>).map(([name, s]) => ({ name, in: 'path', required: true, schema: s })) : [];
+  return {
+    post: {
+      summary: domain ? `${saga.route!.summary}: ${saga.summary}` : saga.summary,
+      parameters: [...params, idempotencyKey, wait],
+      requestBody: { required: true, content: { 'application/json': { schema: ref(`${saga.type}RouteRequest`) } } },
+      responses: { ...started, ...errors(400, 401, 413, 415, 422, 503) },
+    },
+  };
+}
 const started = {
   '202': json('SagaStarted', 'Saga started (or, with a reused Idempotency-Key, the saga it started before)'),
   '200': json('SagaView', 'With ?wait=true: the saga has ended'),
@@ -65,8 +81,8 @@ export function openApiDocument(): Record<string, unknown> {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
-        PlaceOrderRequest: schema(placeOrderBody, 'input'),
-        RenameRequest: schema(renameBody, 'input'),
+        // Each registered saga's body (POST /sagas/{type}) and its domain route's body.
+        ...Object.fromEntries(SAGAS.flatMap((saga) => [[`${saga.type}Request`, schema(saga.body, 'input')], ...(saga.route ? [[`${saga.type}RouteRequest`, schema(saga.route.body, 'input')]] : [])])),
         ResolveRequest: schema(resolveBody, 'input'),
         SagaStarted: schema(sagaStartedResponse),
         SagaView: schema(sagaViewResponse),
@@ -82,20 +98,13 @@ export function openApiDocument(): Record<string, unknown> {
       '/healthz': { get: { summary: 'Ready when Temporal answers', security: [], responses: { '200': json('Health', 'Temporal reachable'), '503': json('Health', 'Temporal unreachable') } } },
       '/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
-      '/orders': {
+      ...Object.fromEntries(SAGAS.filter((saga) => saga.route).map((saga) => [openApiPath(saga.route!.path), startOperation(saga, true)])),
+      '/sagas/{type}': {
         post: {
-          summary: 'Start a PlaceOrder saga',
-          parameters: [idempotencyKey, wait],
-          requestBody: { required: true, content: { 'application/json': { schema: ref('PlaceOrderRequest') } } },
-          responses: { ...started, ...errors(400, 401, 413, 415, 422, 503) },
-        },
-      },
-      '/products/{sku}/rename': {
-        post: {
-          summary: 'Start a RenameProduct saga',
-          parameters: [{ name: 'sku', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' } }, idempotencyKey, wait],
-          requestBody: { required: true, content: { 'application/json': { schema: ref('RenameRequest') } } },
-          responses: { ...started, ...errors(400, 401, 413, 415, 422, 503) },
+          summary: 'Start a saga of a registered type; the body is that type\'s (see the oneOf)',
+          parameters: [{ name: 'type', in: 'path', required: true, schema: { type: 'string', enum: SAGAS.map((saga) => saga.type) } }, idempotencyKey, wait],
+          requestBody: { required: true, content: { 'application/json': { schema: { oneOf: SAGAS.map((saga) => ref(`${saga.type}Request`)) } } } },
+          responses: { ...started, ...errors(400, 401, 404, 413, 415, 422, 503) },
         },
       },
       '/sagas': {

@@ -6,11 +6,10 @@ import { AppError, ErrorCodes } from '../lib/errors';
 import { requestHash } from '../lib/idempotency';
 import { SagaStatusKey, SagaTypeKey } from '../shared/search-attributes';
 import { SAGA_STATE_MEMO, TERMINAL_STATUSES, type SagaState, type SagaStatus } from '../shared/saga-types';
-import { PLACE_ORDER, RENAME_PRODUCT, placeOrderWorkflowId, renameProductWorkflowId } from '../shared/saga-names';
-import type { PlaceOrderInput } from '../workflows/place-order';
-import type { RenameProductInput } from '../workflows/rename-product';
+import { SAGAS, sagaByWorkflowType, type SagaDefinition } from '../sagas';
+import type { StartContext } from '../sagas/definition';
 import type { SagaRunOptions } from '../workflows/options';
-import type { PlaceOrderBody, SagaView } from './schemas';
+import type { SagaView } from './schemas';
 import { sealCardNumber } from '../lib/card-token';
 import { sagaTimeline, type SagaTimeline } from '../lib/saga-timeline';
 import { sagaDecidedUpdate, sagaStateQuery } from '../workflows/saga';
@@ -19,6 +18,8 @@ import { deriveKey, keyedDigest } from '../lib/keyed-hash';
 
 export const ApiErrors = {
   SAGA_NOT_FOUND: 'SAGA_NOT_FOUND',
+  /** POST /sagas/{type} with a type the registry does not have. */
+  SAGA_TYPE_NOT_FOUND: 'SAGA_TYPE_NOT_FOUND',
   SAGA_NOT_STUCK: 'SAGA_NOT_STUCK',
   SAGA_CLOSED: 'SAGA_CLOSED',
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
@@ -67,7 +68,8 @@ const LIST_DEADLINE_MS = 10_000;
 /** How long an operator action waits for a worker to take its Update before answering 503. */
 const OPERATOR_DEADLINE_MS = 10_000;
 
-const WORKFLOW_TYPES: Record<string, string> = { placeOrder: PLACE_ORDER, renameProduct: RENAME_PRODUCT };
+/** The saga type of a workflow type, for workflows that lack the SagaType search attribute. */
+const sagaTypeOf = (workflowType: string | undefined) => (workflowType ? (sagaByWorkflowType(workflowType)?.type ?? workflowType) : undefined);
 
 function isNotFound(err: unknown): boolean {
   return (err as { name?: string })?.name === 'WorkflowNotFoundError';
@@ -107,7 +109,7 @@ export class SagaDirectory {
   }
 
   /** The ID a keyed start uses: the same for the same key, unpredictable without the server's secret. */
-  private idFor(namespace: 'orders' | 'rename', idempotencyKey: string): string {
+  private idFor(namespace: string, idempotencyKey: string): string {
     return `k${keyedDigest(this.idKey, `${namespace}:${idempotencyKey}`).slice(0, 32)}`;
   }
 
@@ -123,22 +125,14 @@ export class SagaDirectory {
    * the request's keyed digest rides in the memo, and a conflicting start returns the existing saga.
    * `started` says whether this call started it (false: a repeat of an earlier start).
    */
-  private async startOnce(
-    workflowType: 'placeOrder' | 'renameProduct',
-    workflowId: string,
-    args: unknown[],
-    requestDigest: string,
-    checkKey: boolean,
-    waitMs?: number,
-  ): Promise<Started> {
-    const type = WORKFLOW_TYPES[workflowType]!;
+  private async startOnce(saga: SagaDefinition, workflowId: string, input: unknown, requestDigest: string, checkKey: boolean, waitMs?: number): Promise<Started> {
     const options = {
       taskQueue: this.opts.taskQueue,
       workflowId,
-      args,
+      args: [input] as [unknown],
       memo: { requestDigest },
       typedSearchAttributes: [
-        { key: SagaTypeKey, value: type },
+        { key: SagaTypeKey, value: saga.type },
         { key: SagaStatusKey, value: 'RUNNING' },
       ],
       // FAIL (not USE_EXISTING): a start that returns started something; a repeat lands in the catch.
@@ -148,12 +142,12 @@ export class SagaDirectory {
     try {
       if (waitMs !== undefined && !this.opts.eagerStart) {
         // Update-with-Start: one call starts the saga and waits for its outcome to be decided.
-        const startWorkflowOperation = new WithStartWorkflowOperation(workflowType, options);
+        const startWorkflowOperation = new WithStartWorkflowOperation(saga.workflow, options);
         const decided = await Promise.race([this.client.workflow.executeUpdateWithStart(sagaDecidedUpdate, { startWorkflowOperation }), after(waitMs)]);
         return { sagaId: workflowId, handle: await startWorkflowOperation.workflowHandle(), started: true, decided };
       }
       // Eager start hands the first workflow task to this process's worker (not offered with Update-with-Start).
-      const handle = await this.client.workflow.start(workflowType, { ...options, ...(this.opts.eagerStart ? { requestEagerStart: true } : {}) });
+      const handle = await this.client.workflow.start(saga.workflow, { ...options, ...(this.opts.eagerStart ? { requestEagerStart: true } : {}) });
       return { sagaId: workflowId, handle, started: true, ...(waitMs !== undefined ? { decided: await this.awaitDecision(handle, waitMs) } : {}) };
     } catch (err) {
       if (!isAlreadyStarted(err) || !checkKey) throw err;
@@ -216,27 +210,25 @@ export class SagaDirectory {
     };
   }
 
-  /** `waitMs`: also wait (at most that long) for the saga's outcome to be decided (see `Started.decided`). */
-  async startPlaceOrder(body: PlaceOrderBody, idempotencyKey?: string, waitMs?: number): Promise<Started & { orderId: string }> {
-    const digest = this.requestDigest({ method: 'POST', path: '/orders', body });
-    const orderId = idempotencyKey ? this.idFor('orders', idempotencyKey) : randomUUID();
-    const { payment, ...rest } = body;
-    const sealed = { cardToken: sealCardNumber(payment.cardNumber, this.opts.cardKey, orderId), last4: payment.cardNumber.slice(-4) };
-    const options = {
-      ...this.commonOptions(),
-      ...(this.opts.activityMode === 'local' ? { activityMode: 'local' as const } : {}),
+  /**
+   * Starts a saga of a registered type from its validated body. `waitMs`: also wait (at most that
+   * long) for the saga's outcome to be decided (see `Started.decided`). `echo`: the fields the start
+   * answer carries besides the saga ID (e.g. the new order's ID).
+   */
+  async start(saga: SagaDefinition, body: unknown, idempotencyKey?: string, waitMs?: number): Promise<Started & { echo: Record<string, string> }> {
+    const digestOf = saga.digestRequest(body);
+    const digest = this.requestDigest({ method: 'POST', ...digestOf });
+    const ctx: StartContext = {
+      newId: (namespace) => (idempotencyKey ? this.idFor(namespace, idempotencyKey) : randomUUID()),
+      sealCard: (cardNumber, boundTo) => sealCardNumber(cardNumber, this.opts.cardKey, boundTo),
+      options: {
+        ...this.commonOptions(),
+        ...(this.opts.activityMode === 'local' ? { activityMode: 'local' as const } : {}),
+      },
     };
-    const input: PlaceOrderInput = { ...rest, payment: sealed, orderId, options };
-    const started = await this.startOnce('placeOrder', placeOrderWorkflowId(orderId), [input], digest, idempotencyKey !== undefined, waitMs);
-    return { ...started, orderId };
-  }
-
-  async startRename(sku: string, name: string, idempotencyKey?: string, waitMs?: number): Promise<Started> {
-    const digest = this.requestDigest({ method: 'POST', path: `/products/${sku}/rename`, body: { name } });
-    const requestId = idempotencyKey ? this.idFor('rename', idempotencyKey) : randomUUID();
-    const options = this.commonOptions();
-    const input: RenameProductInput = { sku, name, options };
-    return this.startOnce('renameProduct', renameProductWorkflowId(sku, requestId), [input], digest, idempotencyKey !== undefined, waitMs);
+    const input = saga.toInput(body, ctx);
+    const started = await this.startOnce(saga, saga.workflowId(input), input, digest, idempotencyKey !== undefined, waitMs);
+    return { ...started, echo: saga.echo(input) };
   }
 
   /**
@@ -260,7 +252,7 @@ export class SagaDirectory {
   private async stateOf(handle: WorkflowHandle, desc: WorkflowExecutionDescription): Promise<SagaState> {
     const sagaId = handle.workflowId;
     const memoState = desc.memo?.[SAGA_STATE_MEMO] as SagaState | undefined;
-    const type = (desc.searchAttributes?.SagaType?.[0] as string | undefined) ?? WORKFLOW_TYPES[desc.type] ?? desc.type;
+    const type = (desc.searchAttributes?.SagaType?.[0] as string | undefined) ?? sagaTypeOf(desc.type) ?? desc.type;
     let state: SagaState | undefined;
     if (desc.status.name === 'RUNNING') {
       state = await Promise.race([
@@ -333,7 +325,7 @@ export class SagaDirectory {
    * forged or foreign token is a 400 here, never sent to Temporal.
    */
   async list(q: { status?: string; type?: string; limit?: number; pageToken?: string }) {
-    const clauses = [q.type ? `SagaType = '${q.type}'` : `SagaType IN ('${PLACE_ORDER}', '${RENAME_PRODUCT}')`];
+    const clauses = [q.type ? `SagaType = '${q.type}'` : `SagaType IN (${SAGAS.map((saga) => `'${saga.type}'`).join(', ')})`];
     if (q.status === 'TERMINATED') clauses.push(`ExecutionStatus = 'Terminated'`);
     else if (q.status === 'TIMED_OUT') clauses.push(`ExecutionStatus = 'TimedOut'`);
     else if (q.status) {
@@ -355,7 +347,7 @@ export class SagaDirectory {
       const closedAt = optionalTsToDate(e.closeTime);
       return {
         sagaId,
-        type: String(sa.SagaType?.[0] ?? WORKFLOW_TYPES[e.type?.name ?? ''] ?? e.type?.name),
+        type: String(sa.SagaType?.[0] ?? sagaTypeOf(e.type?.name ?? undefined)),
         status,
         startedAt: (optionalTsToDate(e.startTime) ?? new Date(0)).toISOString(),
         ...(closedAt ? { closedAt: closedAt.toISOString() } : {}),
@@ -451,7 +443,7 @@ export class SagaDirectory {
   /** Counts sagas by type and status (for the metrics endpoint). */
   async countByStatus(): Promise<{ type: string; status: string; count: number }[]> {
     const out: { type: string; status: string; count: number }[] = [];
-    for (const type of [PLACE_ORDER, RENAME_PRODUCT]) {
+    for (const { type } of SAGAS) {
       for (const status of ['RUNNING', 'COMPENSATING', 'STUCK', ...TERMINAL_STATUSES]) {
         const resp = await this.client.workflowService.countWorkflowExecutions({
           namespace: this.opts.namespace,

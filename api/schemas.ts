@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ISO_3166_ALPHA2 } from '../lib/countries';
 import { safeText } from '../lib/text';
+import { SAGAS } from '../sagas';
 import { SAGA_STATUSES } from '../shared/saga-types';
 import { VIOLATION_CLASSES } from '../audit/auditor';
 import { LEG_KINDS } from '../lib/saga-timeline';
@@ -9,32 +9,14 @@ import { LEG_KINDS } from '../lib/saga-timeline';
  * The API's HTTP contract: request schemas validate input, response schemas document (and, in
  * tests, check) what the API answers. The OpenAPI document is generated from these.
  */
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, '1-64 letters, digits, . _ - (starting with a letter or digit)');
+/** The registered saga types (sagas/index.ts). */
+const sagaTypes = SAGAS.map((s) => s.type) as [string, ...string[]];
+export const sagaTypeParam = z.enum(sagaTypes);
 
-export const SAGA_TYPES = ['PlaceOrder', 'RenameProduct'] as const;
-
-export const placeOrderBody = z.strictObject({
-  customerId: id,
-  items: z
-    .array(z.strictObject({ sku: id, quantity: z.number().int().min(1).max(10_000) }))
-    .min(1)
-    .max(50)
-    .refine((items) => new Set(items.map((i) => i.sku)).size === items.length, 'each SKU may appear once'),
-  payment: z.strictObject({ cardNumber: z.string().regex(/^\d{12,19}$/, '12-19 digits') }),
-  shippingAddress: z.strictObject({
-    name: safeText(1, 200),
-    line1: safeText(1, 200),
-    city: safeText(1, 100),
-    postalCode: safeText(1, 20),
-    country: z.string().refine((c) => ISO_3166_ALPHA2.has(c), 'an ISO 3166-1 alpha-2 code, upper case (e.g. GB)'),
-  }),
-});
-export type PlaceOrderBody = z.infer<typeof placeOrderBody>;
-
-export const renameBody = z.strictObject({ name: safeText(1, 255) });
 export const resolveBody = z.strictObject({ note: safeText(1, 1000), operator: safeText(0, 200).optional() });
-export const skuParam = id;
-export const sagaIdParam = z.string().regex(/^(order|rename)-[A-Za-z0-9._-]{1,200}$/, 'a saga ID such as order-<orderId>');
+/** A saga ID: a registered saga's prefix (`order-`, `rename-`, ...) and its business key. */
+export const SAGA_ID_PATTERN = `^(${SAGAS.map((s) => s.idPrefix).join('|')})-[A-Za-z0-9._-]{1,200}$`;
+export const sagaIdParam = z.string().regex(new RegExp(SAGA_ID_PATTERN), `a saga ID such as ${SAGAS[0]!.idPrefix}-<key>`);
 export const idempotencyKeyHeader = z.string().regex(/^[\x21-\x7e]{1,200}$/, '1-200 printable ASCII characters');
 
 export const startQuery = z.strictObject({
@@ -43,7 +25,7 @@ export const startQuery = z.strictObject({
 });
 export const listQuery = z.strictObject({
   status: z.enum(['TERMINATED', 'TIMED_OUT', ...SAGA_STATUSES] as [string, ...string[]]).optional(),
-  type: z.enum(SAGA_TYPES).optional(),
+  type: sagaTypeParam.optional(),
   limit: z.coerce.number().int().min(1).max(100).optional(),
   pageToken: z.string().regex(/^[A-Za-z0-9_.-]{1,4096}$/, 'a pageToken from a previous answer').optional(),
 });

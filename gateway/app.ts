@@ -1,7 +1,8 @@
 import type express from 'express';
 import type { Logger } from 'pino';
 import { bearerAuth } from '../api/auth';
-import { idempotencyKeyHeader, placeOrderBody, startQuery } from '../api/schemas';
+import { idempotencyKeyHeader, startQuery } from '../api/schemas';
+import { placeOrderBody } from '../sagas/place-order';
 import { deriveKey } from '../lib/keyed-hash';
 import { methodNotAllowed, requireHost } from '../lib/http-guards';
 import { baseApp, errorHandler, jsonBody, notFoundHandler, parse } from '../lib/http';

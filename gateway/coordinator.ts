@@ -6,7 +6,7 @@ import { createInventoryActivities } from '../activities/inventory';
 import { createOrdersActivities } from '../activities/orders';
 import { createShippingActivities } from '../activities/shipping';
 import { assertChargeable } from '../activities/payments';
-import type { PlaceOrderBody } from '../api/schemas';
+import type { PlaceOrderBody } from '../sagas/place-order';
 import { AppError, ErrorCodes } from '../lib/errors';
 import { keyedDigest } from '../lib/keyed-hash';
 import type { Payment, RefundResult } from '../services/payments/contract';

@@ -4,8 +4,9 @@ import { startServices, type RunningService, type ServiceStack } from './support
 import { connectTemporal, startWorker, waitForState, STUCK_QUICKLY, type RunningWorker, type TemporalHarness } from './support/temporal';
 import { DECLINED_CARD, orderInput, putProduct } from './support/fixtures';
 import { expectError } from './support/http-checks';
-import { placeOrderWorkflowId } from '../shared/saga-names';
+import { placeOrderWorkflowId } from '../sagas/place-order';
 import { auth, createTestApi, orderBody, post } from './support/api';
+import { placeOrder } from '../workflows/place-order';
 
 /**
  * Issue 10, items 3 and 4: what the API answers when operators and clients act on sagas in the
@@ -57,7 +58,7 @@ async function stuckSagas(n: number) {
     const handles = await Promise.all(
       Array.from({ length: n }, () => {
         const input = orderInput(sku, { options: STUCK_QUICKLY });
-        return t.client.workflow.start('placeOrder', { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
+        return t.client.workflow.start(placeOrder, { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
       }),
     );
     for (const h of handles) await waitForState(h, (s) => s.status === 'STUCK');

@@ -6,9 +6,10 @@ import openApi31Schema from '@seriousme/openapi-schema-validator/schemas/v3.1/sc
 import { startServices, type ServiceStack } from './support/services';
 import { connectTemporal, startWorker, waitForState, STUCK_QUICKLY, type RunningWorker, type TemporalHarness } from './support/temporal';
 import { DECLINED_CARD, orderInput, putProduct } from './support/fixtures';
-import { placeOrderWorkflowId } from '../shared/saga-names';
+import { placeOrderWorkflowId } from '../sagas/place-order';
 import { auth, createTestApi, orderBody, post } from './support/api';
 import type { SagaView } from '../api/schemas';
+import { placeOrder } from '../workflows/place-order';
 
 let stack: ServiceStack;
 let t: TemporalHarness;
@@ -276,7 +277,7 @@ describe('sagas over REST', () => {
     const handles = await Promise.all(
       [0, 1].map(() => {
         const input = orderInput(sku, { options: STUCK_QUICKLY });
-        return t.client.workflow.start('placeOrder', { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
+        return t.client.workflow.start(placeOrder, { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
       }),
     );
     try {
@@ -366,7 +367,7 @@ describe('saga options from the API configuration', () => {
       return JSON.parse(Buffer.from(payload.data!).toString('utf8')) as { options?: Record<string, unknown> };
     };
     expect((await inputOf(order.body.sagaId)).options).toEqual({ searchAttributesAtStart: true, deadlineMs: 60_000, compensationRetry: { maximumAttempts: 3 }, activityMode: 'local' });
-    expect((await inputOf(rename.body.sagaId)).options).toEqual({ searchAttributesAtStart: true, deadlineMs: 60_000, compensationRetry: { maximumAttempts: 3 } });
+    expect((await inputOf(rename.body.sagaId)).options).toEqual({ searchAttributesAtStart: true, deadlineMs: 60_000, compensationRetry: { maximumAttempts: 3 }, activityMode: 'local' });
     // the default API passes none of them, only that it set the search attributes at start
     const plain = await post(app, '/orders').query({ wait: 'true' }).send(orderBody(sku));
     expect((await inputOf(plain.body.sagaId)).options).toEqual({ searchAttributesAtStart: true });

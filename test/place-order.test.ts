@@ -1,5 +1,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import { placeOrderWorkflowId, type PlaceOrderInput, type PlaceOrderResult } from '../workflows/place-order';
+import { placeOrder, type PlaceOrderInput, type PlaceOrderResult } from '../workflows/place-order';
+import { placeOrderWorkflowId } from '../sagas/place-order';
+import { isCompensatedSaga } from '../workflows/saga';
 import { startServices, type ServiceStack } from './support/services';
 import { connectTemporal, startWorker, FAST, finalState, scheduledActivities, type RunningWorker, type TemporalHarness } from './support/temporal';
 import { ADDRESS, DECLINED_CARD, orderFootprint, orderInput, putProduct, stockOf } from './support/fixtures';
@@ -20,7 +22,7 @@ afterAll(async () => {
 });
 
 function start(input: PlaceOrderInput): Promise<WorkflowHandle> {
-  return t.client.workflow.start('placeOrder', { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
+  return t.client.workflow.start(placeOrder, { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
 }
 
 describe('PlaceOrder', () => {
@@ -116,9 +118,17 @@ describe('PlaceOrder', () => {
     ]);
     expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['REFUNDED'], shipments: [] });
     expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
+    // A handled outcome, not a failure: the workflow completed, with the final saga state as its result.
     const desc = await handle.describe();
-    expect(desc.status.name).toBe('FAILED');
+    expect(desc.status.name).toBe('COMPLETED');
     expect(desc.searchAttributes).toMatchObject({ SagaStatus: ['COMPENSATED'] });
+    const result = await handle.result();
+    expect(isCompensatedSaga(result) && result.steps.map((s) => `${s.name}:${s.compensation?.status ?? s.status}`)).toEqual([
+      'createOrder:COMPENSATED',
+      'reserveStock:COMPENSATED',
+      'chargePayment:COMPENSATED',
+      'scheduleShipment:NOT_NEEDED',
+    ]);
   });
 
   test('when 100 orders race for 20 units, then exactly 20 complete, 80 compensate, 20 captures and stock never goes negative', async () => {

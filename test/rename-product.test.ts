@@ -1,8 +1,11 @@
-import { placeOrderWorkflowId } from '../workflows/place-order';
-import { renameProductWorkflowId, type RenameProductInput } from '../workflows/rename-product';
+import { placeOrderWorkflowId } from '../sagas/place-order';
+import { renameProductWorkflowId } from '../sagas/rename-product';
+import { renameProduct, type RenameProductInput } from '../workflows/rename-product';
 import { callAs, startServices, uniqueId, type ServiceStack } from './support/services';
 import { connectTemporal, startWorker, FAST, finalState, waitForState, type RunningWorker, type TemporalHarness } from './support/temporal';
 import { orderInput, putProduct } from './support/fixtures';
+import { sagaStateQuery } from '../workflows/saga';
+import { placeOrder } from '../workflows/place-order';
 
 let stack: ServiceStack;
 let t: TemporalHarness;
@@ -23,14 +26,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function confirmedOrderWith(sku: string): Promise<string> {
   const input = orderInput(sku, { options: FAST });
-  const handle = await t.client.workflow.start('placeOrder', { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
+  const handle = await t.client.workflow.start(placeOrder, { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
   await handle.result();
   return input.orderId;
 }
 
 function rename(sku: string, name: string) {
-  const input: RenameProductInput = { sku, name, options: { ...FAST, retriableRetry: { initialIntervalMs: 200, maximumIntervalMs: 400, maximumAttempts: 0 } } };
-  return t.client.workflow.start('renameProduct', { taskQueue: t.taskQueue, workflowId: renameProductWorkflowId(sku, uniqueId('r')), args: [input] });
+  const input: RenameProductInput = { sku, name, requestId: uniqueId('r'), options: { ...FAST, retriableRetry: { initialIntervalMs: 200, maximumIntervalMs: 400, maximumAttempts: 0 } } };
+  return t.client.workflow.start(renameProduct, { taskQueue: t.taskQueue, workflowId: renameProductWorkflowId(sku, input.requestId), args: [input] });
 }
 
 async function copies(orderId: string) {
@@ -47,7 +50,7 @@ describe('RenameProduct', () => {
     const handle = await rename(sku, 'Kettle Pro');
     await waitForState(handle, (s) => s.steps.some((st) => st.name === 'updateOrderProductNames'));
     await sleep(2000);
-    const during = await handle.query<{ status: string }>('sagaState');
+    const during = await handle.query(sagaStateQuery);
     expect(during.status).toBe('RUNNING');
     await stack.orders.start();
     const state = await finalState(handle);

@@ -1,8 +1,11 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import { placeOrderWorkflowId, type PlaceOrderInput } from '../workflows/place-order';
+import type { PlaceOrderInput } from '../workflows/place-order';
+import { placeOrderWorkflowId } from '../sagas/place-order';
 import { startServices, type ServiceStack } from './support/services';
 import { connectTemporal, startWorker, FAST, STUCK_QUICKLY, finalState, scheduledActivities, waitForState, type RunningWorker, type TemporalHarness } from './support/temporal';
 import { ADDRESS, orderFootprint, orderInput, putProduct, stockOf } from './support/fixtures';
+import { resolveManuallySignal, retryCompensationSignal } from '../workflows/saga';
+import { placeOrder } from '../workflows/place-order';
 
 let stack: ServiceStack;
 let t: TemporalHarness;
@@ -32,7 +35,7 @@ async function isUp(url: string): Promise<boolean> {
 }
 
 function start(input: PlaceOrderInput): Promise<WorkflowHandle> {
-  return t.client.workflow.start('placeOrder', { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
+  return t.client.workflow.start(placeOrder, { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -98,7 +101,7 @@ describe('PlaceOrder under technical failures', () => {
     expect(desc.searchAttributes).toMatchObject({ SagaStatus: ['STUCK'] });
     expect(desc.memo).toMatchObject({ sagaState: { status: 'STUCK' } });
     await stack.shipping.start();
-    await handle.signal('retryCompensation');
+    await handle.signal(retryCompensationSignal);
     const state = await finalState(handle);
     expect(state.status).toBe('COMPENSATED');
     expect(state.steps.find((s) => s.name === 'scheduleShipment')!.compensation!.status).toBe('COMPENSATED');
@@ -117,7 +120,7 @@ describe('PlaceOrder under technical failures', () => {
     });
     const handle = await start(input);
     await waitForState(handle, (s) => s.status === 'STUCK');
-    await handle.signal('resolveManually', { note: 'carrier confirmed no shipment exists', operator: 'ops@example.com' });
+    await handle.signal(resolveManuallySignal, { note: 'carrier confirmed no shipment exists', operator: 'ops@example.com' });
     const state = await finalState(handle);
     expect(state.status).toBe('RESOLVED_MANUALLY');
     expect(state.resolution).toMatchObject({ note: 'carrier confirmed no shipment exists', operator: 'ops@example.com', steps: ['scheduleShipment'] });
@@ -132,7 +135,7 @@ describe('PlaceOrder under technical failures', () => {
     const input = orderInput(sku, { options: { ...FAST, stepRetry: { initialIntervalMs: 200, maximumIntervalMs: 300, maximumAttempts: 0 } } });
     const handle = await start(input);
     await waitForState(handle, (s) => s.steps.some((st) => st.name === 'chargePayment'));
-    await handle.signal('resolveManually', { note: 'too early' });
+    await handle.signal(resolveManuallySignal, { note: 'too early' });
     await stack.payments.start();
     const state = await finalState(handle);
     expect(state.status).toBe('COMPLETED');
@@ -198,7 +201,7 @@ describe('PlaceOrder under technical failures', () => {
     ]);
     expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'PENDING', reservation: 'HELD', payments: ['CAPTURED'] });
     await stack.shipping.start();
-    await handle.signal('retryCompensation');
+    await handle.signal(retryCompensationSignal);
     const state = await finalState(handle);
     expect(state.status).toBe('COMPENSATED');
     const undo = (await scheduledActivities(handle)).filter((a) => ['cancelShipment', 'refundPayment', 'releaseStock', 'cancelOrder'].includes(a));

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { placeOrderWorkflowId } from '../workflows/place-order';
+import { placeOrderWorkflowId } from '../sagas/place-order';
 import { SERVICE_TOKENS, startServices, type ServiceStack } from './support/services';
 import { connectTemporal, finalState, temporalAddress, waitForState, FAST, type TemporalHarness } from './support/temporal';
 import { TEST_CARD_KEY, orderFootprint, orderInput, putProduct, stockOf } from './support/fixtures';
+import { placeOrder } from '../workflows/place-order';
 
 let stack: ServiceStack;
 let t: TemporalHarness;
@@ -59,7 +60,7 @@ test('when the worker is SIGKILLed mid-saga and restarted, then the saga finishe
   const first = await spawnWorker();
   await stack.shipping.stop();
   const input = orderInput(sku, { options: { ...FAST, activityTimeoutMs: 2000, stepRetry: { initialIntervalMs: 200, maximumIntervalMs: 500, maximumAttempts: 0 } } });
-  const handle = await t.client.workflow.start('placeOrder', { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
+  const handle = await t.client.workflow.start(placeOrder, { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
   await waitForState(handle, (s) => s.steps.some((st) => st.name === 'scheduleShipment'));
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));

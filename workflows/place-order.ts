@@ -1,11 +1,11 @@
-import { patched, workflowInfo } from '@temporalio/workflow';
+import { patched } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Address } from '../services/shipping/contract';
-import { Saga, type CompensationContext } from './saga';
+import { Saga, type CompensatedSaga, type CompensationContext, type StepContext } from './saga';
 import { sagaProxies, type SagaRunOptions } from './options';
-import { PLACE_ORDER } from '../shared/saga-names';
 
-export { PLACE_ORDER, placeOrderWorkflowId } from '../shared/saga-names';
+/** The saga type (the `SagaType` search attribute); its definition is sagas/place-order.ts. */
+export const PLACE_ORDER = 'PlaceOrder';
 
 export interface PlaceOrderInput {
   orderId: string;
@@ -44,10 +44,12 @@ export const PARALLEL_CHARGE_AND_SHIP = 'parallel-charge-and-ship';
  * Compensations, in reverse: cancel shipment, refund, release stock, cancel order. If the charge or
  * the shipment fails, the other is awaited first, then everything done (or that may have landed)
  * is compensated.
- * Ends COMPLETED with a `PlaceOrderResult`; otherwise throws ApplicationFailure `SagaCompensated`
- * (or `SagaResolvedManually`, or a cancellation) whose details hold the final saga state.
+ * Completes with a `PlaceOrderResult`, or, when it compensated, with its final state (status
+ * COMPENSATED); otherwise throws ApplicationFailure `SagaResolvedManually` (or `SagaCompensated`,
+ * for runs started before COMPENSATED_SAGA_COMPLETES) or a cancellation, whose details hold the
+ * final saga state.
  */
-export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResult> {
+export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResult | CompensatedSaga> {
   return runPlaceOrder(input, () => patched(PARALLEL_CHARGE_AND_SHIP));
 }
 
@@ -56,41 +58,38 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
  * worker registers only `placeOrder` (which asks `patched`); this is exported so the replay suite
  * can build the same change *without* the patch and show that it breaks the old histories.
  */
-export async function runPlaceOrder(input: PlaceOrderInput, chargeAndShipInParallel: () => boolean): Promise<PlaceOrderResult> {
+export async function runPlaceOrder(input: PlaceOrderInput, chargeAndShipInParallel: () => boolean): Promise<PlaceOrderResult | CompensatedSaga> {
   const { forward, undo, retriable } = sagaProxies<Activities>(input.options);
   const saga = new Saga({ type: PLACE_ORDER, deadlineMs: input.options?.deadlineMs, compensation: input.options?.compensation, searchAttributesAtStart: input.options?.searchAttributesAtStart });
-  // Keys derive from the workflow ID and the step, so retries and replays reuse them.
-  const wf = workflowInfo().workflowId;
-  const key = (step: string) => `${wf}:${step}`;
-  const undoKey = (step: string, round: number) => `${wf}:${step}:compensate:${round}`;
+  // Idempotency keys come from the runtime (workflow ID + step name), the same on retries and replays.
   const { orderId } = input;
 
   return saga.run(async () => {
     await saga.step({
       name: 'createOrder',
-      action: () => forward.createOrder({ idempotencyKey: key('createOrder'), orderId, customerId: input.customerId, lines: input.items }),
-      compensate: ({ round }) => undo.cancelOrder({ idempotencyKey: undoKey('createOrder', round), orderId, reason: 'saga compensated' }),
+      action: ({ idempotencyKey }) => forward.createOrder({ idempotencyKey, orderId, customerId: input.customerId, lines: input.items }),
+      compensate: ({ idempotencyKey }) => undo.cancelOrder({ idempotencyKey, orderId, reason: 'saga compensated' }),
     });
     const reservation = await saga.step({
       name: 'reserveStock',
-      action: () => forward.reserveStock({ idempotencyKey: key('reserveStock'), orderId, lines: input.items }),
-      compensate: ({ round }) => undo.releaseStock({ idempotencyKey: undoKey('reserveStock', round), orderId }),
+      action: ({ idempotencyKey }) => forward.reserveStock({ idempotencyKey, orderId, lines: input.items }),
+      compensate: ({ idempotencyKey }) => undo.releaseStock({ idempotencyKey, orderId }),
     });
     const charge = {
       name: 'chargePayment',
-      action: () =>
+      action: ({ idempotencyKey }: StepContext) =>
         forward.chargePayment({
-          idempotencyKey: key('chargePayment'),
+          idempotencyKey,
           orderId,
           amountCents: reservation.totalCents,
           cardToken: input.payment.cardToken,
         }),
-      compensate: ({ round }: CompensationContext) => undo.refundPayment({ idempotencyKey: undoKey('chargePayment', round), orderId }),
+      compensate: ({ idempotencyKey }: CompensationContext) => undo.refundPayment({ idempotencyKey, orderId }),
     };
     const ship = {
       name: 'scheduleShipment',
-      action: () => forward.scheduleShipment({ idempotencyKey: key('scheduleShipment'), orderId, address: input.shippingAddress }),
-      compensate: ({ round }: CompensationContext) => undo.cancelShipment({ idempotencyKey: undoKey('scheduleShipment', round), orderId }),
+      action: ({ idempotencyKey }: StepContext) => forward.scheduleShipment({ idempotencyKey, orderId, address: input.shippingAddress }),
+      compensate: ({ idempotencyKey }: CompensationContext) => undo.cancelShipment({ idempotencyKey, orderId }),
     };
     const [payment, shipment] = chargeAndShipInParallel()
       ? await saga.parallel([charge, ship])
@@ -98,12 +97,12 @@ export async function runPlaceOrder(input: PlaceOrderInput, chargeAndShipInParal
     await saga.step({
       name: 'confirmOrder',
       kind: 'pivot',
-      action: () => forward.confirmOrder({ idempotencyKey: key('confirmOrder'), orderId, lines: reservation.lines }),
+      action: ({ idempotencyKey }) => forward.confirmOrder({ idempotencyKey, orderId, lines: reservation.lines }),
     });
     await saga.step({
       name: 'commitStock',
       kind: 'retriable',
-      action: ({ round }) => retriable.commitStock({ idempotencyKey: round ? `${key('commitStock')}:retry:${round}` : key('commitStock'), orderId }),
+      action: ({ idempotencyKey }) => retriable.commitStock({ idempotencyKey, orderId }),
     });
     return {
       orderId,

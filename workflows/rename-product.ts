@@ -1,15 +1,16 @@
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { Saga } from './saga';
-import { sagaActivityOptions, type SagaRunOptions } from './options';
-import { RENAME_PRODUCT } from '../shared/saga-names';
+import { Saga, type CompensatedSaga } from './saga';
+import { sagaProxies, type SagaRunOptions } from './options';
 
-export { RENAME_PRODUCT, renameProductWorkflowId } from '../shared/saga-names';
-
+/** The saga type (the `SagaType` search attribute); its definition is sagas/rename-product.ts. */
+export const RENAME_PRODUCT = 'RenameProduct';
 
 export interface RenameProductInput {
   sku: string;
   name: string;
+  /** The rename's own identity, part of its workflow ID (runs started before it was in the input lack it; the workflow never reads it). */
+  requestId: string;
   options?: SagaRunOptions;
 }
 
@@ -31,30 +32,26 @@ export interface RenameProductResult {
  * e.g. INVALID_PRODUCT_NAME), the saga compensates by reverting the rename in inventory
  * (`revertProductRename`, which leaves a newer rename alone).
  */
-export async function renameProduct(input: RenameProductInput): Promise<RenameProductResult> {
-  const opts = sagaActivityOptions(input.options);
-  const forward = proxyActivities<Activities>(opts.forward);
-  const undo = proxyActivities<Activities>(opts.compensation);
-  const untilDone = proxyActivities<Activities>(opts.retriable);
+export async function renameProduct(input: RenameProductInput): Promise<RenameProductResult | CompensatedSaga> {
+  const { forward, undo, retriable: untilDone } = sagaProxies<Activities>(input.options);
   const saga = new Saga({ type: RENAME_PRODUCT, deadlineMs: input.options?.deadlineMs, compensation: input.options?.compensation, searchAttributesAtStart: input.options?.searchAttributesAtStart });
-  const wf = workflowInfo().workflowId;
-  const renameId = wf;
+  // The rename's identity in inventory (which keeps a newer rename when an older one is reverted).
+  const renameId = workflowInfo().workflowId;
 
   return saga.run(async () => {
     const renamed = await saga.step({
       name: 'renameProduct',
-      action: () => forward.renameProduct({ idempotencyKey: `${wf}:renameProduct`, sku: input.sku, renameId, name: input.name }),
-      compensate: ({ round }) =>
-        undo.revertProductRename({ idempotencyKey: `${wf}:renameProduct:compensate:${round}`, sku: input.sku, renameId }),
+      action: ({ idempotencyKey }) => forward.renameProduct({ idempotencyKey, sku: input.sku, renameId, name: input.name }),
+      compensate: ({ idempotencyKey }) => undo.revertProductRename({ idempotencyKey, sku: input.sku, renameId }),
     });
     // Compensatable without its own compensation: its effect is version-guarded, and a rejection
     // here must undo the rename above. Technical failures are retried without limit.
     const copies = await saga.step({
       name: 'updateOrderProductNames',
       kind: 'compensatable',
-      action: () =>
+      action: ({ idempotencyKey }) =>
         untilDone.updateOrderProductNames({
-          idempotencyKey: `${wf}:updateOrderProductNames`,
+          idempotencyKey,
           sku: input.sku,
           name: renamed.name,
           version: renamed.version,

@@ -31,6 +31,7 @@ import {
   CancelledFailure,
   workflowInfo,
   log,
+  patched,
 } from '@temporalio/workflow';
 import { SagaStatusKey, SagaTypeKey } from '../shared/search-attributes';
 import type { Attempted } from '../shared/attempted';
@@ -47,6 +48,21 @@ import {
 import { SAGA_NOT_STUCK, resolveStuckSagaUpdate, retryStuckCompensationUpdate } from './operator-updates';
 
 export const sagaStateQuery = defineQuery<SagaState>('sagaState');
+
+/**
+ * Patch ID of the change that made a fully compensated saga *complete* in Temporal, with its final
+ * state (status COMPENSATED) as the workflow result, instead of failing with SagaCompensated.
+ */
+export const COMPENSATED_SAGA_COMPLETES = 'compensated-saga-completes';
+
+/** What a saga workflow returns when it compensated completely (see COMPENSATED_SAGA_COMPLETES). */
+export type CompensatedSaga = SagaState & { status: 'COMPENSATED' };
+
+/** Whether a saga workflow's result is a compensated saga's final state rather than its business result. */
+export function isCompensatedSaga(result: unknown): result is CompensatedSaga {
+  const r = result as Partial<SagaState> | undefined;
+  return typeof r === 'object' && r !== null && r.status === 'COMPENSATED' && typeof r.sagaId === 'string' && Array.isArray(r.steps);
+}
 /**
  * Answers once the saga's outcome is decided, with its state then: its pivot succeeded (what is
  * left are retriable steps, retried until they succeed, so it will complete), or it ended, or it
@@ -75,23 +91,43 @@ export interface SagaOptions {
   searchAttributesAtStart?: boolean;
 }
 
-/** Context handed to a compensation: `round` grows with each operator retry, for fresh idempotency keys. */
+/**
+ * Context handed to a compensation. `round` grows with each operator retry; `idempotencyKey` is the
+ * runtime's key for this compensation and round: `<workflowId>:<step>:compensate:<round>`.
+ */
 export interface CompensationContext {
   round: number;
+  idempotencyKey: string;
+}
+
+/**
+ * Context handed to a step's action. `idempotencyKey` is the runtime's key for the step:
+ * `<workflowId>:<step>`, and `<workflowId>:<step>:retry:<round>` when an operator retried a stuck
+ * retriable step (round > 0), so each retry is a new request. Derived from the workflow ID and the
+ * step's name, the keys are the same on every retry and replay.
+ */
+export interface StepContext {
+  round: number;
+  idempotencyKey: string;
 }
 
 export interface StepSpec<T> {
   name: string;
   /** compensatable (default when a compensation is given), pivot, or retriable (after the pivot). */
   kind?: StepKind;
-  /** `round` is 0, and grows when an operator retries a stuck retriable step (for fresh idempotency keys). */
-  action: (ctx: { round: number }) => Promise<Attempted<T>>;
+  /** `round` is 0, and grows when an operator retries a stuck retriable step (the key changes with it). */
+  action: (ctx: StepContext) => Promise<Attempted<T>>;
   compensate?: (ctx: CompensationContext) => Promise<Attempted<unknown>>;
 }
 
 interface Registered {
   step: StepState;
   compensate: (ctx: CompensationContext) => Promise<Attempted<unknown>>;
+}
+
+/** The idempotency key of a step's action in `round` (see StepContext). */
+function actionKey(sagaId: string, step: string, round: number): StepContext {
+  return { round, idempotencyKey: round ? `${sagaId}:${step}:retry:${round}` : `${sagaId}:${step}` };
 }
 
 /** Failure types that come from the services' business rules (nothing landed), not from outages. */
@@ -224,7 +260,7 @@ export class Saga {
     if (kind === 'pivot') this.passPivot();
     try {
       // Past the pivot the saga only goes forward: cancellation and the deadline no longer apply.
-      const out = kind === 'compensatable' ? await spec.action({ round: 0 }) : await this.runForward(spec, step, kind);
+      const out = kind === 'compensatable' ? await spec.action(actionKey(this.state.sagaId, spec.name, 0)) : await this.runForward(spec, step, kind);
       step.attempts += out.attempt;
       step.status = 'SUCCEEDED';
       step.finishedAt = now();
@@ -253,7 +289,7 @@ export class Saga {
   private async runForward<T>(spec: StepSpec<T>, step: StepState, kind: StepKind): Promise<Attempted<T>> {
     for (let round = 0; ; round++) {
       try {
-        const out = await CancellationScope.nonCancellable(() => spec.action({ round }));
+        const out = await CancellationScope.nonCancellable(() => spec.action(actionKey(this.state.sagaId, spec.name, round)));
         if (round > 0) {
           delete this.state.stuck;
           this.setStatus('RUNNING');
@@ -308,11 +344,12 @@ export class Saga {
   }
 
   /**
-   * Runs the saga body. Returns its result when every step succeeded; otherwise compensates and
-   * throws an ApplicationFailure (type SagaCompensated / SagaResolvedManually) or a cancellation,
-   * each carrying the final `SagaState` as its details.
+   * Runs the saga body. Returns its result when every step succeeded, and the final `SagaState`
+   * (status COMPENSATED) when a step failed and every compensation succeeded. Otherwise throws an
+   * ApplicationFailure (SagaResolvedManually, or SagaCompensated for runs from before
+   * COMPENSATED_SAGA_COMPLETES) or a cancellation, each carrying the final `SagaState` as its details.
    */
-  async run<R>(body: () => Promise<R>): Promise<R> {
+  async run<R>(body: () => Promise<R>): Promise<R | CompensatedSaga> {
     if (this.options.deadlineMs !== undefined) this.armDeadline(this.options.deadlineMs);
     let failure: unknown;
     try {
@@ -355,6 +392,11 @@ export class Saga {
     }
     this.setStatus('COMPENSATED');
     await this.handlersFinished();
+    // A saga that compensated completely handled its failure (a declined card is routine business):
+    // the workflow completes with its final state, so that Temporal's Failed (what operators alert
+    // on) means what the runtime could not handle. Runs whose history lacks the marker (started by
+    // older workers) still fail with SagaCompensated on replay.
+    if (patched(COMPENSATED_SAGA_COMPLETES)) return this.state as CompensatedSaga;
     throw ApplicationFailure.create({
       type: SagaFailureTypes.COMPENSATED,
       message: `Saga ${this.state.sagaId} compensated: ${this.state.failure.message}`,
@@ -426,7 +468,7 @@ export class Saga {
       startedAt: now(),
     });
     try {
-      const out = await r.compensate({ round });
+      const out = await r.compensate({ round, idempotencyKey: `${this.state.sagaId}:${r.step.name}:compensate:${round}` });
       c.attempts += out.attempt;
       r.step.compensation = { ...c, status: 'COMPENSATED', finishedAt: now() };
       return true;

@@ -6,13 +6,15 @@ import { execFile, execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { placeOrderWorkflowId, type PlaceOrderInput } from '../../workflows/place-order';
-import { renameProductWorkflowId } from '../../workflows/rename-product';
+import { placeOrder as placeOrderWorkflow, type PlaceOrderInput } from '../../workflows/place-order';
+import { placeOrderWorkflowId } from '../../sagas/place-order';
+import { renameProductWorkflowId } from '../../sagas/rename-product';
 import { replayLive, type LiveReplayResult, type ReplayWorkflows } from '../../scripts/replay';
-import { startServices, uniqueId, type ServiceStack } from '../support/services';
+import { startServices, type ServiceStack } from '../support/services';
 import { connectTemporal, startWorker, FAST, finalState, temporalAddress, type RunningWorker, type TemporalHarness } from '../support/temporal';
 import { DECLINED_CARD, orderInput, putProduct } from '../support/fixtures';
 import { parseFixture } from './fixture-files';
+import { renameProduct } from '../../workflows/rename-product';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -42,7 +44,7 @@ afterAll(async () => {
 });
 
 async function placeOrder(input: PlaceOrderInput): Promise<WorkflowHandle> {
-  const handle = await t.client.workflow.start('placeOrder', { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
+  const handle = await t.client.workflow.start(placeOrderWorkflow, { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
   await finalState(handle);
   return handle;
 }
@@ -85,10 +87,10 @@ describe('npm run replay', () => {
     const sku = await putProduct(stack, { available: 5 });
     const completed = await placeOrder(orderInput(sku, { options: FAST }));
     const declined = await placeOrder(orderInput(sku, { options: FAST, cardNumber: DECLINED_CARD }));
-    const rename = await t.client.workflow.start('renameProduct', {
+    const rename = await t.client.workflow.start(renameProduct, {
       taskQueue: t.taskQueue,
-      workflowId: renameProductWorkflowId(sku, uniqueId('r')),
-      args: [{ sku, name: 'Renamed while replaying', options: FAST }],
+      workflowId: renameProductWorkflowId(sku, 'r1'),
+      args: [{ sku, name: 'Renamed while replaying', requestId: 'r1', options: FAST }],
     });
     await finalState(rename);
     const query = `SagaType = 'PlaceOrder' AND TaskQueue = '${t.taskQueue}' AND CloseTime > '${since}'`;

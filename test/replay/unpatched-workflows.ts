@@ -6,8 +6,9 @@
  * recorded the patch marker (so the guard cannot simply be dropped later: it goes through
  * `deprecatePatch` first). Never registered by a real worker.
  */
+import type { CompensatedSaga } from '../../workflows/saga';
 import { runPlaceOrder, type PlaceOrderInput, type PlaceOrderResult } from '../../workflows/place-order';
 
-export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResult> {
+export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResult | CompensatedSaga> {
   return runPlaceOrder(input, () => true);
 }

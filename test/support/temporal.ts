@@ -6,6 +6,7 @@ import { SERVICE_TOKENS, uniqueId } from './services';
 import { TEST_CARD_KEY } from './fixtures';
 import type { SagaRunOptions } from '../../workflows/options';
 import type { SagaState } from '../../shared/saga-types';
+import { sagaStateQuery } from '../../workflows/saga';
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -112,7 +113,7 @@ export async function finalState(handle: WorkflowHandle): Promise<SagaState> {
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
   }
-  return handle.query<SagaState>('sagaState');
+  return handle.query(sagaStateQuery);
 }
 
 /** Polls the saga's query until `predicate` holds (or fails after `timeoutMs`). */
@@ -121,7 +122,7 @@ export async function waitForState(handle: WorkflowHandle, predicate: (s: SagaSt
   let last: SagaState | undefined;
   for (;;) {
     try {
-      last = await handle.query<SagaState>('sagaState');
+      last = await handle.query(sagaStateQuery);
       if (predicate(last)) return last;
     } catch {
       // not started yet

@@ -1,0 +1,76 @@
+/**
+ * What defines a saga, once: everything the worker, the API (routes, validation, OpenAPI), the
+ * saga list, the history recorder and the replay suite need to know about it.
+ *
+ * A definition is workflow-safe (it is bundled into the worker's workflow code with the workflow it
+ * names): it imports zod, shared types and its workflow, never Node modules. What the API does
+ * with Node (random IDs, keyed hashes, sealing a card number) it hands in through `StartContext`.
+ */
+import type { z } from 'zod';
+import type { SagaRunOptions } from '../workflows/options';
+import type { Scenario } from './scenario';
+
+/** What the API gives a definition to turn a validated request body into the workflow's input. */
+export interface StartContext {
+  /**
+   * An ID for the saga's own identity: derived from the request's Idempotency-Key when it has one
+   * (a keyed hash, so the same key gives the same ID and the key does not predict it), a random
+   * UUID otherwise. `namespace` keeps the IDs of different sagas apart.
+   */
+  newId(namespace: string): string;
+  /** Seals a card number (lib/card-token.ts) bound to `boundTo`: what a workflow input may hold instead of the number. */
+  sealCard(cardNumber: string, boundTo: string): string;
+  /** The run options every saga the API starts gets from its configuration. */
+  options: SagaRunOptions;
+}
+
+/** The domain route a saga is started from besides `POST /sagas/{type}` (e.g. `POST /orders`). */
+export interface DomainRoute<Body> {
+  /** Express path, e.g. `/products/:sku/rename`. */
+  path: string;
+  /** Path parameters (validated by `params`) and the route's own body (validated by `body`) make the saga's body. */
+  params?: z.ZodType<Record<string, string>>;
+  body: z.ZodType;
+  toSagaBody(params: Record<string, string>, body: never): Body;
+  summary: string;
+}
+
+/** A business rejection of a saga's first step that the API answers as a client error (nothing changed). */
+export interface Rejection {
+  status: 404 | 409 | 422;
+  code: string;
+}
+
+export interface SagaDefinition<Body = unknown, Input = unknown, Result = unknown> {
+  /** The saga type: the `SagaType` search attribute, `POST /sagas/{type}` and `GET /sagas?type=`. */
+  type: string;
+  /** The workflow the worker registers; its function name is the workflow type. */
+  workflow: (input: Input) => Promise<Result>;
+  /** Every workflow ID of this saga starts with `${idPrefix}-` (the API validates saga IDs with it). */
+  idPrefix: string;
+  /** The request body of `POST /sagas/{type}`. */
+  body: z.ZodType<Body>;
+  /** The workflow input, from a validated body. */
+  toInput(body: Body, ctx: StartContext): Input;
+  /** The workflow ID from the input: the business key, so one business operation is one saga. */
+  workflowId(input: Input): string;
+  /**
+   * The request an Idempotency-Key repeat is compared with (a keyed digest of it rides in the memo).
+   * Domain-shaped, so a key sent to the domain route and to `POST /sagas/{type}` is the same request.
+   */
+  digestRequest(body: Body): { path: string; body: unknown };
+  /** Fields the 202 answer carries besides the saga ID (e.g. the new order's ID). */
+  echo(input: Input): Record<string, string>;
+  route?: DomainRoute<Body>;
+  /** First-step rejections the API answers with a 4xx (with `?wait`), by failure type. */
+  rejections?: Record<string, Rejection>;
+  /** One line for the OpenAPI document and the README. */
+  summary: string;
+  /** The runs the history recorder records for the replay suite: one per path worth guarding. */
+  scenarios: Scenario[];
+}
+
+/** Erases a definition's type parameters, for the registry's list. */
+export function defineSaga<Body, Input, Result>(def: SagaDefinition<Body, Input, Result>): SagaDefinition {
+  return def as unknown as SagaDefinition;
+}

@@ -1,0 +1,24 @@
+/**
+ * The saga registry: every saga this deployment runs, each defined once (sagas/<saga>.ts). The
+ * worker registers their workflows, the API serves `POST /sagas/{type}` and their domain routes
+ * (validation and OpenAPI from their schemas), `GET /sagas?type=` lists them, the history recorder
+ * records their scenarios and the replay suite expects their fixtures. Adding a saga is adding its
+ * definition here.
+ */
+import type { SagaDefinition } from './definition';
+import { placeOrderSaga } from './place-order';
+import { renameProductSaga } from './rename-product';
+
+export const SAGAS: readonly SagaDefinition[] = [placeOrderSaga, renameProductSaga];
+
+export type { SagaDefinition } from './definition';
+
+/** The definition of a saga type (`PlaceOrder`), or undefined. */
+export function sagaByType(type: string): SagaDefinition | undefined {
+  return SAGAS.find((s) => s.type === type);
+}
+
+/** The definition whose workflow has this workflow type (`placeOrder`), or undefined. */
+export function sagaByWorkflowType(workflowType: string): SagaDefinition | undefined {
+  return SAGAS.find((s) => s.workflow.name === workflowType);
+}

@@ -1,0 +1,43 @@
+/**
+ * A recorder scenario: a run of a saga that the history recorder (`npm run histories:record`)
+ * drives against the real services and records, and whose history the replay suite replays.
+ *
+ * Scenarios sit with their saga's definition and are bundled with it into the workflow code, so
+ * they import types only: everything they do goes through the `ScenarioContext` the recorder
+ * hands them (real services, a real Temporal, test fixtures).
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import type { SagaState, SagaStatus } from '../shared/saga-types';
+import type { SagaRunOptions } from '../workflows/options';
+import type { PlaceOrderInput } from '../workflows/place-order';
+
+export type ServiceName = 'orders' | 'inventory' | 'payments' | 'shipping';
+
+export interface ScenarioContext {
+  /** Starts the saga of the given type with this input (workflow ID from its definition) on the recorder's worker. */
+  start(type: string, input: unknown): Promise<WorkflowHandle>;
+  /** Puts a product in the catalog; returns its (fresh) SKU. */
+  putProduct(opts: { name?: string; available: number }): Promise<string>;
+  /** Stops or starts one of the real services (an outage). */
+  service(name: ServiceName): { stop(): Promise<void>; start(): Promise<void> };
+  /** Polls the saga's state until `predicate` holds. */
+  waitForState(handle: WorkflowHandle, predicate: (s: SagaState) => boolean): Promise<SagaState>;
+  /** The saga's final state once its workflow closed. */
+  finalState(handle: WorkflowHandle): Promise<SagaState>;
+  sleep(ms: number): Promise<void>;
+  /** A PlaceOrder input for one unit of `sku` (a good card and address unless overridden). */
+  orderInput(sku: string, overrides?: Partial<Omit<PlaceOrderInput, 'payment'>> & { cardNumber?: string }): PlaceOrderInput;
+  cards: { good: string; declined: string };
+  address: PlaceOrderInput['shippingAddress'];
+  /** Short timers: FAST (steps give up after a few attempts, compensations never). */
+  fast: SagaRunOptions;
+}
+
+export interface Scenario {
+  /** The fixture's base name (`<saga>-<what happens>`); patches the run went through are appended. */
+  name: string;
+  /** The status the run must end in; otherwise its history would not show the scenario's path. */
+  ends: SagaStatus;
+  /** Starts the saga, drives it (outages, signals, cancellation) and returns its handle. */
+  run(ctx: ScenarioContext): Promise<WorkflowHandle>;
+}
