@@ -10,6 +10,7 @@ import { placeOrderWorkflowId } from '../sagas/place-order';
 import { auth, createTestApi, orderBody, post } from './support/api';
 import type { SagaView } from '../api/schemas';
 import { placeOrder } from '../workflows/place-order';
+import { SAGAS } from '../sagas';
 
 let stack: ServiceStack;
 let t: TemporalHarness;
@@ -234,6 +235,39 @@ describe('sagas over REST', () => {
     expect(row!.name).toBe('New');
   });
 
+  test('when a saga is started through POST /sagas/{type}, then it is validated against that type\'s schema and runs like its domain route', async () => {
+    const order = await post(app, '/sagas/PlaceOrder').query({ wait: 'true' }).send(orderBody(sku)).then(record('post', '/sagas/{type}'));
+    expect(order.status).toBe(200);
+    expect(order.body).toMatchObject({ type: 'PlaceOrder', status: 'COMPLETED' });
+    const renameSku = await putProduct(stack, { available: 3, name: 'Generic' });
+    const rename = await post(app, '/sagas/RenameProduct').query({ wait: 'true' }).send({ sku: renameSku, name: 'Generic Pro' }).then(record('post', '/sagas/{type}'));
+    expect(rename.body).toMatchObject({ type: 'RenameProduct', status: 'COMPLETED', result: { name: 'Generic Pro' } });
+    const before = await workflowCount();
+    // another type's body, an unknown field, an unknown type: nothing starts
+    const wrongBody = await post(app, '/sagas/RenameProduct').send(orderBody(sku)).then(record('post', '/sagas/{type}'));
+    expect(wrongBody.status).toBe(400);
+    expect(wrongBody.body.error.code).toBe('VALIDATION_FAILED');
+    const unknown = await post(app, '/sagas/ShipEverything').send({}).then(record('post', '/sagas/{type}'));
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toMatchObject({ code: 'SAGA_TYPE_NOT_FOUND' });
+    expect(unknown.body.error.message).toContain('PlaceOrder');
+    expect(await workflowCount()).toBe(before);
+  });
+
+  test('when one Idempotency-Key is sent to the domain route and to POST /sagas/{type} with the same request, then one saga starts', async () => {
+    const key = `both-${Date.now()}-${Math.random()}`;
+    const renameSku = await putProduct(stack, { available: 3, name: 'Keyed' });
+    const before = await workflowCount();
+    const domain = await post(app, `/products/${renameSku}/rename`).set('Idempotency-Key', key).send({ name: 'Keyed Pro' });
+    const generic = await post(app, '/sagas/RenameProduct').set('Idempotency-Key', key).send({ sku: renameSku, name: 'Keyed Pro' }).then(record('post', '/sagas/{type}'));
+    expect(generic.status).toBe(202);
+    expect(generic.body.sagaId).toBe(domain.body.sagaId);
+    expect(await workflowCount()).toBe(before + 1);
+    const other = await post(app, '/sagas/RenameProduct').set('Idempotency-Key', key).send({ sku: renameSku, name: 'Something else' });
+    expect(other.status).toBe(422);
+    await t.client.workflow.getHandle(domain.body.sagaId).result();
+  });
+
   test('when a saga ID is unknown, then GET, cancel and operator actions answer 404', async () => {
     expect((await request(app).get('/sagas/order-does-not-exist').set(auth).then(record('get', '/sagas/{sagaId}'))).status).toBe(404);
     expect((await post(app, '/sagas/order-does-not-exist/cancel').then(record('post', '/sagas/{sagaId}/cancel'))).status).toBe(404);
@@ -388,6 +422,18 @@ describe('OpenAPI', () => {
     expect(validate(doc) ? [] : validate.errors).toEqual([]);
     // and it can fail: a document without `info` does not validate
     expect(validate({ ...doc, info: undefined })).toBe(false);
+  });
+
+  test('when the document is read, then it lists every registered saga type with its body, on POST /sagas/{type} and on its domain route', async () => {
+    const doc = (await request(app).get('/openapi.json')).body;
+    const generic = doc.paths['/sagas/{type}'].post;
+    expect(generic.parameters[0].schema.enum).toEqual(SAGAS.map((s) => s.type));
+    expect(generic.requestBody.content['application/json'].schema.oneOf).toEqual(SAGAS.map((s) => ({ $ref: `#/components/schemas/${s.type}Request` })));
+    for (const saga of SAGAS) {
+      expect(doc.components.schemas[`${saga.type}Request`]).toMatchObject({ type: 'object' });
+      if (saga.route) expect(doc.paths[saga.route.path.replace(/:(\w+)/g, '{$1}')].post.requestBody.content['application/json'].schema).toEqual({ $ref: `#/components/schemas/${saga.type}RouteRequest` });
+    }
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/orders', '/products/{sku}/rename', '/sagas/{type}']));
   });
 
   test('when every answer the suites saw is checked against the document, then each matches its route, status and schema', async () => {

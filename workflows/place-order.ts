@@ -54,13 +54,24 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
 }
 
 /**
- * The PlaceOrder saga; `chargeAndShipInParallel` is asked once, when the stock is reserved. The
- * worker registers only `placeOrder` (which asks `patched`); this is exported so the replay suite
- * can build the same change *without* the patch and show that it breaks the old histories.
+ * The PlaceOrder saga; `chargeAndShipInParallel` is asked once, when the stock is reserved, and
+ * `compensatedCompletes` (see SagaOptions) once it has compensated. The worker registers only
+ * `placeOrder` (which asks `patched`); this is exported so the replay suite can build each change
+ * *without* its patch and show that it breaks the old histories.
  */
-export async function runPlaceOrder(input: PlaceOrderInput, chargeAndShipInParallel: () => boolean): Promise<PlaceOrderResult | CompensatedSaga> {
+export async function runPlaceOrder(
+  input: PlaceOrderInput,
+  chargeAndShipInParallel: () => boolean,
+  compensatedCompletes?: () => boolean,
+): Promise<PlaceOrderResult | CompensatedSaga> {
   const { forward, undo, retriable } = sagaProxies<Activities>(input.options);
-  const saga = new Saga({ type: PLACE_ORDER, deadlineMs: input.options?.deadlineMs, compensation: input.options?.compensation, searchAttributesAtStart: input.options?.searchAttributesAtStart });
+  const saga = new Saga({
+    type: PLACE_ORDER,
+    deadlineMs: input.options?.deadlineMs,
+    compensation: input.options?.compensation,
+    searchAttributesAtStart: input.options?.searchAttributesAtStart,
+    ...(compensatedCompletes ? { compensatedCompletes } : {}),
+  });
   // Idempotency keys come from the runtime (workflow ID + step name), the same on retries and replays.
   const { orderId } = input;
 

@@ -89,6 +89,12 @@ export interface SagaOptions {
   deadlineMs?: number;
   /** The starter already set SagaType and SagaStatus=RUNNING (see SagaRunOptions.searchAttributesAtStart). */
   searchAttributesAtStart?: boolean;
+  /**
+   * Asked once, when the saga has compensated: complete with the final state (true) or fail with
+   * SagaCompensated. Default: `patched(COMPENSATED_SAGA_COMPLETES)`; the replay suite passes
+   * `() => true` to show that the change without its guard breaks the older histories.
+   */
+  compensatedCompletes?: () => boolean;
 }
 
 /**
@@ -396,7 +402,7 @@ export class Saga {
     // the workflow completes with its final state, so that Temporal's Failed (what operators alert
     // on) means what the runtime could not handle. Runs whose history lacks the marker (started by
     // older workers) still fail with SagaCompensated on replay.
-    if (patched(COMPENSATED_SAGA_COMPLETES)) return this.state as CompensatedSaga;
+    if ((this.options.compensatedCompletes ?? (() => patched(COMPENSATED_SAGA_COMPLETES)))()) return this.state as CompensatedSaga;
     throw ApplicationFailure.create({
       type: SagaFailureTypes.COMPENSATED,
       message: `Saga ${this.state.sagaId} compensated: ${this.state.failure.message}`,

@@ -10,6 +10,14 @@ import type { History } from '@temporalio/common/lib/proto-utils';
 import { activitiesIn, cardNumbersIn, readFixtures, type Fixture } from './fixture-files';
 import { DECLINED_CARD, GOOD_CARD } from '../support/fixtures';
 import { PARALLEL_CHARGE_AND_SHIP } from '../../workflows/place-order';
+import { COMPENSATED_SAGA_COMPLETES } from '../../workflows/saga';
+import { SAGAS } from '../../sagas';
+
+/** Every recorder scenario of every registered saga (sagas/index.ts), with its saga. */
+const SCENARIOS = SAGAS.flatMap((saga) => saga.scenarios.map((scenario) => ({ saga, scenario })));
+/** The scenario a fixture recorded: its name up to the first `--` (the patches come after). */
+const scenarioOf = (f: Fixture) => SCENARIOS.find((s) => s.scenario.name === f.name.split('--')[0]);
+const COMPLETES = `--patched-${COMPENSATED_SAGA_COMPLETES}`;
 
 /** PlaceOrder paths that reach the charge, recorded before and after the parallel charge-and-ship change. */
 const CHARGING_PLACE_ORDER_SCENARIOS = [
@@ -25,18 +33,6 @@ const CHARGING_PLACE_ORDER_SCENARIOS = [
 const PATCHED = `--patched-${PARALLEL_CHARGE_AND_SHIP}`;
 /** PlaceOrder in local-activity mode (markers instead of activity events), recorded on the new path only. */
 const LOCAL_PLACE_ORDER_SCENARIOS = ['place-order-local-card-declined-compensated', 'place-order-local-completed'];
-
-/** One name per recorded scenario and code path. A new fixture is added here on purpose. */
-const EXPECTED_FIXTURES = [
-  ...CHARGING_PLACE_ORDER_SCENARIOS,
-  ...CHARGING_PLACE_ORDER_SCENARIOS.map((n) => `${n}${PATCHED}`),
-  ...LOCAL_PLACE_ORDER_SCENARIOS.map((n) => `${n}${PATCHED}`),
-  // Fails before the charge: the same history before and after the change.
-  'place-order-insufficient-stock-compensated',
-  'rename-product-completed',
-  'rename-product-orders-outage-converged',
-  'rename-product-rejected-reverted',
-].sort();
 
 const fixtures = readFixtures();
 
@@ -93,14 +89,29 @@ async function bundleOf(workflowsPath: string): Promise<WorkflowBundle> {
 }
 
 describe('Replay of the committed workflow histories', () => {
-  test('when the fixtures folder is read, then it holds one history per recorded scenario and code path', () => {
-    expect(fixtures.length).toBe(EXPECTED_FIXTURES.length);
-    expect(fixtures.map((f) => f.name).sort()).toEqual(EXPECTED_FIXTURES);
+  test('when the fixtures folder is read, then every scenario of every registered saga has a history, and every history is of a registered scenario and its workflow', () => {
+    expect(SCENARIOS.filter((s) => !fixtures.some((f) => scenarioOf(f) === s)).map((s) => s.scenario.name)).toEqual([]);
+    expect(fixtures.map((f) => ({ fixture: f.name, workflow: scenarioOf(f)?.saga.workflow.name }))).toEqual(fixtures.map((f) => ({ fixture: f.name, workflow: f.workflowType })));
+  });
+
+  test('when a scenario compensates, then it has a history recorded since compensated sagas complete (with the marker) beside the older ones', () => {
+    const compensating = SCENARIOS.filter((s) => s.scenario.ends === 'COMPENSATED').map((s) => s.scenario.name);
+    expect(compensating.length).toBeGreaterThanOrEqual(7);
+    for (const name of compensating) {
+      const own = fixtures.filter((f) => scenarioOf(f)?.scenario.name === name);
+      expect({ name, withMarker: own.some((f) => f.name.endsWith(COMPLETES) && f.patches.includes(COMPENSATED_SAGA_COMPLETES)), withoutMarker: own.some((f) => !f.patches.includes(COMPENSATED_SAGA_COMPLETES)) }).toEqual({
+        name,
+        withMarker: true,
+        withoutMarker: true,
+      });
+    }
+    // only compensated runs reach the marker
+    expect(fixtures.filter((f) => f.patches.includes(COMPENSATED_SAGA_COMPLETES) && scenarioOf(f)?.scenario.ends !== 'COMPENSATED')).toEqual([]);
   });
 
   test('when a fixture was recorded after the change, then it holds the patch marker and charged and shipped in one workflow task; before it, one after the other', () => {
     const paths = fixtures
-      .filter((f) => activitiesIn(f.history).includes('scheduleShipment'))
+      .filter((f) => activitiesIn(f.history).includes('scheduleShipment') && !f.patches.includes(COMPENSATED_SAGA_COMPLETES))
       .map((f) => ({ fixture: f.name, patches: f.patches, chargeAndShipTogether: scheduledInSameTask(f.history, 'chargePayment', 'scheduleShipment') }))
       .sort(byFixture);
     expect(paths).toEqual(
@@ -114,7 +125,7 @@ describe('Replay of the committed workflow histories', () => {
 
   test('when a fixture was recorded in local-activity mode, then its steps are local-activity markers, not activity events', () => {
     const local = fixtures.filter((f) => LOCAL_PLACE_ORDER_SCENARIOS.some((n) => f.name.startsWith(`${n}--`)));
-    expect(local).toHaveLength(LOCAL_PLACE_ORDER_SCENARIOS.length);
+    expect(local.length).toBeGreaterThanOrEqual(LOCAL_PLACE_ORDER_SCENARIOS.length);
     for (const f of local) {
       expect({ fixture: f.name, activities: activitiesIn(f.history) }).toEqual({ fixture: f.name, activities: [] });
       const markers = (f.history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
@@ -168,7 +179,7 @@ describe('Replay of the committed workflow histories', () => {
 
     test('when it replays the histories that recorded the patch marker, then each fails: the patched() call cannot simply be dropped', () => {
       const patched = placeOrders.filter((f) => f.patches.includes(PARALLEL_CHARGE_AND_SHIP));
-      expect(patched).toHaveLength(CHARGING_PLACE_ORDER_SCENARIOS.length + LOCAL_PLACE_ORDER_SCENARIOS.length);
+      expect(patched.filter((f) => !f.patches.includes(COMPENSATED_SAGA_COMPLETES))).toHaveLength(CHARGING_PLACE_ORDER_SCENARIOS.length + LOCAL_PLACE_ORDER_SCENARIOS.length);
       for (const f of patched) {
         expect(`${f.name}: ${outcomes.get(f.name)}`).toMatch(
           new RegExp(`^${f.name}: DeterminismViolationError: .*patch marker encountered for change ${PARALLEL_CHARGE_AND_SHIP}, but there is no corresponding change command`, 's'),
@@ -201,8 +212,25 @@ describe('Replay of the committed workflow histories', () => {
     });
 
     test('when it replays every history that took the new path, then they all replay', () => {
-      expect(newPath).toHaveLength(CHARGING_PLACE_ORDER_SCENARIOS.length + LOCAL_PLACE_ORDER_SCENARIOS.length);
+      expect(newPath.filter((f) => !f.patches.includes(COMPENSATED_SAGA_COMPLETES))).toHaveLength(CHARGING_PLACE_ORDER_SCENARIOS.length + LOCAL_PLACE_ORDER_SCENARIOS.length);
       for (const f of newPath) expect(`${f.name}: ${outcomes.get(f.name)}`).toBe(`${f.name}: OK`);
+    });
+  });
+
+  describe('against PlaceOrder whose compensated runs complete without the patched() guard (test/replay/unguarded-completion-workflows.ts)', () => {
+    const placeOrders = fixtures.filter((f) => f.workflowType === 'placeOrder');
+    let outcomes: Map<string, string>;
+    beforeAll(async () => {
+      outcomes = await replay(await bundleOf(require.resolve('./unguarded-completion-workflows')), placeOrders);
+    });
+
+    test('when it replays a compensated run, old (it failed) or new (it recorded the marker), then each fails with a DeterminismViolationError; every other run replays', () => {
+      const compensated = placeOrders.filter((f) => scenarioOf(f)?.scenario.ends === 'COMPENSATED');
+      expect(compensated.length).toBeGreaterThanOrEqual(12);
+      for (const f of placeOrders) {
+        const expected = compensated.includes(f) ? /DeterminismViolationError: .*nondeterminism/s : /^OK$/;
+        expect(`${f.name}: ${outcomes.get(f.name)}`).toMatch(new RegExp(`^${f.name}: ${expected.source.replace(/^\^/, '')}`, 's'));
+      }
     });
   });
 });
