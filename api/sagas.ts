@@ -1,7 +1,6 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { WithStartWorkflowOperation, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
-import { decodeSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
-import { optionalTsToDate } from '@temporalio/common/lib/time';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { AppError, ErrorCodes } from '../lib/errors';
 import { requestHash } from '../lib/idempotency';
 import { SagaStatusKey, SagaTypeKey } from '../shared/search-attributes';
@@ -70,6 +69,21 @@ const OPERATOR_DEADLINE_MS = 10_000;
 
 /** The saga type of a workflow type, for workflows that lack the SagaType search attribute. */
 const sagaTypeOf = (workflowType: string | undefined) => (workflowType ? (sagaByWorkflowType(workflowType)?.type ?? workflowType) : undefined);
+
+/** A keyword search attribute's first value from a list answer (payloads hold a JSON value or list). */
+function keyword(fields: Record<string, Payload> | null | undefined, key: string): string | undefined {
+  const payload = fields?.[key];
+  if (!payload) return undefined;
+  const value: unknown = defaultPayloadConverter.fromPayload(payload);
+  const first = Array.isArray(value) ? value[0] : value;
+  return typeof first === 'string' ? first : undefined;
+}
+
+/** A protobuf timestamp as a Date (undefined when absent). */
+function tsToDate(ts: { seconds?: { toString(): string } | number | null; nanos?: number | null } | null | undefined): Date | undefined {
+  if (!ts) return undefined;
+  return new Date(Number(ts.seconds?.toString() ?? 0) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6));
+}
 
 function isNotFound(err: unknown): boolean {
   return (err as { name?: string })?.name === 'WorkflowNotFoundError';
@@ -339,17 +353,17 @@ export class SagaDirectory {
       this.client.workflowService.listWorkflowExecutions({ namespace: this.opts.namespace, pageSize: q.limit ?? 20, query, nextPageToken }),
     );
     const sagas = (resp.executions ?? []).map((e) => {
-      const sa = decodeSearchAttributes(e.searchAttributes?.indexedFields);
+      const fields = e.searchAttributes?.indexedFields as Record<string, Payload> | null | undefined;
       const sagaId = e.execution?.workflowId ?? '';
       const workflowStatus = e.status;
       // 1 = RUNNING in temporal.api.enums.v1.WorkflowExecutionStatus; 5 TERMINATED, 7 TIMED_OUT
-      const status = workflowStatus === 5 ? 'TERMINATED' : workflowStatus === 7 ? 'TIMED_OUT' : String(sa.SagaStatus?.[0] ?? 'RUNNING');
-      const closedAt = optionalTsToDate(e.closeTime);
+      const status = workflowStatus === 5 ? 'TERMINATED' : workflowStatus === 7 ? 'TIMED_OUT' : (keyword(fields, SagaStatusKey.name) ?? 'RUNNING');
+      const closedAt = tsToDate(e.closeTime);
       return {
         sagaId,
-        type: String(sa.SagaType?.[0] ?? sagaTypeOf(e.type?.name ?? undefined)),
+        type: String(keyword(fields, SagaTypeKey.name) ?? sagaTypeOf(e.type?.name ?? undefined)),
         status,
-        startedAt: (optionalTsToDate(e.startTime) ?? new Date(0)).toISOString(),
+        startedAt: (tsToDate(e.startTime) ?? new Date(0)).toISOString(),
         ...(closedAt ? { closedAt: closedAt.toISOString() } : {}),
         links: this.links(sagaId),
       };
