@@ -132,8 +132,17 @@ interface Registered {
 }
 
 /** The idempotency key of a step's action in `round` (see StepContext). */
+export function stepIdempotencyKey(sagaId: string, step: string, round: number): string {
+  return round ? `${sagaId}:${step}:retry:${round}` : `${sagaId}:${step}`;
+}
+
+/** The idempotency key of a step's compensation in `round` (see CompensationContext). */
+export function compensationIdempotencyKey(sagaId: string, step: string, round: number): string {
+  return `${sagaId}:${step}:compensate:${round}`;
+}
+
 function actionKey(sagaId: string, step: string, round: number): StepContext {
-  return { round, idempotencyKey: round ? `${sagaId}:${step}:retry:${round}` : `${sagaId}:${step}` };
+  return { round, idempotencyKey: stepIdempotencyKey(sagaId, step, round) };
 }
 
 /** Failure types that come from the services' business rules (nothing landed), not from outages. */
@@ -474,7 +483,7 @@ export class Saga {
       startedAt: now(),
     });
     try {
-      const out = await r.compensate({ round, idempotencyKey: `${this.state.sagaId}:${r.step.name}:compensate:${round}` });
+      const out = await r.compensate({ round, idempotencyKey: compensationIdempotencyKey(this.state.sagaId, r.step.name, round) });
       c.attempts += out.attempt;
       r.step.compensation = { ...c, status: 'COMPENSATED', finishedAt: now() };
       return true;

@@ -10,7 +10,7 @@ import type { History } from '@temporalio/common/lib/proto-utils';
 import { activitiesIn, cardNumbersIn, readFixtures, type Fixture } from './fixture-files';
 import { DECLINED_CARD, GOOD_CARD } from '../support/fixtures';
 import { PARALLEL_CHARGE_AND_SHIP } from '../../workflows/place-order';
-import { COMPENSATED_SAGA_COMPLETES } from '../../workflows/saga';
+import { COMPENSATED_SAGA_COMPLETES, compensationIdempotencyKey, stepIdempotencyKey } from '../../workflows/saga';
 import { SAGAS } from '../../sagas';
 
 /** Every recorder scenario of every registered saga (sagas/index.ts), with its saga. */
@@ -131,6 +131,30 @@ describe('Replay of the committed workflow histories', () => {
       const markers = (f.history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
       expect(markers.length).toBeGreaterThanOrEqual(5);
     }
+  });
+
+  test('when the activity inputs of the fixtures are read, then every idempotency key is the one the runtime derives today (keys recorded by the older hand-written code included)', () => {
+    let checked = 0;
+    for (const f of fixtures) {
+      const scheduled = (f.history.events ?? []).flatMap((e) => {
+        const a = e.activityTaskScheduledEventAttributes;
+        const data = a?.input?.payloads?.[0]?.data;
+        if (!a?.activityType?.name || !data) return [];
+        const input = JSON.parse(Buffer.from(data as Uint8Array).toString('utf8')) as { idempotencyKey?: string };
+        return [{ activity: a.activityType.name, key: input.idempotencyKey ?? '' }];
+      });
+      const steps = scheduled.map((s) => s.activity);
+      for (const { activity, key } of scheduled) {
+        // a forward step is named for its activity; a compensation's key names the step it undoes
+        const tail = key.slice(f.workflowId.length + 1);
+        const [step = '', kind, round = '0'] = tail.split(':');
+        const derived = kind === 'compensate' ? compensationIdempotencyKey(f.workflowId, step, Number(round)) : stepIdempotencyKey(f.workflowId, activity, kind === 'retry' ? Number(round) : 0);
+        expect({ fixture: f.name, activity, key }).toEqual({ fixture: f.name, activity, key: derived });
+        if (kind === 'compensate') expect({ fixture: f.name, activity, undoes: steps.includes(step) }).toEqual({ fixture: f.name, activity, undoes: true });
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(150);
   });
 
   test('when the fixtures are read, then none holds a full card number (only sealed tokens and last four digits)', () => {
