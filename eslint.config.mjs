@@ -40,4 +40,25 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Saga definitions are bundled into the workflow code with their workflows (the worker runs
+    // what the registry lists): no Node builtins, and of lib/ only the pure validation rules.
+    files: ['sagas/**/*.ts'],
+    ignores: ['sagas/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Saga definitions are bundled into the Temporal sandbox: no Node builtins.' })),
+          patterns: [
+            {
+              group: ['../activities', '../activities/*', '../services/*', '../services/**', '../api/*', '../worker/*', '../lib/*', '!../lib/text', '!../lib/countries'],
+              allowTypeImports: true,
+              message: 'Saga definitions are workflow code: activities, services, the API and lib/ (but text and countries) only with `import type`; Node work goes through StartContext.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );
