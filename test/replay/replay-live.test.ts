@@ -125,7 +125,7 @@ describe('npm run replay', () => {
       encoding: 'utf8',
     });
     const fixture = parseFixture(`${handle.workflowId}.json`, json);
-    expect(fixture).toMatchObject({ workflowType: 'placeOrder', workflowId: handle.workflowId });
+    expect(fixture).toMatchObject({ workflowType: placeOrderWorkflow.name, workflowId: handle.workflowId });
     expect(fixture.history.events?.length).toBe((await handle.fetchHistory()).events?.length);
     await expect(Worker.runReplayHistory({ ...current, replayName: 'cli-export' }, fixture.history, fixture.workflowId)).resolves.toBeUndefined();
   });

@@ -9,7 +9,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type ReplayWorkerOp
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { activitiesIn, cardNumbersIn, readFixtures, type Fixture } from './fixture-files';
 import { DECLINED_CARD, GOOD_CARD } from '../support/fixtures';
-import { PARALLEL_CHARGE_AND_SHIP } from '../../workflows/place-order';
+import { PARALLEL_CHARGE_AND_SHIP, placeOrder } from '../../workflows/place-order';
 import { COMPENSATED_SAGA_COMPLETES, compensationIdempotencyKey, stepIdempotencyKey } from '../../workflows/saga';
 import { SAGAS } from '../../sagas';
 
@@ -173,7 +173,7 @@ describe('Replay of the committed workflow histories', () => {
   });
 
   describe('against a deliberately non-deterministic PlaceOrder (test/replay/nondeterministic-workflows.ts)', () => {
-    const placeOrders = fixtures.filter((f) => f.workflowType === 'placeOrder');
+    const placeOrders = fixtures.filter((f) => f.workflowType === placeOrder.name);
     let outcomes: Map<string, string>;
     beforeAll(async () => {
       outcomes = await replay(await bundleOf(require.resolve('./nondeterministic-workflows')), placeOrders);
@@ -188,7 +188,7 @@ describe('Replay of the committed workflow histories', () => {
   });
 
   describe('against PlaceOrder with the parallel charge-and-ship change but no patched() guard (test/replay/unpatched-workflows.ts)', () => {
-    const placeOrders = fixtures.filter((f) => f.workflowType === 'placeOrder');
+    const placeOrders = fixtures.filter((f) => f.workflowType === placeOrder.name);
     let outcomes: Map<string, string>;
     beforeAll(async () => {
       outcomes = await replay(await bundleOf(require.resolve('./unpatched-workflows')), placeOrders);
@@ -242,7 +242,7 @@ describe('Replay of the committed workflow histories', () => {
   });
 
   describe('against PlaceOrder whose compensated runs complete without the patched() guard (test/replay/unguarded-completion-workflows.ts)', () => {
-    const placeOrders = fixtures.filter((f) => f.workflowType === 'placeOrder');
+    const placeOrders = fixtures.filter((f) => f.workflowType === placeOrder.name);
     let outcomes: Map<string, string>;
     beforeAll(async () => {
       outcomes = await replay(await bundleOf(require.resolve('./unguarded-completion-workflows')), placeOrders);
