@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
-import { bigint, char, index, int, mysqlTable, primaryKey, serial, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
+import { bigint, char, index, int, mysqlTable, primaryKey, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
 import type { Tx } from './db';
 import { EVENT_CATALOG, subjectOf, type EventEnvelope, type EventPayload, type EventType } from './events';
 
@@ -14,7 +14,7 @@ export const outbox = mysqlTable(
   'outbox',
   {
     /** Outbox order: the relay publishes by it. */
-    seq: serial('seq').primaryKey(),
+    seq: bigint('seq', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
     eventId: char('event_id', { length: 36 }).notNull(),
     aggregate: varchar('aggregate', { length: 32 }).notNull(),
     aggregateId: varchar('aggregate_id', { length: 64 }).notNull(),

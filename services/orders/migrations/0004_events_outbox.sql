@@ -9,7 +9,7 @@ CREATE TABLE `inbox` (
 );
 --> statement-breakpoint
 CREATE TABLE `outbox` (
-	`seq` serial AUTO_INCREMENT NOT NULL,
+	`seq` bigint unsigned AUTO_INCREMENT NOT NULL,
 	`event_id` char(36) NOT NULL,
 	`aggregate` varchar(32) NOT NULL,
 	`aggregate_id` varchar(64) NOT NULL,
