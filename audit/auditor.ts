@@ -332,3 +332,6 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
     await conn.end();
   }
 }
+
+/** The checks of the copies kept from events (copy vs source, no version ahead, lag drained): audit/event-checks.ts. */
+export { runEventAudit, EVENT_VIOLATION_CLASSES, type EventAuditReport, type EventViolation } from './event-checks';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dbPrefix, mysqlUrl, parseConfig } from '../lib/config';
+import { dbPrefix, mysqlUrl, natsUrl, parseConfig } from '../lib/config';
 
 /**
  * What the consistency auditor needs: the services' MySQL server and database prefix (the same
@@ -12,7 +12,11 @@ export const auditEnv = {
   AUDIT_SETTLE_MS: z.coerce.number().int().min(0).default(60_000),
 };
 
-export const auditConfigSchema = z.object(auditEnv);
+export const auditConfigSchema = z.object({
+  ...auditEnv,
+  /** The event broker: with it, `npm run audit` also checks that every consumer is drained (audit/event-checks.ts). */
+  NATS_URL: z.preprocess((v) => (v === '' ? undefined : v), natsUrl.optional()),
+});
 export type AuditConfig = z.infer<typeof auditConfigSchema>;
 
 /** `npm run audit`'s configuration; the only place it reads `process.env`. */

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { freePort, httpOk, ManagedProcess, portOpen } from './managed-process';
+import { startNatsServer, type NatsServer } from './nats-server';
 import { startTemporalCluster, type TemporalCluster } from './temporal-cluster';
 import { formatServiceCallers, type ServiceCaller } from '../lib/service-auth';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
@@ -49,6 +50,12 @@ export interface ProcessStackOptions {
   log?: boolean;
   /** Eager activity dispatch on the stack's own dev server (default true; false to measure without). */
   eagerActivities?: boolean;
+  /**
+   * Events (lib/events.ts): a nats-server of the stack's own (process `nats`, file store in a temp
+   * directory, restartable), every service's outbox relay on it, and the order-history read model
+   * (process `order-history`).
+   */
+  withEvents?: boolean;
 }
 
 export const STACK_API_TOKEN = 'stack-token-0123456789abcdef';
@@ -88,7 +95,9 @@ export interface ProcessStack {
   workerMetricsUrls: Map<string, string>;
   /** The callers' tokens every service of the stack accepts (SERVICE_CALLERS). */
   serviceTokens: Record<ServiceCaller, string>;
-  urls: { orders: string; inventory: string; payments: string; shipping: string; api?: string; apiLocal?: string; apiFast?: string; gateway?: string };
+  /** The stack's broker (withEvents). */
+  nats?: NatsServer;
+  urls: { orders: string; inventory: string; payments: string; shipping: string; orderHistory?: string; api?: string; apiLocal?: string; apiFast?: string; gateway?: string };
   processes: Map<string, ManagedProcess>;
   get(name: string): ManagedProcess;
   stop(opts?: { dropDatabases?: boolean }): Promise<void>;
@@ -153,7 +162,16 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     shipping: `http://127.0.0.1:${ports.shipping}`,
   };
   const serviceTokens = stackServiceTokens();
-  const common = { MYSQL_URL: mysqlUrl, DB_PREFIX: dbPrefix, BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn', SERVICE_CALLERS: formatServiceCallers(serviceTokens) };
+  const nats = opts.withEvents ? await startNatsServer({ log }) : undefined;
+  if (nats) processes.set('nats', nats.process);
+  const common = {
+    MYSQL_URL: mysqlUrl,
+    DB_PREFIX: dbPrefix,
+    BIND_HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    SERVICE_CALLERS: formatServiceCallers(serviceTokens),
+    ...(nats ? { NATS_URL: nats.url, OUTBOX_POLL_MS: '20' } : {}),
+  };
   const faults: Record<string, string> = opts.adminToken ? { FAULTS_ENABLED: 'true', ADMIN_TOKEN: opts.adminToken } : {};
   await Promise.all(
     SERVICES.map(async (s) => {
@@ -162,6 +180,14 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
       processes.set(s, svc);
     }),
   );
+
+  if (nats) {
+    const port = await freePort();
+    urls.orderHistory = `http://127.0.0.1:${port}`;
+    const history = new ManagedProcess('order-history', ...tsx('services/order-history/main.ts'), { ...common, ORDER_HISTORY_PORT: String(port) }, () => httpOk(`${urls.orderHistory}/healthz`), log);
+    await history.start();
+    processes.set('order-history', history);
+  }
 
   const temporalEnv = { TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: 'default', TASK_QUEUE: taskQueue, CARD_ENCRYPTION_KEY: STACK_CARD_KEY, LOG_LEVEL: 'warn' };
   const serviceUrls = { ORDERS_URL: urls.orders, INVENTORY_URL: urls.inventory, PAYMENTS_URL: urls.payments, SHIPPING_URL: urls.shipping };
@@ -230,6 +256,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     taskQueue,
     workerMetricsUrls,
     serviceTokens,
+    nats,
     urls,
     processes,
     get(name: string) {
@@ -240,12 +267,13 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     async stop({ dropDatabases = true } = {}) {
       // API, gateway and worker first, Temporal last
       const workers = [...processes.keys()].filter((n) => n.startsWith('worker'));
-      for (const name of ['api', 'api-local', 'api-fast', 'gateway', ...workers, ...SERVICES, 'temporal']) await processes.get(name)?.kill('SIGTERM');
+      for (const name of ['api', 'api-local', 'api-fast', 'gateway', ...workers, 'order-history', ...SERVICES, 'temporal']) await processes.get(name)?.kill('SIGTERM');
+      await nats?.stop();
       await cluster?.stop({ dropDatabases: true });
       if (dropDatabases) {
         const conn = await mysql.createConnection(mysqlUrl);
         try {
-          for (const s of SERVICES) await conn.query(`DROP DATABASE IF EXISTS \`${dbPrefix}${s}\``);
+          for (const s of [...SERVICES, 'order_history']) await conn.query(`DROP DATABASE IF EXISTS \`${dbPrefix}${s}\``);
         } finally {
           await conn.end();
         }

@@ -49,6 +49,23 @@ export const dbPrefix = z
 /** An admin bearer token; an empty value (`ADMIN_TOKEN=` in a .env file) counts as unset. */
 const adminToken = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'at least 16 characters').optional());
 
+/** A NATS URL (nats://host:port): the event broker (lib/nats.ts). */
+export const natsUrl = z
+  .string()
+  .url()
+  .refine((u) => /^(nats|tls):\/\//.test(u), 'a nats:// (or tls://) URL, e.g. nats://127.0.0.1:4222');
+
+/**
+ * The event broker and the outbox relay's pace. NATS_URL is optional in the four services: without
+ * it they work as before and their events wait in the outbox. Where events are the point
+ * (order-history) the config requires it (`NATS_URL: natsUrl`).
+ */
+export const eventsEnv = {
+  NATS_URL: z.preprocess((v) => (v === '' ? undefined : v), natsUrl.optional()),
+  OUTBOX_BATCH_SIZE: positiveInt(100),
+  OUTBOX_POLL_MS: positiveInt(50),
+};
+
 /** Settings every MySQL-backed service shares. */
 export const mysqlServiceEnv = {
   MYSQL_URL: mysqlUrl,
@@ -62,6 +79,7 @@ export const mysqlServiceEnv = {
   FAULTS_ENABLED: bool(false),
   /** Bearer token of the admin endpoints (`/admin/faults`); required when FAULTS_ENABLED is true. */
   ADMIN_TOKEN: adminToken,
+  ...eventsEnv,
 };
 
 /**

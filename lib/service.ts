@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type express from 'express';
 import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { baseApp, errorHandler, methodNotAllowedHandlers, notFoundHandler } from './http';
 import { isReady, openDatabase, type Database, type Db } from './db';
 import { ErrorCodes, errorBody } from './errors';
@@ -10,6 +11,9 @@ import { FAULTS_PATH, createFaultInjector, declaredRoutes } from './faults';
 import { createLogger } from './logger';
 import { serverTiming } from './server-timing';
 import { assertWriteRoutesNameCallers, authenticateCallers, type ServiceCallers } from './service-auth';
+import { startEventConsumer, type EventConsumer, type EventConsumerSpec } from './event-consumer';
+import { startEventRelay, type EventRelay } from './event-relay';
+import type { EventSource } from './events';
 
 export interface ServiceDeps<TSchema extends Record<string, unknown>> {
   db: Db<TSchema>;
@@ -19,6 +23,8 @@ export interface ServiceDeps<TSchema extends Record<string, unknown>> {
   callers: ServiceCallers;
   /** Fault injection (lib/faults.ts) behind this admin token; absent (the default), there is none. */
   faults?: { adminToken: string };
+  /** The process's Prometheus registry, served at `GET /metrics` (outbox backlog, consumer lag). */
+  metrics?: Registry;
 }
 
 /**
@@ -36,7 +42,8 @@ export function createServiceApp<TSchema extends Record<string, unknown>>(
   const authenticate = authenticateCallers({
     callers: deps.callers,
     logger: deps.logger,
-    skip: (method, path) => path === FAULTS_PATH || (path === '/healthz' && (method === 'GET' || method === 'HEAD')),
+    skip: (method, path) =>
+      path === FAULTS_PATH || ((path === '/healthz' || (path === '/metrics' && deps.metrics !== undefined)) && (method === 'GET' || method === 'HEAD')),
   });
   const app = baseApp({ beforeBody: [serverTiming(), authenticate, ...(faults ? [faults.gate] : [])] });
   if (faults) app.use(faults.admin);
@@ -44,6 +51,13 @@ export function createServiceApp<TSchema extends Record<string, unknown>>(
     const ready = await isReady(deps.database.pool);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'unavailable', database: deps.database.name });
   });
+  if (deps.metrics) {
+    const registry = deps.metrics;
+    // Like /healthz, open to the scraper: counts and lags only, no business data.
+    app.get('/metrics', async (_req, res) => {
+      res.type(registry.contentType).send(await registry.metrics());
+    });
+  }
   routes(app);
   assertWriteRoutesNameCallers(app);
   const declared = declaredRoutes(app);
@@ -115,6 +129,9 @@ export async function runService<
     SERVICE_CALLERS: ServiceCallers;
     FAULTS_ENABLED: boolean;
     ADMIN_TOKEN?: string | undefined;
+    NATS_URL?: string | undefined;
+    OUTBOX_BATCH_SIZE?: number;
+    OUTBOX_POLL_MS?: number;
   },
 >(spec: {
   name: string;
@@ -124,6 +141,12 @@ export async function runService<
   schema: TSchema;
   migrationsFolder: string;
   createApp: (deps: ServiceDeps<TSchema>, config: TConfig) => express.Express;
+  /**
+   * Events (lib/events.ts): the stream this service's outbox relay publishes to (when it has an
+   * outbox) and the durable consumers that keep its local copies. Both run in this process, on
+   * NATS_URL; without NATS_URL events stay in the outbox and the copies are not updated.
+   */
+  events?: { source?: EventSource; consumers?: EventConsumerSpec<TSchema>[] };
 }): Promise<void> {
   // The config refuses FAULTS_ENABLED without an ADMIN_TOKEN (lib/config.ts); checked again here for any other caller.
   if (spec.config.FAULTS_ENABLED && !spec.config.ADMIN_TOKEN) throw new Error(`${spec.name}: FAULTS_ENABLED needs an ADMIN_TOKEN`);
@@ -138,10 +161,16 @@ export async function runService<
   const faults = spec.config.FAULTS_ENABLED ? { adminToken: spec.config.ADMIN_TOKEN! } : undefined;
   if (faults) logger.warn('fault injection is enabled (/admin/faults)');
   const callers = spec.config.SERVICE_CALLERS;
-  const app = spec.createApp({ db: database.db, database, logger, callers, faults }, spec.config);
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const app = spec.createApp({ db: database.db, database, logger, callers, faults, metrics }, spec.config);
   const server = await listen(app, spec.port, spec.config.BIND_HOST);
   logger.info({ url: `http://${spec.config.BIND_HOST}:${boundPort(server)}`, database: database.name, callers: [...callers.keys()] }, `${spec.name} listening`);
-  stopGracefully(logger, server, () => database.close());
+  const background = startEvents(spec.name, spec.config, spec.events, { database, logger, metrics });
+  stopGracefully(logger, server, async () => {
+    for (const b of background) await b.stop();
+    await database.close();
+  });
 }
 
 /**
@@ -161,4 +190,38 @@ export function stopGracefully(logger: Logger, server: Server, release: () => Pr
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** Starts the service's outbox relay and event consumers (lib/event-relay.ts, lib/event-consumer.ts) when NATS_URL is set. */
+function startEvents<TSchema extends Record<string, unknown>>(
+  name: string,
+  config: { NATS_URL?: string | undefined; OUTBOX_BATCH_SIZE?: number; OUTBOX_POLL_MS?: number },
+  events: { source?: EventSource; consumers?: EventConsumerSpec<TSchema>[] } | undefined,
+  deps: { database: Database<TSchema>; logger: Logger; metrics: Registry },
+): (EventRelay | EventConsumer)[] {
+  if (!events) return [];
+  const natsUrl = config.NATS_URL;
+  if (!natsUrl) {
+    deps.logger.warn(`${name}: NATS_URL is not set: events stay in the outbox and local copies are not updated until it is`);
+    return [];
+  }
+  const started: (EventRelay | EventConsumer)[] = [];
+  if (events.source) {
+    started.push(
+      startEventRelay({
+        source: events.source,
+        natsUrl,
+        pool: deps.database.pool,
+        logger: deps.logger,
+        registry: deps.metrics,
+        batchSize: config.OUTBOX_BATCH_SIZE,
+        pollMs: config.OUTBOX_POLL_MS,
+      }),
+    );
+  }
+  for (const consumer of events.consumers ?? []) {
+    started.push(startEventConsumer({ ...consumer, natsUrl, db: deps.database.db, logger: deps.logger, registry: deps.metrics }));
+  }
+  deps.logger.info({ natsUrl, relay: events.source ?? null, consumers: (events.consumers ?? []).map((c) => c.name) }, 'events: relay and consumers started');
+  return started;
 }

@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-node-modules.sh
+[ -n "${NATS_URL:-}" ] || bash scripts/ensure-nats.sh >/dev/null
 exec node --import tsx scripts/dev.ts "$@"

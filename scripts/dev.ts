@@ -15,6 +15,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { httpOk, portOpen, waitUntil, type ManagedProcess } from '../harness/process-stack';
+import { startNatsServer } from '../harness/nats-server';
 import { startTemporalCluster } from '../harness/temporal-cluster';
 import { formatServiceCallers, type ServiceCaller } from '../lib/service-auth';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
@@ -65,6 +66,7 @@ const ports = {
   shipping: Number(env.SHIPPING_PORT ?? 3004),
   api: Number(env.API_PORT ?? 3000),
   gateway: Number(env.GATEWAY_PORT ?? 3005),
+  'order-history': Number(env.ORDER_HISTORY_PORT ?? 3006),
 };
 
 // The worker and the gateway call the services, and the API links into the UI, where this stack runs them.
@@ -196,9 +198,12 @@ async function main(): Promise<void> {
   }
   await waitFor('Temporal', () => portOpen(temporalPort));
 
+  const natsUrl = await provideBroker();
+  env.NATS_URL = natsUrl;
+
   const tsx = (file: string): [string, string[]] => [process.execPath, ['--import', 'tsx', path.join(root, file)]];
-  for (const svc of ['orders', 'inventory', 'payments', 'shipping'] as const) start(svc, ...tsx(`services/${svc}/main.ts`));
-  for (const svc of ['orders', 'inventory', 'payments', 'shipping'] as const) {
+  for (const svc of ['orders', 'inventory', 'payments', 'shipping', 'order-history'] as const) start(svc, ...tsx(`services/${svc}/main.ts`));
+  for (const svc of ['orders', 'inventory', 'payments', 'shipping', 'order-history'] as const) {
     await waitFor(svc, () => httpOk(`http://127.0.0.1:${ports[svc]}/healthz`));
   }
   await seedCatalog();
@@ -230,6 +235,8 @@ async function main(): Promise<void> {
     inventory     http://127.0.0.1:${ports.inventory}/healthz
     payments      http://127.0.0.1:${ports.payments}/healthz
     shipping      http://127.0.0.1:${ports.shipping}/healthz
+    order-history http://127.0.0.1:${ports['order-history']}/customers/c1/orders  (read model built from the event streams)
+    events        ${natsUrl}  (NATS JetStream; npm run streams shows streams and consumers)
     gateway       http://127.0.0.1:${ports.gateway}       (the baseline coordinator, same POST /orders)
     workers       ${workerCount} on task queue ${env.TASK_QUEUE ?? 'sagas'}; metrics on ${metricsPorts.map((p) => `http://127.0.0.1:${p}/metrics`).join(', ')}
   Demo catalog: ${DEMO_CATALOG.map((p) => p.sku).join(', ')}
@@ -239,6 +246,30 @@ async function main(): Promise<void> {
       -d '{"customerId":"c1","items":[{"sku":"MUG-2","quantity":2}],"payment":{"cardNumber":"4242424242424242"},"shippingAddress":{"name":"Ada","line1":"1 Main St","city":"London","postalCode":"N1","country":"GB"}}'
   Ctrl-C stops everything.
 `);
+}
+
+/**
+ * The event broker: the one NATS_URL names, else a nats-server of our own (built from source,
+ * scripts/ensure-nats.sh) with its file store in .data/nats on the first free port from 4222 (this
+ * machine may run an older NATS on 4222 already; it is never used).
+ */
+async function provideBroker(): Promise<string> {
+  if (process.env.NATS_URL) {
+    console.log(`events: using the broker at NATS_URL=${process.env.NATS_URL}`);
+    return process.env.NATS_URL;
+  }
+  let port = 4222;
+  while (await portOpen(port)) port++;
+  const broker = await startNatsServer({ port, storeDir: path.join(root, '.data', 'nats'), log: true });
+  clusterProcesses.push(broker.process);
+  broker.process.proc?.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`nats exited (${signal ?? code}); stopping the stack`);
+      void stopAll(1);
+    }
+  });
+  console.log(`events: started nats-server on ${broker.url}${port === 4222 ? '' : ' (4222 is taken by another process)'}, store .data/nats`);
+  return broker.url;
 }
 
 function startDevServer(cli: string): void {

@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NAME="${1:?give the migration a name, e.g. npm run db:generate -- add_refund_reason}"
-for svc in orders inventory payments shipping; do
+for svc in orders inventory payments shipping order-history; do
   npx drizzle-kit generate --config "services/$svc/drizzle.config.ts" --name "$NAME"
 done

@@ -13,6 +13,7 @@ import { apiConfigSchema, loadApiConfig } from '../config/api';
 import { loadWorkerConfig, workerConfigSchema } from '../config/worker';
 import { inventoryConfigSchema, loadInventoryConfig } from '../services/inventory/config';
 import { loadOrdersConfig, ordersConfigSchema } from '../services/orders/config';
+import { loadOrderHistoryConfig, orderHistoryConfigSchema } from '../services/order-history/config';
 import { loadPaymentsConfig, paymentsConfigSchema } from '../services/payments/config';
 import { loadShippingConfig, shippingConfigSchema } from '../services/shipping/config';
 import Ajv2019, { type ValidateFunction } from 'ajv/dist/2019';
@@ -153,6 +154,7 @@ interface Loaded {
   serviceToken?: string;
   serviceCallers?: ReadonlyMap<string, string>;
   mysqlUrl?: string;
+  natsUrl?: string;
   dbPrefix?: string;
 }
 
@@ -173,7 +175,7 @@ const programs: Record<string, Program> = {
     mysqlBacked: true,
     load: (env) => {
       const c = loadOrdersConfig(env);
-      return { port: c.ORDERS_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS };
+      return { port: c.ORDERS_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS, natsUrl: c.NATS_URL };
     },
   },
   inventory: {
@@ -183,7 +185,7 @@ const programs: Record<string, Program> = {
     mysqlBacked: true,
     load: (env) => {
       const c = loadInventoryConfig(env);
-      return { port: c.INVENTORY_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS };
+      return { port: c.INVENTORY_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS, natsUrl: c.NATS_URL };
     },
   },
   payments: {
@@ -193,7 +195,7 @@ const programs: Record<string, Program> = {
     mysqlBacked: true,
     load: (env) => {
       const c = loadPaymentsConfig(env);
-      return { port: c.PAYMENTS_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS };
+      return { port: c.PAYMENTS_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS, natsUrl: c.NATS_URL };
     },
   },
   shipping: {
@@ -203,7 +205,17 @@ const programs: Record<string, Program> = {
     mysqlBacked: true,
     load: (env) => {
       const c = loadShippingConfig(env);
-      return { port: c.SHIPPING_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS };
+      return { port: c.SHIPPING_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS, natsUrl: c.NATS_URL };
+    },
+  },
+  'order-history': {
+    script: 'services/order-history/main.ts',
+    schema: orderHistoryConfigSchema,
+    temporalClient: false,
+    mysqlBacked: true,
+    load: (env) => {
+      const c = loadOrderHistoryConfig(env);
+      return { port: c.ORDER_HISTORY_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS, natsUrl: c.NATS_URL };
     },
   },
   worker: {
@@ -461,7 +473,8 @@ describe('docker-compose.yml', () => {
     expect(rootPassword).toBe('saga');
 
     const mysqlBacked = Object.entries(programs).filter(([, p]) => p.mysqlBacked).map(([n]) => n);
-    expect(mysqlBacked).toHaveLength(4);
+    // the four services and order-history (the read model built from the events)
+    expect(mysqlBacked).toHaveLength(5);
     for (const name of mysqlBacked) {
       expect({ name, mysql: dependsOn(svc(name)).mysql }).toEqual({ name, mysql: 'service_healthy' });
       const url = new URL(loaded(name).mysqlUrl ?? '');
@@ -570,7 +583,8 @@ describe('docker-compose.yml', () => {
     expect(envOf(svc('temporal-search-attributes')).TEMPORAL_ADDRESS).toBe(TEMPORAL_ADDRESS);
     expect(dependsOn(svc('temporal-search-attributes'))).toEqual({ temporal: 'service_healthy' });
 
-    const serviceNames = Object.entries(programs).filter(([, p]) => p.mysqlBacked).map(([n]) => n);
+    // the services the sagas call (order-history is read-only and no saga calls it)
+    const serviceNames = Object.entries(programs).filter(([n, p]) => p.mysqlBacked && n !== 'order-history').map(([n]) => n);
     expect(dependsOn(svc('worker'))).toEqual({
       temporal: 'service_healthy',
       'temporal-search-attributes': 'service_completed_successfully',
@@ -616,5 +630,20 @@ describe('Temporal dynamic config', () => {
       devServer[key!] = [{ value: JSON.parse(value!) }];
     }
     expect(config).toEqual(devServer);
+  });
+
+  it('when the event broker is configured, then every MySQL-backed service points at the nats service, which runs JetStream on a volume, and order-history waits for it healthy', () => {
+    const nats = svc('nats');
+    expect(nats.image).toMatch(/^nats:2\.(1[2-9]|[2-9]\d)\./);
+    const command = (nats as { command?: string[] }).command ?? [];
+    expect(command).toEqual(expect.arrayContaining(['--jetstream', '--store_dir', '/data']));
+    expect(JSON.stringify((nats as { volumes?: unknown }).volumes)).toContain('nats-data:/data');
+    for (const name of ['orders', 'inventory', 'payments', 'shipping', 'order-history']) {
+      const url = new URL(loaded(name).natsUrl!);
+      expect({ name, host: url.hostname, port: url.port }).toEqual({ name, host: 'nats', port: '4222' });
+    }
+    expect(dependsOn(svc('order-history')).nats).toBe('service_healthy');
+    // The four services do not wait for the broker: their events wait in the outbox.
+    for (const name of ['orders', 'inventory', 'payments', 'shipping']) expect(Object.keys(dependsOn(svc(name)))).not.toContain('nats');
   });
 });

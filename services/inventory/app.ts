@@ -5,6 +5,7 @@ import { idempotentRoute, jsonBody, parse } from '../../lib/http';
 import { rejection, type Reply } from '../../lib/idempotency';
 import { createServiceApp, type ServiceDeps } from '../../lib/service';
 import { SAGA_CALLERS, allowCallers } from '../../lib/service-auth';
+import { recordProductEvents, recordReservationEvent } from './events';
 import * as schema from './schema';
 import { products, productRenames, reservationLines, reservations } from './schema';
 import {
@@ -124,6 +125,7 @@ export function createInventoryApp(deps: InventoryDeps) {
           } else {
             await tx.insert(products).values({ sku, ...body, stockTotal: body.available });
           }
+          await recordProductEvents(tx, sku, existing);
           const [row] = await tx.select().from(products).where(eq(products.sku, sku));
           return { status: existing ? 200 : 201, body: toProduct(row!) };
         };
@@ -174,6 +176,7 @@ export function createInventoryApp(deps: InventoryDeps) {
             .update(productRenames)
             .set({ fromName: product.name, toName: body.name, version })
             .where(eq(productRenames.renameId, body.renameId));
+          await recordProductEvents(tx, sku, product);
           const result: RenameResult = { renameId: body.renameId, sku, name: body.name, version, previousName: product.name };
           return { status: 200, body: result };
         };
@@ -217,6 +220,7 @@ export function createInventoryApp(deps: InventoryDeps) {
           }
           const version = product.nameVersion + 1;
           await tx.update(products).set({ name: r.fromName!, nameVersion: version }).where(eq(products.sku, sku));
+          await recordProductEvents(tx, sku, product);
           const result: RevertResult = { renameId, sku, reverted: true, name: r.fromName!, version };
           return { status: 200, body: result };
         };
@@ -275,6 +279,7 @@ export function createInventoryApp(deps: InventoryDeps) {
           const totalCents = reserved.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
           await tx.insert(reservationLines).values(reserved.map((l) => ({ orderId: body.orderId, ...l })));
           await tx.update(reservations).set({ status: 'HELD', totalCents }).where(eq(reservations.orderId, body.orderId));
+          await recordReservationEvent(tx, 'StockReserved', body.orderId);
           const result: Reservation = { orderId: body.orderId, status: 'HELD', tombstone: false, totalCents, lines: reserved };
           return { status: 201, body: result };
         };
@@ -301,6 +306,7 @@ export function createInventoryApp(deps: InventoryDeps) {
                 .where(eq(products.sku, l.sku));
             }
             await tx.update(reservations).set({ status: 'RELEASED' }).where(eq(reservations.orderId, orderId));
+            await recordReservationEvent(tx, 'StockReleased', orderId);
           } else if (row.status === 'COMMITTED') {
             return rejection(409, InventoryErrors.ILLEGAL_TRANSITION, `Order ${orderId}'s stock is committed and cannot be released`);
           }
@@ -333,6 +339,7 @@ export function createInventoryApp(deps: InventoryDeps) {
                 .where(eq(products.sku, l.sku));
             }
             await tx.update(reservations).set({ status: 'COMMITTED' }).where(eq(reservations.orderId, orderId));
+            await recordReservationEvent(tx, 'StockCommitted', orderId);
           }
           return { status: 200, body: (await loadReservation(tx, orderId))! };
         };

@@ -12,6 +12,8 @@ runService({
   databaseName: `${config.DB_PREFIX}inventory`,
   schema,
   migrationsFolder: path.join(__dirname, 'migrations'),
+  // Publishes its events through its outbox (lib/events.ts).
+  events: { source: 'inventory' },
   createApp: (deps) => createInventoryApp(deps),
 }).catch((err) => {
   console.error(err);

@@ -1,5 +1,6 @@
 import { bigint, boolean, int, mysqlTable, primaryKey, timestamp, varchar } from 'drizzle-orm/mysql-core';
 export { idempotencyKeys } from '../../lib/idempotency';
+export { outbox, outboxVersions } from '../../lib/outbox';
 
 /**
  * The catalog: price and stock. `available + reserved + committed` only changes by admin upserts,

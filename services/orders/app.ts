@@ -1,10 +1,12 @@
-import { and, asc, eq, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Tx } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { idempotentRoute, jsonBody, parse } from '../../lib/http';
 import { rejection, type Reply } from '../../lib/idempotency';
 import { createServiceApp, type ServiceDeps } from '../../lib/service';
 import { SAGA_CALLERS, allowCallers } from '../../lib/service-auth';
+import { recordOrderEvent } from './events';
+import { applyProductNameCopy } from './product-name-copies';
 import * as schema from './schema';
 import { orderLines, orders, productNames } from './schema';
 import {
@@ -95,6 +97,7 @@ export function createOrdersApp(deps: OrdersDeps) {
           }
           await tx.update(orders).set({ status: 'PENDING', customerId: body.customerId }).where(eq(orders.orderId, body.orderId));
           await tx.insert(orderLines).values(body.lines.map((l) => ({ orderId: body.orderId, sku: l.sku, quantity: l.quantity })));
+          await recordOrderEvent(tx, 'OrderCreated', body.orderId);
           return { status: 201, body: (await loadOrder(tx, body.orderId))! };
         };
       }),
@@ -130,6 +133,7 @@ export function createOrdersApp(deps: OrdersDeps) {
               .where(and(eq(orderLines.orderId, orderId), eq(orderLines.sku, line.sku)));
           }
           await tx.update(orders).set({ status: 'CONFIRMED', totalCents: total }).where(eq(orders.orderId, orderId));
+          await recordOrderEvent(tx, 'OrderConfirmed', orderId);
           return { status: 200, body: (await loadOrder(tx, orderId))! };
         };
       }),
@@ -151,6 +155,7 @@ export function createOrdersApp(deps: OrdersDeps) {
               .where(eq(orders.orderId, orderId));
           } else if (row.status === 'PENDING') {
             await tx.update(orders).set({ status: 'CANCELLED', cancelReason: body.reason ?? null }).where(eq(orders.orderId, orderId));
+            await recordOrderEvent(tx, 'OrderCancelled', orderId);
           } else if (row.status === 'CONFIRMED') {
             return illegal(orderId, 'CONFIRMED', 'CANCELLED');
           }
@@ -177,22 +182,8 @@ export function createOrdersApp(deps: OrdersDeps) {
               length: body.name.length,
             });
           }
-          await tx
-            .insert(productNames)
-            .values({ sku, name: name.data, version: 0 })
-            .onDuplicateKeyUpdate({ set: { sku: sql`${productNames.sku}` } });
-          const [known] = await tx.select().from(productNames).where(eq(productNames.sku, sku)).for('update');
-          const applied = known!.version < body.version;
-          let linesUpdated = 0;
-          if (applied) {
-            await tx.update(productNames).set({ name: name.data, version: body.version }).where(eq(productNames.sku, sku));
-            const [res] = await tx
-              .update(orderLines)
-              .set({ productName: name.data, nameVersion: body.version })
-              .where(and(eq(orderLines.sku, sku), lt(orderLines.nameVersion, body.version), sql`${orderLines.productName} IS NOT NULL`));
-            linesUpdated = res.affectedRows;
-          }
-          const result: ProductNameCopyResult = { sku, name: applied ? name.data : known!.name, version: Math.max(known!.version, body.version), applied, linesUpdated };
+          // The same rule as the ProductRenamed consumer's (product-name-copies.ts): both keep these copies.
+          const result: ProductNameCopyResult = { sku, ...(await applyProductNameCopy(tx, sku, name.data, body.version)) };
           return { status: 200, body: result };
         };
       }),

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { runService } from '../../lib/service';
 import { createOrdersApp } from './app';
 import { loadOrdersConfig } from './config';
+import { productNamesConsumer } from './product-name-copies';
 import * as schema from './schema';
 
 const config = loadOrdersConfig();
@@ -12,6 +13,8 @@ runService({
   databaseName: `${config.DB_PREFIX}orders`,
   schema,
   migrationsFolder: path.join(__dirname, 'migrations'),
+  // Publishes its events, and keeps its product-name copies from inventory's (lib/events.ts).
+  events: { source: 'orders', consumers: [productNamesConsumer] },
   createApp: (deps) => createOrdersApp(deps),
 }).catch((err) => {
   console.error(err);

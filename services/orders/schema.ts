@@ -1,5 +1,7 @@
 import { bigint, boolean, int, mysqlTable, primaryKey, timestamp, varchar } from 'drizzle-orm/mysql-core';
 export { idempotencyKeys } from '../../lib/idempotency';
+export { outbox, outboxVersions } from '../../lib/outbox';
+export { inbox } from '../../lib/event-consumer';
 
 /**
  * Orders: PENDING → CONFIRMED | CANCELLED. `NEW` exists only inside the transaction that creates

@@ -5,6 +5,7 @@ import { idempotentRoute, jsonBody, parse } from '../../lib/http';
 import { rejection, type Reply } from '../../lib/idempotency';
 import { createServiceApp, type ServiceDeps } from '../../lib/service';
 import { SAGA_CALLERS, allowCallers } from '../../lib/service-auth';
+import { recordPaymentEvent } from './events';
 import * as schema from './schema';
 import { payments } from './schema';
 import { PaymentsErrors, chargeBody, refundBody, listPaymentsQuery, orderIdSchema, type Payment, type RefundResult } from './contract';
@@ -66,6 +67,7 @@ export function createPaymentsApp(deps: PaymentsDeps) {
               .update(payments)
               .set({ status: declined ? 'DECLINED' : 'CAPTURED', amountCents: body.amountCents, cardLast4: body.cardNumber.slice(-4) })
               .where(eq(payments.orderId, body.orderId));
+            await recordPaymentEvent(tx, declined ? 'PaymentDeclined' : 'PaymentCaptured', body.orderId);
             const [saved] = await tx.select().from(payments).where(eq(payments.orderId, body.orderId));
             return declined
               ? rejection(402, PaymentsErrors.PAYMENT_DECLINED, `Card ending ${body.cardNumber.slice(-4)} was declined for order ${body.orderId}`, {
@@ -107,6 +109,7 @@ export function createPaymentsApp(deps: PaymentsDeps) {
             result = { orderId, refunded: false, tombstone: true };
           } else if (row.status === 'CAPTURED') {
             await tx.update(payments).set({ status: 'REFUNDED' }).where(eq(payments.orderId, orderId));
+            await recordPaymentEvent(tx, 'PaymentRefunded', orderId);
             result = { orderId, refunded: true, tombstone: false, payment: { ...toPayment(row), status: 'REFUNDED' } };
           } else {
             result = { orderId, refunded: false, tombstone: row.status === 'VOIDED', ...(row.status === 'VOIDED' ? {} : { payment: toPayment(row) }) };

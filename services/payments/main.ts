@@ -12,6 +12,8 @@ runService({
   databaseName: `${config.DB_PREFIX}payments`,
   schema,
   migrationsFolder: path.join(__dirname, 'migrations'),
+  // Publishes its events through its outbox (lib/events.ts).
+  events: { source: 'payments' },
   createApp: (deps) => createPaymentsApp(deps),
 }).catch((err) => {
   console.error(err);

@@ -1,5 +1,6 @@
 import { char, int, mysqlTable, timestamp, varchar } from 'drizzle-orm/mysql-core';
 export { idempotencyKeys } from '../../lib/idempotency';
+export { outbox, outboxVersions } from '../../lib/outbox';
 
 /**
  * One payment per order. `PENDING` exists only inside the transaction that creates the row;

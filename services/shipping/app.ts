@@ -5,6 +5,7 @@ import { idempotentRoute, jsonBody, parse } from '../../lib/http';
 import { rejection, type Reply } from '../../lib/idempotency';
 import { createServiceApp, type ServiceDeps } from '../../lib/service';
 import { SAGA_CALLERS, allowCallers } from '../../lib/service-auth';
+import { recordShipmentEvent } from './events';
 import * as schema from './schema';
 import { shipments } from './schema';
 import { ShippingErrors, cancelShipmentBody, listShipmentsQuery, orderIdSchema, scheduleBody, type Address, type Shipment } from './contract';
@@ -63,6 +64,7 @@ export function createShippingApp(deps: ShippingDeps) {
               .update(shipments)
               .set({ status: 'SCHEDULED', ...body.address })
               .where(eq(shipments.orderId, body.orderId));
+            await recordShipmentEvent(tx, 'ShipmentScheduled', body.orderId);
             const [saved] = await tx.select().from(shipments).where(eq(shipments.orderId, body.orderId));
             return { status: 201, body: toShipment(saved!) };
           }
@@ -90,6 +92,7 @@ export function createShippingApp(deps: ShippingDeps) {
             await tx.update(shipments).set({ status: 'CANCELLED', tombstone: true }).where(eq(shipments.orderId, orderId));
           } else if (row.status === 'SCHEDULED') {
             await tx.update(shipments).set({ status: 'CANCELLED' }).where(eq(shipments.orderId, orderId));
+            await recordShipmentEvent(tx, 'ShipmentCancelled', orderId);
           }
           const [saved] = await tx.select().from(shipments).where(eq(shipments.orderId, orderId));
           return { status: 200, body: toShipment(saved!) };
