@@ -11,12 +11,13 @@
  * `WORKERS=<n>` runs n worker processes on the task queue (metrics ports 9464, 9465, ...).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { httpOk, portOpen, waitUntil, type ManagedProcess } from '../harness/process-stack';
 import { startNatsServer } from '../harness/nats-server';
 import { startTemporalCluster } from '../harness/temporal-cluster';
+import { DEV_BROKER_URL_FILE } from '../config/streams';
 import { formatServiceCallers, type ServiceCaller } from '../lib/service-auth';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
 
@@ -269,6 +270,8 @@ async function provideBroker(): Promise<string> {
     }
   });
   console.log(`events: started nats-server on ${broker.url}${port === 4222 ? '' : ' (4222 is taken by another process)'}, store .data/nats`);
+  // `npm run streams` reads it, so it describes this broker and not whatever else listens on 4222.
+  writeFileSync(DEV_BROKER_URL_FILE, `${broker.url}\n`);
   return broker.url;
 }
 
