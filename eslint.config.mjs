@@ -31,9 +31,9 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows run in the Temporal sandbox: no Node builtins.' })),
           patterns: [
             {
-              group: ['../activities', '../activities/*', '../services/*', '../services/**', '../lib/*', '../api/*', '../worker/*'],
+              group: ['../activities', '../activities/*', '../services/*', '../services/**', '../lib/*', '!../lib/errors', '../api/*', '../worker/*'],
               allowTypeImports: true,
-              message: 'Workflows may import activities and services only with `import type`.',
+              message: 'Workflows may import activities, services and lib/ (but the pure error-code registry, lib/errors) only with `import type`.',
             },
           ],
         },
