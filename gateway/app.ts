@@ -1,11 +1,11 @@
 import type express from 'express';
 import type { Logger } from 'pino';
 import { bearerAuth } from '../api/auth';
-import { idempotencyKeyHeader, startQuery } from '../api/schemas';
 import { placeOrderBody } from '../sagas/place-order';
 import { deriveKey } from '../lib/keyed-hash';
 import { methodNotAllowed, requireHost } from '../lib/http-guards';
-import { baseApp, errorHandler, jsonBody, notFoundHandler, parse } from '../lib/http';
+import { baseApp, errorHandler, jsonBody, notFoundHandler, parse, startQuery } from '../lib/http';
+import { idempotencyKeySchema } from '../lib/text';
 import { gatewayOrderId, type OrderCoordinator } from './coordinator';
 
 export interface GatewayDeps {
@@ -39,7 +39,7 @@ export function createGatewayApp(deps: GatewayDeps): express.Express {
     parse(startQuery, req.query, 'query');
     const body = parse(placeOrderBody, jsonBody(req));
     const rawKey = req.header('idempotency-key');
-    const key = rawKey === undefined ? undefined : parse(idempotencyKeyHeader, rawKey, 'Idempotency-Key header');
+    const key = rawKey === undefined ? undefined : parse(idempotencyKeySchema, rawKey, 'Idempotency-Key header');
     // No store of answers: a repeat with the same key runs the whole sequence again under the
     // same order ID, and only the services' own idempotency makes its steps replays.
     res.status(200).json(await deps.coordinator.placeOrder(gatewayOrderId(idKey, key), body));
