@@ -1,6 +1,6 @@
 import type express from 'express';
 import type { Logger } from 'pino';
-import { bearerAuth } from '../api/auth';
+import { bearerAuth } from '../lib/bearer-auth';
 import { placeOrderBody } from '../sagas/place-order';
 import { deriveKey } from '../lib/keyed-hash';
 import { methodNotAllowed, requireHost } from '../lib/http-guards';
@@ -32,7 +32,7 @@ export function createGatewayApp(deps: GatewayDeps): express.Express {
     res.json({ status: 'ok' });
   });
 
-  app.use(bearerAuth(deps.apiToken));
+  app.use(bearerAuth(deps.apiToken, 'API_TOKEN'));
 
   app.post('/orders', async (req, res) => {
     // `?wait=` is accepted for parity with the API; the gateway always answers when it is done.
