@@ -1,6 +1,6 @@
 /** The fake activities of the runtime tests: plain functions that record each call and fail on cue. */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { REJECTED, UNAVAILABLE, type Cue, type FakeActivities, type FakeCall } from './plan';
+import { REJECTED, OUTAGE, type Cue, type FakeActivities, type FakeCall } from './plan';
 
 export interface JournalEntry {
   /** `step` (forward action) or `undo` (compensation). */
@@ -45,7 +45,7 @@ async function behave(cue: Cue | undefined, round: number, attempt: number, what
   // As the real activities do (activities/http-client.ts), the failure's details say which attempt it was.
   throw ApplicationFailure.create({
     message: `${what} ${cue.fail === 'reject' ? 'rejected' : 'unavailable'} (round ${round}, attempt ${attempt})`,
-    type: cue.fail === 'reject' ? REJECTED : UNAVAILABLE,
+    type: cue.fail === 'reject' ? REJECTED : OUTAGE,
     nonRetryable: cue.fail === 'reject',
     details: [{ attempt }],
   });

@@ -44,4 +44,4 @@ export interface FakeActivities {
 
 /** The `type` of a fake's business rejection and of its outage. */
 export const REJECTED = 'REJECTED';
-export const UNAVAILABLE = 'UNAVAILABLE';
+export const OUTAGE = 'OUTAGE';
