@@ -5,6 +5,14 @@ import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
+// In every file: the SDK's packages only through what they export (their lib/ folders are internals
+// that change between releases without notice). Each no-restricted-imports below repeats it,
+// because a later config's options for a rule replace an earlier one's.
+const temporalInternals = {
+  group: ['@temporalio/*/lib', '@temporalio/*/lib/**'],
+  message: 'Import the Temporal SDK through its packages\' public exports, not their lib/ internals.',
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.data/**', 'test-output/**', 'eslint.config.mjs', 'jest.config.js', '**/migrations/**'] },
   js.configs.recommended,
@@ -17,6 +25,18 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
+      'no-restricted-imports': ['error', { patterns: [temporalInternals] }],
+    },
+  },
+  {
+    // The gateway is the baseline the sagas are compared with: it shares lib/ and the saga
+    // definitions' request contract with the API, never the API's own modules.
+    files: ['gateway/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [temporalInternals, { group: ['../api', '../api/*', '../api/**'], message: 'The gateway imports nothing from api/: share through lib/ (or sagas/).' }] },
+      ],
     },
   },
   {
@@ -31,10 +51,11 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows run in the Temporal sandbox: no Node builtins.' })),
           patterns: [
             {
-              group: ['../activities', '../activities/*', '../services/*', '../services/**', '../lib/*', '../api/*', '../worker/*'],
+              group: ['../activities', '../activities/*', '../services/*', '../services/**', '../lib/*', '!../lib/errors', '../api/*', '../worker/*'],
               allowTypeImports: true,
-              message: 'Workflows may import activities and services only with `import type`.',
+              message: 'Workflows may import activities, services and lib/ (but the pure error-code registry, lib/errors) only with `import type`.',
             },
+            temporalInternals,
           ],
         },
       ],
@@ -56,6 +77,7 @@ export default tseslint.config(
               allowTypeImports: true,
               message: 'Saga definitions are workflow code: activities, services, the API and lib/ (but text and countries) only with `import type`; Node work goes through StartContext.',
             },
+            temporalInternals,
           ],
         },
       ],

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../lib/errors';
 import { methodNotAllowed, requireHost } from '../lib/http-guards';
 import { baseApp, errorHandler, jsonBody, notFoundHandler, parse } from '../lib/http';
-import { bearerAuth } from './auth';
+import { bearerAuth } from '../lib/bearer-auth';
 import { openApiDocument } from './openapi';
 import { createMetrics } from './metrics';
 import { ApiErrors, type SagaDirectory, type Started } from './sagas';
@@ -56,7 +56,7 @@ export function createApiApp(deps: ApiDeps) {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  app.use(bearerAuth(deps.apiToken));
+  app.use(bearerAuth(deps.apiToken, 'API_TOKEN'));
 
   const idempotencyKey = (raw: string | undefined) => (raw === undefined ? undefined : parse(idempotencyKeyHeader, raw, 'Idempotency-Key header'));
 

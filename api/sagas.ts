@@ -19,9 +19,9 @@ export const ApiErrors = {
   SAGA_NOT_FOUND: 'SAGA_NOT_FOUND',
   /** POST /sagas/{type} with a type the registry does not have. */
   SAGA_TYPE_NOT_FOUND: 'SAGA_TYPE_NOT_FOUND',
-  SAGA_NOT_STUCK: 'SAGA_NOT_STUCK',
+  SAGA_NOT_STUCK: ErrorCodes.SAGA_NOT_STUCK,
   SAGA_CLOSED: 'SAGA_CLOSED',
-  IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
+  IDEMPOTENCY_KEY_REUSED: ErrorCodes.IDEMPOTENCY_KEY_REUSED,
   TEMPORAL_UNAVAILABLE: 'TEMPORAL_UNAVAILABLE',
   /** Cancel on a saga that is STUCK, compensating, or past its point of no return. */
   SAGA_NOT_CANCELLABLE: 'SAGA_NOT_CANCELLABLE',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { safeText } from '../lib/text';
+import { ID_CHARACTERS, idempotencyKeySchema, safeText } from '../lib/text';
 import { SAGAS } from '../sagas';
 import { SAGA_STATUSES } from '../shared/saga-types';
 import { VIOLATION_CLASSES } from '../audit/auditor';
@@ -15,14 +15,10 @@ export const sagaTypeParam = z.enum(sagaTypes);
 
 export const resolveBody = z.strictObject({ note: safeText(1, 1000), operator: safeText(0, 200).optional() });
 /** A saga ID: a registered saga's prefix (`order-`, `rename-`, ...) and its business key. */
-export const SAGA_ID_PATTERN = `^(${SAGAS.map((s) => s.idPrefix).join('|')})-[A-Za-z0-9._-]{1,200}$`;
+export const SAGA_ID_PATTERN = `^(${SAGAS.map((s) => s.idPrefix).join('|')})-[${ID_CHARACTERS}]{1,200}$`;
 export const sagaIdParam = z.string().regex(new RegExp(SAGA_ID_PATTERN), `a saga ID such as ${SAGAS[0]!.idPrefix}-<key>`);
-export const idempotencyKeyHeader = z.string().regex(/^[\x21-\x7e]{1,200}$/, '1-200 printable ASCII characters');
-
-export const startQuery = z.strictObject({
-  /** true: until the saga ended or is STUCK; decided: until its outcome is decided (past its pivot, ended or STUCK). */
-  wait: z.enum(['true', 'false', 'decided']).optional(),
-});
+export const idempotencyKeyHeader = idempotencyKeySchema;
+export { startQuery } from '../lib/http';
 export const listQuery = z.strictObject({
   status: z.enum(['TERMINATED', 'TIMED_OUT', ...SAGA_STATUSES] as [string, ...string[]]).optional(),
   type: sagaTypeParam.optional(),

@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
-import type { ConnectionOptions } from '@temporalio/client';
-import { bool, cardKey, logLevel, parseConfig, port, positiveInt } from '../lib/config';
+import { bool, cardKey, logLevel, port, positiveInt } from '../lib/config';
 import { DEFAULT_TASK_QUEUE } from '../shared/constants';
 import { auditEnv } from './audit';
+import { parseConfigWithTemporal, type TemporalConnectionConfig } from './temporal';
 
 export const apiConfigSchema = z
   .object({
@@ -43,30 +42,12 @@ export const apiConfigSchema = z
     }
   });
 
-export type ApiConfig = z.infer<typeof apiConfigSchema> & {
-  temporal: { connection: ConnectionOptions; namespace: string };
-};
+export type ApiConfig = z.infer<typeof apiConfigSchema> & { temporal: TemporalConnectionConfig };
 
 /**
- * The API's configuration; the only place it reads `process.env`. The Temporal connection follows
- * the standard environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
- * TEMPORAL_TLS*, TEMPORAL_PROFILE) through @temporalio/envconfig.
+ * The API's configuration; the only place it reads `process.env`. The Temporal connection is read
+ * as every program reads it (config/temporal.ts: the standard environment configuration).
  */
 export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
-  const own = parseConfig(apiConfigSchema, env, 'api');
-  const defined = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
-  const temporal = loadClientConnectConfig({ overrideEnvVars: defined });
-  const c = temporal.connectionOptions;
-  return {
-    ...own,
-    temporal: {
-      connection: {
-        address: c.address ?? 'localhost:7233',
-        tls: c.tls,
-        apiKey: c.apiKey,
-        metadata: c.metadata,
-      } as ConnectionOptions,
-      namespace: temporal.namespace ?? 'default',
-    },
-  };
+  return parseConfigWithTemporal(apiConfigSchema, env, 'api');
 }

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
-import type { NativeConnectionOptions } from '@temporalio/worker';
-import { cardKey, logLevel, parseConfig, port, positiveInt, serviceUrlsEnv } from '../lib/config';
+import { cardKey, logLevel, port, positiveInt, serviceUrlsEnv } from '../lib/config';
 import { DEFAULT_TASK_QUEUE } from '../shared/constants';
+import { parseConfigWithTemporal, type TemporalConnectionConfig } from './temporal';
 
 export const workerConfigSchema = z.object({
   TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
@@ -30,24 +29,12 @@ export const workerConfigSchema = z.object({
   LOG_LEVEL: logLevel,
 });
 
-export type WorkerConfig = z.infer<typeof workerConfigSchema> & {
-  temporal: { connection: NativeConnectionOptions; namespace: string };
-};
+export type WorkerConfig = z.infer<typeof workerConfigSchema> & { temporal: TemporalConnectionConfig };
 
 /**
- * The worker's configuration; the only place it reads `process.env`. The Temporal connection
- * follows the standard environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
- * TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE / config file) through @temporalio/envconfig.
+ * The worker's configuration; the only place it reads `process.env`. The Temporal connection is
+ * read as every program reads it (config/temporal.ts: the standard environment configuration).
  */
 export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
-  const own = parseConfig(workerConfigSchema, env, 'worker');
-  const defined = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
-  const temporal = loadClientConnectConfig({ overrideEnvVars: defined });
-  return {
-    ...own,
-    temporal: {
-      connection: { ...temporal.connectionOptions, address: temporal.connectionOptions.address ?? 'localhost:7233' },
-      namespace: temporal.namespace ?? 'default',
-    },
-  };
+  return parseConfigWithTemporal(workerConfigSchema, env, 'worker');
 }

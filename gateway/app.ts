@@ -1,11 +1,11 @@
 import type express from 'express';
 import type { Logger } from 'pino';
-import { bearerAuth } from '../api/auth';
-import { idempotencyKeyHeader, startQuery } from '../api/schemas';
+import { bearerAuth } from '../lib/bearer-auth';
 import { placeOrderBody } from '../sagas/place-order';
 import { deriveKey } from '../lib/keyed-hash';
 import { methodNotAllowed, requireHost } from '../lib/http-guards';
-import { baseApp, errorHandler, jsonBody, notFoundHandler, parse } from '../lib/http';
+import { baseApp, errorHandler, jsonBody, notFoundHandler, parse, startQuery } from '../lib/http';
+import { idempotencyKeySchema } from '../lib/text';
 import { gatewayOrderId, type OrderCoordinator } from './coordinator';
 
 export interface GatewayDeps {
@@ -32,14 +32,14 @@ export function createGatewayApp(deps: GatewayDeps): express.Express {
     res.json({ status: 'ok' });
   });
 
-  app.use(bearerAuth(deps.apiToken));
+  app.use(bearerAuth(deps.apiToken, 'API_TOKEN'));
 
   app.post('/orders', async (req, res) => {
     // `?wait=` is accepted for parity with the API; the gateway always answers when it is done.
     parse(startQuery, req.query, 'query');
     const body = parse(placeOrderBody, jsonBody(req));
     const rawKey = req.header('idempotency-key');
-    const key = rawKey === undefined ? undefined : parse(idempotencyKeyHeader, rawKey, 'Idempotency-Key header');
+    const key = rawKey === undefined ? undefined : parse(idempotencyKeySchema, rawKey, 'Idempotency-Key header');
     // No store of answers: a repeat with the same key runs the whole sequence again under the
     // same order ID, and only the services' own idempotency makes its steps replays.
     res.status(200).json(await deps.coordinator.placeOrder(gatewayOrderId(idKey, key), body));

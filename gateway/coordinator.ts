@@ -57,11 +57,6 @@ export interface CoordinatorOptions {
   logger: Logger;
 }
 
-/** Rejections the gateway answers as a client mistake rather than processing. */
-export const GatewayErrors = {
-  IDEMPOTENCY_KEY_REUSED: ErrorCodes.IDEMPOTENCY_KEY_REUSED,
-} as const;
-
 /**
  * The order ID of a request: derived from its Idempotency-Key (so a repeat addresses the same
  * order), else random. Keyed (HMAC under `idKey`, a secret of the process), so nobody who knows a
@@ -180,9 +175,9 @@ export class OrderCoordinator {
       result = { totalCents: reservation.totalCents, paymentId: payment.paymentId, shipmentId: shipment.shipmentId };
     } catch (err) {
       const failure = { step: at.step, ...describeFailure(err) };
-      if (failure.type === GatewayErrors.IDEMPOTENCY_KEY_REUSED) {
+      if (failure.type === ErrorCodes.IDEMPOTENCY_KEY_REUSED) {
         log.warn({ failure }, 'idempotency key reused with another request');
-        throw new AppError(422, GatewayErrors.IDEMPOTENCY_KEY_REUSED, `This Idempotency-Key was already used for order ${orderId} with a different request`);
+        throw new AppError(422, ErrorCodes.IDEMPOTENCY_KEY_REUSED, `This Idempotency-Key was already used for order ${orderId} with a different request`);
       }
       log.warn({ failure }, 'step failed; rolling back');
       return answer(await this.rollBack(orderId, failure, done, log));

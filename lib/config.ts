@@ -5,13 +5,20 @@ import { serviceCallersSchema, serviceTokenSchema } from './service-auth';
  * Parses a program's environment once, against a zod schema, and fails listing every bad key
  * (not just the first), so a misconfigured deployment is fixed in one go.
  */
-export function parseConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>, program: string): z.infer<S> {
+export function parseConfig<S extends z.ZodType>(schema: S, env: Record<string, unknown>, program: string): z.infer<S> {
   const result = schema.safeParse(env);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new Error(`Invalid configuration for ${program}:\n${lines.join('\n')}`);
-  }
+  if (!result.success) throw configError(program, issueLines(result.error));
   return result.data;
+}
+
+/** The lines a configuration error lists, one per bad key: `  - KEY: message`. */
+export function issueLines(error: z.ZodError): string[] {
+  return error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+}
+
+/** The error a program fails to start with when its configuration is bad. */
+export function configError(program: string, lines: string[]): Error {
+  return new Error(`Invalid configuration for ${program}:\n${lines.join('\n')}`);
 }
 
 /** Env var that is a TCP port. */

@@ -1,7 +1,11 @@
 /**
- * One error type for every HTTP boundary in the project. A service or the API throws an
- * `AppError`; the shared error middleware turns it into `{ error: { code, message, details? } }`
- * with `status`. Codes are stable: clients and the saga workflows branch on them.
+ * One error type for every HTTP boundary in the project, and the one registry of the error codes
+ * more than one program answers or branches on. A service or the API throws an `AppError`; the
+ * shared error middleware turns it into `{ error: { code, message, details? } }` with `status`.
+ * Codes are stable: clients and the saga workflows branch on them. A service's own domain codes
+ * stay in its contract.ts, and the API's in api/sagas.ts (ApiErrors); neither redefines one of these.
+ *
+ * No imports, no I/O: the workflows import it too (a rejected operator Update's failure type).
  */
 export class AppError extends Error {
   constructor(
@@ -21,7 +25,15 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   NOT_FOUND: 'NOT_FOUND',
+  /** The same Idempotency-Key with a different request (services, API, gateway: 422). */
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
+  /** A state change the entity's current state does not allow (orders, inventory: 409). */
+  ILLEGAL_TRANSITION: 'ILLEGAL_TRANSITION',
+  /**
+   * An operator action on a saga that is not STUCK: the `type` of the failure the workflow's Update
+   * validator throws (workflows/operator-updates.ts), and the API's 409.
+   */
+  SAGA_NOT_STUCK: 'SAGA_NOT_STUCK',
   INTERNAL: 'INTERNAL',
   UNAVAILABLE: 'UNAVAILABLE',
   UNAUTHORIZED: 'UNAUTHORIZED',

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AppError, ErrorCodes, errorBody } from './errors';
 import { afterCommit, jsonBody, parse } from './http';
-import { bearerToken, tokenMatcher } from './service-auth';
+import { bearerAuth } from './bearer-auth';
 
 export const FAULTS_PATH = '/admin/faults';
 
@@ -148,21 +148,6 @@ export function declaredRoutes(app: Express): string[] {
   return routes;
 }
 
-/**
- * The admin token's bearer check, with the services' constant-time matcher (lib/service-auth.ts).
- * A service caller's token does not open it: fault injection is the operator's, not a program's.
- */
-function adminAuth(token: string): RequestHandler {
-  const match = tokenMatcher(new Map([['admin', token]]));
-  return (req, _res, next) => {
-    if (!match(bearerToken(req.header('authorization')))) {
-      next(new AppError(401, ErrorCodes.UNAUTHORIZED, 'Send Authorization: Bearer <ADMIN_TOKEN>'));
-      return;
-    }
-    next();
-  };
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface FaultInjector {
@@ -259,7 +244,8 @@ export function createFaultInjector(opts: { adminToken: string; logger: Logger }
   };
 
   const admin = express.Router();
-  admin.all(FAULTS_PATH, adminAuth(opts.adminToken));
+  // Its own token: a service caller's token does not open it (fault injection is the operator's, not a program's).
+  admin.all(FAULTS_PATH, bearerAuth(opts.adminToken, 'ADMIN_TOKEN'));
   admin.get(FAULTS_PATH, (_req, res) => {
     res.json(view());
   });

@@ -9,8 +9,6 @@ import { listen } from './service';
  * (431 for headers over the limit, 400 for an unknown method or a malformed request).
  */
 
-export const METHOD_NOT_ALLOWED = 'METHOD_NOT_ALLOWED';
-
 interface RouteLayer {
   route?: { methods: Record<string, boolean> };
   match(path: string): boolean;
@@ -40,7 +38,7 @@ export function methodNotAllowed(app: Express): RequestHandler {
       res.status(204).end();
       return;
     }
-    res.status(405).json(errorBody(METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${req.path}; allowed: ${allow}`));
+    res.status(405).json(errorBody(ErrorCodes.METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${req.path}; allowed: ${allow}`));
   };
 }
 

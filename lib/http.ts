@@ -8,6 +8,15 @@ import type { Db, Tx } from './db';
 export const BODY_LIMIT = '64kb';
 
 /**
+ * The query of a request that starts a saga (the API's `POST /orders`, `POST /sagas/{type}`, …; the
+ * gateway accepts it for parity and always answers when done). `true`: wait until the saga ended or
+ * is STUCK; `decided`: until its outcome is decided (past its pivot, ended or STUCK).
+ */
+export const startQuery = z.strictObject({
+  wait: z.enum(['true', 'false', 'decided']).optional(),
+});
+
+/**
  * An express app with the JSON body parser every service and the API use. `beforeBody` runs ahead
  * of the parser (fault injection: a service that is "down" must not even read the body).
  */

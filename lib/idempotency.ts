@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import { char, int, mysqlTable, text, timestamp, varchar } from 'drizzle-orm/mysql-core';
 import { AppError, ErrorCodes, errorBody } from './errors';
 import { inTransaction, mysqlErrorCode, type Db, type Tx } from './db';
+import { idempotencyKeySchema } from './text';
 
 /**
  * The idempotency table every service includes in its own schema (and so in its own migrations):
@@ -52,8 +53,6 @@ export function requestHash(req: Pick<IdempotentRequest, 'method' | 'path' | 'bo
   return createHash('sha256').update(`${req.method.toUpperCase()} ${req.path}\n${canonical(req.body)}`).digest('hex');
 }
 
-const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
-
 class ReplayMarker extends Error {}
 
 /**
@@ -73,7 +72,7 @@ export async function runIdempotent<TSchema extends Record<string, unknown>>(
     const reply = await inTransaction(db, work);
     return { ...reply, replayed: false };
   }
-  if (!KEY_PATTERN.test(req.key)) {
+  if (!idempotencyKeySchema.safeParse(req.key).success) {
     throw new AppError(400, ErrorCodes.VALIDATION_FAILED, 'Idempotency-Key must be 1-200 printable ASCII characters');
   }
   const key = req.key;

@@ -6,7 +6,8 @@
 import request from 'supertest';
 import { createLogger } from './logger';
 import { createServiceApp } from './service';
-import { allowCallers, assertWriteRoutesNameCallers, serviceCallersSchema, tokenMatcher } from './service-auth';
+import { allowCallers, assertWriteRoutesNameCallers, serviceCallersSchema } from './service-auth';
+import { tokenMatcher } from './bearer-auth';
 import { fingerprint, expectError } from '../test/support/http-checks';
 import { SERVICE_TOKENS, TEST_CALLERS, TEST_SERVICE_CALLERS, authAs, startServices, uniqueId, type ServiceStack } from '../test/support/services';
 import { loadOrdersConfig } from '../services/orders/config';

@@ -10,11 +10,11 @@
  * Reads need a token too (any known caller): no production path reads over HTTP, and the answers
  * hold order contents, shipping addresses and card endings.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Express, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AppError, ErrorCodes } from './errors';
+import { bearerToken, tokenMatcher } from './bearer-auth';
 
 /**
  * The programs that call the services:
@@ -72,29 +72,6 @@ export function formatServiceCallers(callers: Partial<Record<ServiceCaller, stri
     .filter(([, token]) => token !== undefined)
     .map(([name, token]) => `${name}:${token}`)
     .join(',');
-}
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest();
-
-/** The token of an `Authorization: Bearer <token>` header, if that is what the header holds. */
-export function bearerToken(header: string | undefined): string | undefined {
-  return /^Bearer +(.+?) *$/i.exec(header ?? '')?.[1];
-}
-
-/**
- * Finds whose token this is, in constant time: both sides are hashed (so lengths do not leak) and
- * every known token is compared, whichever matches.
- */
-export function tokenMatcher<N extends string>(tokens: ReadonlyMap<N, string>): (given: string | undefined) => N | undefined {
-  const known = [...tokens].map(([name, token]) => ({ name, digest: sha256(token) }));
-  return (given) => {
-    const digest = sha256(given ?? '');
-    let found: N | undefined;
-    for (const k of known) {
-      if (timingSafeEqual(digest, k.digest)) found = k.name;
-    }
-    return found;
-  };
 }
 
 /** The authenticated caller of a request (set by `authenticateCallers`). */

@@ -14,12 +14,20 @@
  */
 import { z } from 'zod';
 
-const ID_PATTERN = (max: number) => new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${max - 1}}$`);
+/** The characters of an opaque ID (a saga ID is a prefix and such characters too). */
+export const ID_CHARACTERS = 'A-Za-z0-9._-';
+const ID_PATTERN = (max: number) => new RegExp(`^[A-Za-z0-9][${ID_CHARACTERS}]{0,${max - 1}}$`);
 
 /** An opaque ID: 1-`max` letters, digits, `.`, `_`, `-`, starting with a letter or a digit. */
 export function idSchema(what: string, max = 64) {
   return z.string().regex(ID_PATTERN(max), `${what}: 1-${max} letters, digits, . _ - (starting with a letter or digit)`);
 }
+
+/**
+ * An `Idempotency-Key` (services, API, gateway): 1-200 printable ASCII characters, no spaces. Keys
+ * are stored and compared byte for byte (the services' `idem_key` column is 200 bytes).
+ */
+export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,200}$/, '1-200 printable ASCII characters');
 
 const FORBIDDEN = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 /** In a `u` regex a surrogate pair is one code point, so `\p{Cs}` matches only lone surrogates. */

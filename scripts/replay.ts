@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import type { History } from '@temporalio/common/lib/proto-utils';
+import type { HistoryAndWorkflowId } from '@temporalio/common';
 import { DefaultLogger, Runtime, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { loadReplayConfig } from '../config/replay';
 
@@ -70,7 +70,7 @@ export async function replayLive(
     onResult(r);
   };
   const queued: Run[] = [];
-  async function* histories(): AsyncGenerator<{ workflowId: string; history: History }> {
+  async function* histories(): AsyncGenerator<HistoryAndWorkflowId> {
     try {
       for await (const run of runsOf(client, target)) {
         try {

@@ -1,14 +1,18 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { chromium, type Browser } from 'playwright-core';
 import { startServices, type ServiceStack } from './support/services';
 import { connectTemporal, startWorker, type RunningWorker, type TemporalHarness } from './support/temporal';
-import { putProduct } from './support/fixtures';
+import { DECLINED_CARD, GOOD_CARD, putProduct } from './support/fixtures';
 import { auth, createTestApi, orderBody } from './support/api';
+import { findCardNumbers } from './support/card-numbers';
+import { withPngText } from './support/png-text';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUT = path.resolve(__dirname, '../test-output');
+/** The README shows this file: each run writes it from the current code, after checking the page. */
+const DOCS_SCREENSHOT = 'docs/temporal-ui-place-order.png';
 
 let stack: ServiceStack;
 let t: TemporalHarness;
@@ -50,8 +54,24 @@ test('when a saga started over REST is opened through its temporalUi link, then 
   const text = await page.locator('body').innerText();
   expect(text).toContain('placeOrder');
   expect(text).toContain('chargePayment');
+  // The page shows the saga's input (its sealed card token and last four digits), and no full card
+  // number anywhere: neither in what it shows nor in its DOM (attributes, hidden nodes, scripts).
+  const dom = await page.content();
+  expect(text).toContain('cardToken');
+  const cards = [...findCardNumbers(text, [GOOD_CARD, DECLINED_CARD]), ...findCardNumbers(dom, [GOOD_CARD, DECLINED_CARD])];
+  expect(cards).toEqual([]);
   mkdirSync(OUT, { recursive: true });
   const file = path.join(OUT, 'temporal-ui-place-order.png');
   await page.screenshot({ path: file, fullPage: false });
   await page.close();
+  // Stamped with where it came from and what was checked in it (test/docs.test.ts requires both of
+  // every committed image), then moved into place in one step: the docs test may be reading it.
+  const stamped = withPngText(readFileSync(file), {
+    Source: 'test/temporal-ui.test.ts',
+    Checked: `no full card number (the order's test card, ending ${GOOD_CARD.slice(-4)}, or any Luhn-valid 12-19 digit run) in the page's text (${text.length} characters) or DOM (${dom.length} characters), which show the sealed cardToken`,
+  });
+  const docs = path.resolve(__dirname, '..', DOCS_SCREENSHOT);
+  const tmp = `${docs}.${process.pid}.tmp`;
+  writeFileSync(tmp, stamped);
+  renameSync(tmp, docs);
 }, 180_000);

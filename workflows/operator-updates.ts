@@ -1,4 +1,5 @@
 import { defineUpdate } from '@temporalio/workflow';
+import { ErrorCodes } from '../lib/errors';
 
 /**
  * Operator actions on a STUCK saga as Temporal Updates (the API's path; the older signals
@@ -10,4 +11,4 @@ export const retryStuckCompensationUpdate = defineUpdate<void>('retryStuckCompen
 export const resolveStuckSagaUpdate = defineUpdate<void, [{ note: string; operator?: string }]>('resolveStuckSaga');
 
 /** The `type` of the ApplicationFailure a rejected operator Update fails with. */
-export const SAGA_NOT_STUCK = 'SAGA_NOT_STUCK';
+export const SAGA_NOT_STUCK = ErrorCodes.SAGA_NOT_STUCK;

@@ -282,7 +282,8 @@ export class Saga {
       return out.value;
     } catch (err) {
       const failure = describeFailure(err);
-      step.attempts += failure.attempt ?? 1;
+      // runForward already counted a retriable step's failed rounds (it throws only once an operator resolved it)
+      if (kind !== 'retriable') step.attempts += failure.attempt ?? 1;
       step.finishedAt = now();
       step.status = isCancellation(err) ? 'CANCELLED' : 'FAILED';
       step.error = { type: isCancellation(err) ? 'CANCELLED' : failure.type, message: failure.message };

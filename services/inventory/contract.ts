@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ErrorCodes } from '../../lib/errors';
 import { idSchema, safeText } from '../../lib/text';
 
 /** The inventory service's HTTP contract, shared with its callers (the activities). */
@@ -82,7 +83,7 @@ export const InventoryErrors = {
   RESERVATION_NOT_FOUND: 'RESERVATION_NOT_FOUND',
   RESERVATION_RELEASED: 'RESERVATION_RELEASED',
   RESERVATION_CONFLICT: 'RESERVATION_CONFLICT',
-  ILLEGAL_TRANSITION: 'ILLEGAL_TRANSITION',
+  ILLEGAL_TRANSITION: ErrorCodes.ILLEGAL_TRANSITION,
   RENAME_REVERTED: 'RENAME_REVERTED',
   RENAME_CONFLICT: 'RENAME_CONFLICT',
 } as const;

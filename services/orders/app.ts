@@ -1,6 +1,6 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Tx } from '../../lib/db';
-import { AppError } from '../../lib/errors';
+import { AppError, ErrorCodes } from '../../lib/errors';
 import { idempotentRoute, jsonBody, parse } from '../../lib/http';
 import { rejection, type Reply } from '../../lib/idempotency';
 import { createServiceApp, type ServiceDeps } from '../../lib/service';
@@ -78,7 +78,7 @@ export function createOrdersApp(deps: OrdersDeps) {
         const body = parse(createOrderBody, jsonBody(req));
         const skus = body.lines.map((l) => l.sku);
         if (new Set(skus).size !== skus.length) {
-          throw new AppError(400, 'VALIDATION_FAILED', 'Each SKU may appear on one line only', { skus });
+          throw new AppError(400, ErrorCodes.VALIDATION_FAILED, 'Each SKU may appear on one line only', { skus });
         }
         return async (tx): Promise<Reply> => {
           const row = await lockOrder(tx, body.orderId);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ErrorCodes } from '../../lib/errors';
 import { idSchema } from '../../lib/text';
 
 /** The orders service's HTTP contract, shared with its callers (the activities). */
@@ -69,7 +70,7 @@ export const OrdersErrors = {
   ORDER_NOT_FOUND: 'ORDER_NOT_FOUND',
   ORDER_EXISTS: 'ORDER_EXISTS',
   ORDER_CANCELLED: 'ORDER_CANCELLED',
-  ILLEGAL_TRANSITION: 'ILLEGAL_TRANSITION',
+  ILLEGAL_TRANSITION: ErrorCodes.ILLEGAL_TRANSITION,
   LINES_MISMATCH: 'LINES_MISMATCH',
   INVALID_PRODUCT_NAME: 'INVALID_PRODUCT_NAME',
 } as const;

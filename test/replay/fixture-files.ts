@@ -5,23 +5,32 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { historyFromJSON, historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
+import type { Type } from 'protobufjs';
+import { fromJson, toJson } from 'protobufjs/ext/protojson';
+import { findCardNumbers } from '../support/card-numbers';
 
 export const HISTORIES_DIR = path.resolve(__dirname, 'histories');
 
-/** A history as pretty JSON, exactly as the SDK's `historyToJSON` writes it. */
+/** A workflow history, as `WorkflowHandle.fetchHistory()` returns it. */
+export type History = temporal.api.history.v1.IHistory;
+
+// @temporalio/proto exports the protobufjs reflection types under their proto names; protobufjs's
+// ProtoJSON extension converts with them, to the JSON `temporal workflow show --output json` writes.
+// (This needs one protobufjs 8 in node_modules: the direct `protobufjs` dependency makes npm hoist
+// it, instead of giving @temporalio/proto a copy of its own, whose types this extension would
+// reject with "type must be a Type".)
+const HistoryType = temporal.api.history.v1.History as unknown as Type;
+
+/** A history as pretty JSON, the ProtoJSON the CLI (and the SDK's own `historyToJSON`) writes. */
 export function historyToJson(history: History): string {
-  return JSON.stringify(JSON.parse(historyToJSON(history)), null, 2);
+  return JSON.stringify(toJson(HistoryType, HistoryType.fromObject(history)), null, 2);
 }
 
-/**
- * Reads a history JSON as `historyToJSON` or `temporal workflow show --output json` writes it.
- * (This needs one protobufjs 8 in node_modules: the direct `protobufjs` dependency makes npm hoist
- * it, instead of giving @temporalio/common and @temporalio/proto a copy each, whose types the
- * other's JSON extension would reject with "type must be a Type".)
- */
+/** Reads a history JSON as `historyToJson` or `temporal workflow show --output json` writes it. */
 export function historyFromJson(json: unknown): History {
-  return historyFromJSON(json);
+  // Fields a newer server or SDK added are skipped, as the SDK's reader skips them.
+  return fromJson(HistoryType, json, { ignoreUnknownFields: true }) as History;
 }
 
 /** Marker the SDK records for `patched()` / `deprecatePatch()`; its `patch-data` detail names the patch. */
@@ -105,19 +114,10 @@ export function readFixtures(dir = HISTORIES_DIR): Fixture[] {
 
 /**
  * The full card numbers found in a history JSON, in its text or in any payload (payload data is
- * base64 in the JSON). Fixtures are committed: they must hold sealed tokens and last-four only.
+ * base64 in the JSON): `cardNumbers` and any other number that looks like a card
+ * (test/support/card-numbers.ts, the scanner test/docs.test.ts runs over every committed file).
+ * Fixtures are committed: they must hold sealed tokens and last-four only.
  */
 export function cardNumbersIn(json: string, cardNumbers: readonly string[]): string[] {
-  const texts = [json];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) {
-        if (k === 'data' && typeof x === 'string') texts.push(Buffer.from(x, 'base64').toString('utf8'));
-        else walk(x);
-      }
-    }
-  };
-  walk(JSON.parse(json));
-  return cardNumbers.filter((n) => texts.some((t) => t.includes(n)));
+  return [...new Set(findCardNumbers(json, cardNumbers).map((hit) => hit.number))];
 }

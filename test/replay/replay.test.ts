@@ -6,8 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
-import type { History } from '@temporalio/common/lib/proto-utils';
-import { activitiesIn, cardNumbersIn, readFixtures, type Fixture } from './fixture-files';
+import { activitiesIn, cardNumbersIn, readFixtures, type Fixture, type History } from './fixture-files';
 import { DECLINED_CARD, GOOD_CARD } from '../support/fixtures';
 import { PARALLEL_CHARGE_AND_SHIP, placeOrder } from '../../workflows/place-order';
 import { COMPENSATED_SAGA_COMPLETES, compensationIdempotencyKey, stepIdempotencyKey } from '../../workflows/saga';
