@@ -3,6 +3,7 @@ import { createInventoryActivities } from './inventory';
 import { createOrdersActivities } from './orders';
 import { createPaymentsActivities } from './payments';
 import { createShippingActivities } from './shipping';
+import { createSagaRuntimeActivities } from './checkpoint';
 
 export interface ActivitiesConfig {
   ordersUrl: string;
@@ -28,6 +29,7 @@ export function createActivities(config: ActivitiesConfig) {
     ...createInventoryActivities(client('inventory', config.inventoryUrl)),
     ...createPaymentsActivities(client('payments', config.paymentsUrl), config.cardKey),
     ...createShippingActivities(client('shipping', config.shippingUrl)),
+    ...createSagaRuntimeActivities(),
     close: () => agent.close(),
   };
 }

@@ -70,6 +70,7 @@ export async function runPlaceOrder(
     deadlineMs: input.options?.deadlineMs,
     compensation: input.options?.compensation,
     searchAttributesAtStart: input.options?.searchAttributesAtStart,
+    localActivities: input.options?.activityMode === 'local',
     ...(compensatedCompletes ? { compensatedCompletes } : {}),
   });
   // Idempotency keys come from the runtime (workflow ID + step name), the same on retries and replays.

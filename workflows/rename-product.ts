@@ -34,7 +34,7 @@ export interface RenameProductResult {
  */
 export async function renameProduct(input: RenameProductInput): Promise<RenameProductResult | CompensatedSaga> {
   const { forward, undo, retriable: untilDone } = sagaProxies<Activities>(input.options);
-  const saga = new Saga({ type: RENAME_PRODUCT, deadlineMs: input.options?.deadlineMs, compensation: input.options?.compensation, searchAttributesAtStart: input.options?.searchAttributesAtStart });
+  const saga = new Saga({ type: RENAME_PRODUCT, deadlineMs: input.options?.deadlineMs, compensation: input.options?.compensation, searchAttributesAtStart: input.options?.searchAttributesAtStart, localActivities: input.options?.activityMode === 'local' });
   // The rename's identity in inventory (which keeps a newer rename when an older one is reverted).
   const renameId = workflowInfo().workflowId;
 

@@ -32,9 +32,11 @@ import {
   workflowInfo,
   log,
   patched,
+  proxyActivities,
 } from '@temporalio/workflow';
 import { SagaStatusKey, SagaTypeKey } from '../shared/search-attributes';
 import type { Attempted } from '../shared/attempted';
+import type { SagaRuntimeActivities } from '../activities/checkpoint';
 import {
   SAGA_STATE_MEMO,
   SagaFailureTypes,
@@ -54,6 +56,9 @@ export const sagaStateQuery = defineQuery<SagaState>('sagaState');
  * state (status COMPENSATED) as the workflow result, instead of failing with SagaCompensated.
  */
 export const COMPENSATED_SAGA_COMPLETES = 'compensated-saga-completes';
+
+/** Patch ID of the change that closes a local-activity saga in a workflow task of its own (see Saga.persistLocalResults). */
+export const LOCAL_RESULTS_BEFORE_CLOSE = 'local-results-before-close';
 
 /** What a saga workflow returns when it compensated completely (see COMPENSATED_SAGA_COMPLETES). */
 export type CompensatedSaga = SagaState & { status: 'COMPENSATED' };
@@ -95,6 +100,8 @@ export interface SagaOptions {
    * `() => true` to show that the change without its guard breaks the older histories.
    */
   compensatedCompletes?: () => boolean;
+  /** The steps run as local activities (SagaRunOptions.activityMode 'local'): see `persistLocalResults`. */
+  localActivities?: boolean;
 }
 
 /**
@@ -166,6 +173,9 @@ function describeFailure(err: unknown): FailureInfo & { business: boolean } {
   const e = err as { message?: string; name?: string };
   return { type: e?.name ?? 'Error', message: e?.message ?? String(err), business: false };
 }
+
+/** The runtime's own activity (activities/checkpoint.ts), registered by every saga worker. */
+const checkpoint = proxyActivities<SagaRuntimeActivities>({ startToCloseTimeout: '10s', retry: { initialInterval: '100ms', maximumInterval: '1s' } });
 
 function now(): string {
   return new Date(Date.now()).toISOString();
@@ -372,6 +382,7 @@ export class Saga {
       const result = await this.forwardScope.run(body);
       this.deadlineScope.cancel();
       this.state.result = result;
+      await this.persistLocalResults();
       this.state.closedAt = now();
       this.setStatus('COMPLETED');
       await this.handlersFinished();
@@ -389,6 +400,7 @@ export class Saga {
         ? { type: SagaFailureTypes.CANCELLED, message: 'Saga was cancelled', step: failedStep?.name }
         : { type: info.type, message: info.message, step: failedStep?.name };
     const outcome = this.resolvedWithoutCompensation ? 'resolved' : await CancellationScope.nonCancellable(() => this.compensate());
+    await this.persistLocalResults();
     this.state.closedAt = now();
     if (outcome === 'resolved') {
       this.setStatus('RESOLVED_MANUALLY');
@@ -419,6 +431,22 @@ export class Saga {
       nonRetryable: true,
       details: [this.state],
     });
+  }
+
+  /**
+   * With local activities, a whole saga can run in one workflow task whose completion carries the
+   * steps' markers *and* the command that closes the workflow. If a cancel request (or any event)
+   * arrived meanwhile, the server refuses that completion (UNHANDLED_COMMAND) and every marker in
+   * it is lost: the retried task replays with the cancel first, and the steps that had run (whose
+   * effects are in the services) are neither re-run nor compensated. A timer before closing makes
+   * the markers land in a completion of their own (the server accepts one without a closing command
+   * whatever arrived), so the closing command only ever shares a task with nothing to lose.
+   */
+  private async persistLocalResults(): Promise<void> {
+    if (!this.options.localActivities || !patched(LOCAL_RESULTS_BEFORE_CLOSE)) return;
+    // A no-op regular activity: its result comes back in a later task (with eager dispatch, to this
+    // worker straight away), without a timer's latency.
+    await CancellationScope.nonCancellable(() => checkpoint.sagaCheckpoint());
   }
 
   private armDeadline(ms: number): void {
