@@ -14,7 +14,7 @@ interface KeyActivities {
 const { echoKey } = proxyActivities<KeyActivities>({ startToCloseTimeout: 5000, retry: { maximumAttempts: 1 } });
 
 /** Step `first` (compensated by `echoKey` too), then step `second`, which fails when asked to. */
-export async function keyScopeSaga(input: { scope?: 'workflow' | 'run'; failSecond?: boolean }): Promise<unknown> {
+export async function keyScopeSaga(input: { scope?: 'workflow' | 'run'; failSecond?: boolean; id?: string }): Promise<unknown> {
   const saga = new Saga({ type: 'KeyScope', idempotencyScope: input.scope, compensatedCompletes: () => true });
   const keys: string[] = [];
   const echo = async (idempotencyKey: string, fail?: boolean) => {
