@@ -22,6 +22,7 @@ import { createSagaWorker } from '../worker/create-worker';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, SAGA_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 import type { SagaState } from '../shared/saga-types';
 import { SAGAS, sagaByType, type SagaDefinition } from '../sagas';
+import { workflowIdPolicies } from '../sagas/definition';
 import type { Scenario, ScenarioContext } from '../sagas/scenario';
 import { SERVICE_TOKENS, startServices, uniqueId, type ServiceStack } from '../test/support/services';
 import { FAST, finalState, waitForState } from '../test/support/temporal';
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
       start: (type, input) => {
         const saga = sagaByType(type);
         if (!saga) throw new Error(`No saga type ${type} in the registry`);
-        return env.client.workflow.start(saga.workflow, { taskQueue, workflowId: saga.workflowId(input), args: [input] });
+        return env.client.workflow.start(saga.workflow, { taskQueue, workflowId: saga.workflowId(input), args: [input], ...workflowIdPolicies(saga.workflowIdentity) });
       },
       putProduct: (opts) => putProduct(services, opts),
       service: (name) => services[name],
