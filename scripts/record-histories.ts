@@ -24,7 +24,7 @@ import type { SagaState } from '../shared/saga-types';
 import { SAGAS, sagaByType, type SagaDefinition } from '../sagas';
 import { workflowIdPolicies } from '../sagas/definition';
 import type { Scenario, ScenarioContext } from '../sagas/scenario';
-import { SERVICE_TOKENS, startServices, uniqueId, type ServiceStack } from '../test/support/services';
+import { SERVICE_TOKENS, callAs, startServices, uniqueId, type ServiceStack } from '../test/support/services';
 import { FAST, finalState, waitForState } from '../test/support/temporal';
 import { ADDRESS, DECLINED_CARD, GOOD_CARD, TEST_CARD_KEY, orderInput, putProduct } from '../test/support/fixtures';
 import { HISTORIES_DIR, activitiesIn, cardNumbersIn, fixtureName, historyToJson, patchesIn } from '../test/replay/fixture-files';
@@ -94,6 +94,11 @@ async function main(): Promise<void> {
       },
       putProduct: (opts) => putProduct(services, opts),
       service: (name) => services[name],
+      callService: async (name, caller, { method, path, body }) => {
+        const agent = callAs(services[name].url, caller);
+        const res = await (method === 'GET' ? agent.get(path) : method === 'PUT' ? agent.put(path).send(body as object) : agent.post(path).send(body as object));
+        return { status: res.status, body: res.body as unknown };
+      },
       waitForState: (handle, predicate) => waitForState(handle, predicate),
       finalState,
       sleep,
