@@ -16,23 +16,12 @@
  * to be retried until it lands. The CANCELLING mark comes first so that, while the saga runs, the
  * orders service refuses anything else the order could be asked to become.
  */
-import { workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { Saga, type CompensatedSaga } from './saga';
 import { sagaProxies, type SagaRunOptions } from './options';
 
-/** The saga type (the `SagaType` search attribute). */
+/** The saga type (the `SagaType` search attribute); its definition is sagas/cancel-order.ts. */
 export const CANCEL_ORDER = 'CancelOrder';
-
-/**
- * Workflow ID of the saga that cancels `orderId`: a business key, so one order has one
- * cancellation saga, and a duplicate cancel request finds the saga already under way (or done).
- * It is also the cancellation's ID in the orders service, which only lets that saga revert or
- * complete the CANCELLING mark it set.
- */
-export function cancelOrderWorkflowId(orderId: string): string {
-  return `cancel-${orderId}`;
-}
 
 export interface CancelOrderInput {
   orderId: string;
@@ -65,46 +54,52 @@ export interface CancelOrderResult {
  * final state (status COMPENSATED; the rejecting step and its failure type in `failure`); otherwise
  * throws ApplicationFailure `SagaResolvedManually` or a cancellation, whose details hold the final
  * saga state.
+ *
+ * Its workflow ID, `cancel-<orderId>`, is a business key that runs again once a run has closed (a
+ * cancel refused while the order was still PENDING must not block a cancel once it is confirmed),
+ * so its idempotency keys are scoped to the run: `<workflowId>.<firstExecutionRunId>:<step>`. That
+ * scope is also the cancellation's ID in the orders service, which lets only this run revert or
+ * complete the CANCELLING mark it set.
  */
 export async function cancelOrder(input: CancelOrderInput): Promise<CancelOrderResult | CompensatedSaga> {
   const { forward, undo, retriable } = sagaProxies<Activities>(input.options);
-  const saga = new Saga({ type: CANCEL_ORDER, deadlineMs: input.options?.deadlineMs, compensation: input.options?.compensation, searchAttributesAtStart: input.options?.searchAttributesAtStart });
-  // Keys derive from the workflow ID and the step, so retries and replays reuse them.
-  const wf = workflowInfo().workflowId;
-  const key = (step: string) => `${wf}:${step}`;
-  const undoKey = (step: string, round: number) => `${wf}:${step}:compensate:${round}`;
-  const retryKey = (step: string, round: number) => (round ? `${key(step)}:retry:${round}` : key(step));
+  const saga = new Saga({
+    type: CANCEL_ORDER,
+    deadlineMs: input.options?.deadlineMs,
+    compensation: input.options?.compensation,
+    searchAttributesAtStart: input.options?.searchAttributesAtStart,
+    idempotencyScope: 'run',
+  });
+  const cancellationId = saga.keyScope;
   const { orderId } = input;
-  const cancellationId = wf;
 
   return saga.run(async () => {
     await saga.step({
       name: 'beginOrderCancellation',
-      action: () => forward.beginOrderCancellation({ idempotencyKey: key('beginOrderCancellation'), orderId, cancellationId }),
-      compensate: ({ round }) => undo.revertOrderCancellation({ idempotencyKey: undoKey('beginOrderCancellation', round), orderId, cancellationId }),
+      action: ({ idempotencyKey }) => forward.beginOrderCancellation({ idempotencyKey, orderId, cancellationId }),
+      compensate: ({ idempotencyKey }) => undo.revertOrderCancellation({ idempotencyKey, orderId, cancellationId }),
     });
     const shipment = await saga.step({
       name: 'cancelShipment',
       kind: 'pivot',
-      action: () => forward.cancelShipment({ idempotencyKey: key('cancelShipment'), orderId }),
+      action: ({ idempotencyKey }) => forward.cancelShipment({ idempotencyKey, orderId }),
     });
     const [refund, stock] = await saga.parallel([
       {
         name: 'refundPayment',
         kind: 'retriable',
-        action: ({ round }) => retriable.refundPayment({ idempotencyKey: retryKey('refundPayment', round), orderId }),
+        action: ({ idempotencyKey }) => retriable.refundPayment({ idempotencyKey, orderId }),
       },
       {
         name: 'returnStock',
         kind: 'retriable',
-        action: ({ round }) => retriable.returnStock({ idempotencyKey: retryKey('returnStock', round), orderId }),
+        action: ({ idempotencyKey }) => retriable.returnStock({ idempotencyKey, orderId }),
       },
     ]);
     await saga.step({
       name: 'completeOrderCancellation',
       kind: 'retriable',
-      action: ({ round }) =>
-        retriable.completeOrderCancellation({ idempotencyKey: retryKey('completeOrderCancellation', round), orderId, cancellationId, reason: input.reason }),
+      action: ({ idempotencyKey }) => retriable.completeOrderCancellation({ idempotencyKey, orderId, cancellationId, reason: input.reason }),
     });
     return {
       orderId,
