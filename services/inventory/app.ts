@@ -379,6 +379,7 @@ export function createInventoryApp(deps: InventoryDeps) {
                 .where(eq(products.sku, l.sku));
             }
             await tx.update(reservations).set({ status: 'RETURNED' }).where(eq(reservations.orderId, orderId));
+            await recordReservationEvent(tx, 'StockReturned', orderId);
           }
           return { status: 200, body: (await loadReservation(tx, orderId))! };
         };

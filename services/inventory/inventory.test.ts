@@ -407,6 +407,8 @@ describe('returning the stock of a cancelled order', () => {
     expect(again.status).toBe(200);
     expect(again.body).toEqual(res.body);
     expect(await productRow(sku)).toMatchObject({ available: 10, reserved: 0, committed: 0 });
+    const events = await inventory().query<{ type: string }>("SELECT type FROM outbox WHERE aggregate = 'reservation' AND aggregate_id = ? ORDER BY seq", [orderId]);
+    expect(events.map((e) => e.type)).toEqual(['StockReserved', 'StockCommitted', 'StockReturned']);
   });
 
   it('when stock still only held (its commit not landed yet) is returned, then it leaves reserved, and the late commit changes nothing', async () => {

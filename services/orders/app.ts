@@ -197,6 +197,7 @@ export function createOrdersApp(deps: OrdersDeps) {
             });
           }
           await tx.update(orders).set({ status: 'CANCELLING', cancellationId, cancellationReverted: false }).where(eq(orders.orderId, orderId));
+          await recordOrderEvent(tx, 'OrderCancellationStarted', orderId);
           return { status: 200, body: (await loadOrder(tx, orderId))! };
         };
       }),
@@ -218,6 +219,7 @@ export function createOrdersApp(deps: OrdersDeps) {
           let reverted = false;
           if (row?.status === 'CANCELLING' && row.cancellationId === cancellationId) {
             await tx.update(orders).set({ status: 'CONFIRMED', cancellationReverted: true }).where(eq(orders.orderId, orderId));
+            await recordOrderEvent(tx, 'OrderCancellationReverted', orderId);
             reverted = true;
           } else if (row?.status === 'CONFIRMED') {
             await tx.update(orders).set({ cancellationId, cancellationReverted: true }).where(eq(orders.orderId, orderId));
@@ -249,6 +251,7 @@ export function createOrdersApp(deps: OrdersDeps) {
             });
           }
           await tx.update(orders).set({ status: 'CANCELLED', cancelReason: body.reason ?? null }).where(eq(orders.orderId, orderId));
+          await recordOrderEvent(tx, 'OrderCancelled', orderId);
           return { status: 200, body: (await loadOrder(tx, orderId))! };
         };
       }),

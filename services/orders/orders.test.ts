@@ -281,6 +281,11 @@ describe("a customer's cancellation (CancelOrder)", () => {
   const revert = (orderId: string, cancellationId: string) => api().post(`/orders/${orderId}/cancellation/revert`).send({ cancellationId });
   const complete = (orderId: string, cancellationId: string, reason?: string) =>
     api().post(`/orders/${orderId}/cancellation/complete`).send({ cancellationId, ...(reason ? { reason } : {}) });
+  /** The order's events in the outbox, in the order they were written. */
+  const events = async (orderId: string) =>
+    (await orders().query<{ type: string; status: string }>("SELECT type, JSON_UNQUOTE(JSON_EXTRACT(body, '$.payload.status')) AS status FROM outbox WHERE aggregate_id = ? ORDER BY seq", [orderId])).map(
+      (e) => `${e.type}:${e.status}`,
+    );
   const cancellationRow = async (orderId: string) => {
     const [row] = await orders().query<{ status: string; cancellation_id: string | null; cancellation_reverted: number; cancel_reason: string | null }>(
       'SELECT status, cancellation_id, cancellation_reverted, cancel_reason FROM orders WHERE order_id = ?',
@@ -308,6 +313,8 @@ describe("a customer's cancellation (CancelOrder)", () => {
     // a repeat of the last step by the same cancellation answers the order again, and changes nothing
     expect((await complete(orderId, cid, 'another reason')).body).toEqual(done.body);
     expect(await cancellationRow(orderId)).toMatchObject({ status: 'CANCELLED', cancel_reason: 'changed my mind' });
+    // each change is an event, written by its own transaction; the repeats wrote none
+    expect(await events(orderId)).toEqual(['OrderCreated:PENDING', 'OrderConfirmed:CONFIRMED', 'OrderCancellationStarted:CANCELLING', 'OrderCancelled:CANCELLED']);
   });
 
   it('when a CANCELLING order is reverted by its cancellation, then it is CONFIRMED again and a second revert is a no-op', async () => {
@@ -321,6 +328,7 @@ describe("a customer's cancellation (CancelOrder)", () => {
     expect((await revert(orderId, cid)).body).toEqual({ orderId, cancellationId: cid, reverted: false, status: 'CONFIRMED' });
     expect(await cancellationRow(orderId)).toMatchObject({ status: 'CONFIRMED' });
     expect(await orderRow(orderId)).toMatchObject({ status: 'CONFIRMED', total_cents: 1000 });
+    expect(await events(orderId)).toEqual(['OrderCreated:PENDING', 'OrderConfirmed:CONFIRMED', 'OrderCancellationStarted:CANCELLING', 'OrderCancellationReverted:CONFIRMED']);
   });
 
   it('when the revert arrives before its mark, then the late mark is 409 CANCELLATION_REVERTED and the order stays CONFIRMED', async () => {

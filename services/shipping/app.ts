@@ -126,6 +126,7 @@ export function createShippingApp(deps: ShippingDeps) {
           if (row.status === 'CANCELLED') return rejection(409, ShippingErrors.SHIPMENT_CANCELLED, `Order ${orderId}'s shipment was cancelled`);
           if (row.status === 'SCHEDULED') {
             await tx.update(shipments).set({ status: 'DISPATCHED' }).where(eq(shipments.orderId, orderId));
+            await recordShipmentEvent(tx, 'ShipmentDispatched', orderId);
           }
           const [saved] = await tx.select().from(shipments).where(eq(shipments.orderId, orderId));
           return { status: 200, body: toShipment(saved!) };

@@ -158,6 +158,8 @@ describe('dispatching', () => {
     expect(again.body).toEqual(res.body);
     // the schedule's repeat answers the shipment as it is now
     expect((await schedule(orderId)).body).toEqual(res.body);
+    const events = await shipping().query<{ type: string }>('SELECT type FROM outbox WHERE aggregate_id = ? ORDER BY seq', [orderId]);
+    expect(events.map((e) => e.type)).toEqual(['ShipmentScheduled', 'ShipmentDispatched']);
   });
 
   it('when a dispatched shipment is cancelled, then 409 SHIPMENT_ALREADY_DISPATCHED and it stays DISPATCHED', async () => {
