@@ -120,11 +120,9 @@ describe('CancelOrder', () => {
     const orders = await Promise.all(Array.from({ length: 6 }, () => confirmedOrder()));
     const outcomes = await Promise.all(
       orders.map(async ({ orderId, sku }, i) => {
-        // half of them dispatch a little later, so the saga is already under way
-        const [handle, dispatched] = await Promise.all([
-          startCancel(orderId),
-          new Promise((r) => setTimeout(r, i % 2 === 0 ? 0 : 150)).then(() => dispatch(orderId)),
-        ]);
+        // the dispatches come later and later (0 to 750 ms after the start), so they meet the saga
+        // before, at and after its pivot: both outcomes happen, and each must leave the data agreeing
+        const [handle, dispatched] = await Promise.all([startCancel(orderId), new Promise((r) => setTimeout(r, i * 150)).then(() => dispatch(orderId))]);
         const state = await finalState(handle);
         return { orderId, sku, state, dispatch: dispatched.status === 200 ? 'won' : (dispatched.body.error?.code as string) };
       }),
