@@ -39,6 +39,18 @@ export function createInventoryActivities(inventory: ServiceClient) {
     },
 
     /**
+     * CancelOrder, after its pivot: puts a cancelled confirmed order's units back to available
+     * (committed or still held). Retried until it succeeds; no compensation; a repeat is a no-op.
+     * @throws ApplicationFailure RESERVATION_NOT_FOUND | ILLEGAL_TRANSITION (the reservation was released).
+     */
+    async returnStock(input: { idempotencyKey: string; orderId: string }): Promise<Attempted<Reservation>> {
+      return inventory.call<Reservation>('POST', `/reservations/${encodeURIComponent(input.orderId)}/return`, {
+        body: {},
+        idempotencyKey: input.idempotencyKey,
+      });
+    },
+
+    /**
      * Renames a product in the catalog (the source of truth); its name version goes up by one.
      * Compensation: `revertProductRename`.
      * @throws ApplicationFailure PRODUCT_NOT_FOUND | RENAME_REVERTED | RENAME_CONFLICT.

@@ -1,5 +1,5 @@
 import type { ServiceClient } from './http-client';
-import type { Order, ProductNameCopyResult } from '../services/orders/contract';
+import type { CancellationRevertResult, Order, ProductNameCopyResult } from '../services/orders/contract';
 import type { ReservedLine } from '../services/inventory/contract';
 import type { Attempted } from '../shared/attempted';
 
@@ -35,6 +35,43 @@ export function createOrdersActivities(orders: ServiceClient) {
         body: {
           lines: input.lines.map((l) => ({ sku: l.sku, productName: l.productName, nameVersion: l.nameVersion, unitPriceCents: l.unitPriceCents })),
         },
+        idempotencyKey: input.idempotencyKey,
+      });
+    },
+
+    /**
+     * CancelOrder's first step: CONFIRMED → CANCELLING, held by this cancellation (the saga's workflow
+     * ID). Compensation: `revertOrderCancellation`.
+     * @throws ApplicationFailure ORDER_NOT_FOUND | ILLEGAL_TRANSITION (PENDING, CANCELLED, or another
+     * cancellation under way) | CANCELLATION_REVERTED (non-retryable: nothing changed); technical failures are retried.
+     */
+    async beginOrderCancellation(input: { idempotencyKey: string; orderId: string; cancellationId: string }): Promise<Attempted<Order>> {
+      return orders.call<Order>('POST', `/orders/${encodeURIComponent(input.orderId)}/cancellation`, {
+        body: { cancellationId: input.cancellationId },
+        idempotencyKey: input.idempotencyKey,
+      });
+    },
+
+    /**
+     * Compensation of `beginOrderCancellation`: CANCELLING → CONFIRMED when this cancellation holds
+     * the order, a no-op otherwise; on a CONFIRMED order it leaves a tombstone so a late mark of the
+     * same cancellation changes nothing. Never rejects for the order's state.
+     */
+    async revertOrderCancellation(input: { idempotencyKey: string; orderId: string; cancellationId: string }): Promise<Attempted<CancellationRevertResult>> {
+      return orders.call<CancellationRevertResult>('POST', `/orders/${encodeURIComponent(input.orderId)}/cancellation/revert`, {
+        body: { cancellationId: input.cancellationId },
+        idempotencyKey: input.idempotencyKey,
+      });
+    },
+
+    /**
+     * CancelOrder's last step, after its pivot: CANCELLING → CANCELLED with the customer's reason.
+     * Retried until it succeeds; no compensation.
+     * @throws ApplicationFailure ORDER_NOT_FOUND | ILLEGAL_TRANSITION (the order is not CANCELLING by this cancellation).
+     */
+    async completeOrderCancellation(input: { idempotencyKey: string; orderId: string; cancellationId: string; reason?: string }): Promise<Attempted<Order>> {
+      return orders.call<Order>('POST', `/orders/${encodeURIComponent(input.orderId)}/cancellation/complete`, {
+        body: { cancellationId: input.cancellationId, ...(input.reason !== undefined ? { reason: input.reason.slice(0, 255) } : {}) },
         idempotencyKey: input.idempotencyKey,
       });
     },

@@ -48,7 +48,11 @@ export function createPaymentsActivities(payments: ServiceClient, cardKey: Buffe
       });
     },
 
-    /** Compensation of `chargePayment`: refunds a capture; with no charge yet, leaves a VOIDED tombstone. */
+    /**
+     * Compensation of `chargePayment`: refunds a capture; with no charge yet, leaves a VOIDED
+     * tombstone. Also CancelOrder's refund, a retriable step after its pivot. A repeat refunds
+     * nothing more; it never rejects for the payment's state.
+     */
     async refundPayment(input: { idempotencyKey: string; orderId: string }): Promise<Attempted<RefundResult>> {
       return payments.call<RefundResult>('POST', `/charges/${encodeURIComponent(input.orderId)}/refund`, {
         body: {},

@@ -14,7 +14,11 @@ export function createShippingActivities(shipping: ServiceClient) {
       return shipping.call<Shipment>('POST', '/shipments', { body, idempotencyKey });
     },
 
-    /** Compensation of `scheduleShipment`: cancels it; with no shipment yet, leaves a CANCELLED tombstone. */
+    /**
+     * Cancels the order's scheduled shipment: the compensation of `scheduleShipment`, and the pivot
+     * of CancelOrder. With no shipment yet, leaves a CANCELLED tombstone.
+     * @throws ApplicationFailure SHIPMENT_ALREADY_DISPATCHED (non-retryable) once the parcel has left.
+     */
     async cancelShipment(input: { idempotencyKey: string; orderId: string }): Promise<Attempted<Shipment>> {
       return shipping.call<Shipment>('POST', `/shipments/${encodeURIComponent(input.orderId)}/cancel`, {
         body: {},

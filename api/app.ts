@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { AppError } from '../lib/errors';
+import { AppError, errorBody } from '../lib/errors';
 import { methodNotAllowed, requireHost } from '../lib/http-guards';
 import { baseApp, errorHandler, jsonBody, notFoundHandler, parse } from '../lib/http';
 import { bearerAuth } from '../lib/bearer-auth';
@@ -66,11 +66,17 @@ export function createApiApp(deps: ApiDeps) {
    * decided: past its pivot (COMPLETING: it will complete), ended, or STUCK (waiting for an operator);
    * with ?wait=true 200 once it has ended or is STUCK. No polling: the saga answers an Update.
    */
-  async function answerStarted(res: Parameters<RequestHandler>[1], started: Started, wait: string | undefined, waitStarted: number, extra: Record<string, string>) {
+  async function answerStarted(res: Parameters<RequestHandler>[1], saga: SagaDefinition, started: Started, wait: string | undefined, waitStarted: number, extra: Record<string, string>) {
     const { sagaId } = started;
     const decided = wait === 'true' ? await sagas.awaitSettled(sagaId, started.decided, deps.waitMaxMs - (Date.now() - waitStarted)) : started.decided;
     if (decided !== undefined) {
       const view = decided === 'closed' ? await sagas.view(sagaId) : sagas.toView(decided);
+      // A business rejection the saga's definition answers as a client error (nothing it did is left).
+      const rejection = view?.status === 'COMPENSATED' && view.failure ? saga.rejections?.[view.failure.type] : undefined;
+      if (view && rejection) {
+        res.status(rejection.status).json(errorBody(view.failure!.type, view.failure!.message, { sagaId, ...extra, step: view.failure!.step, links: sagas.links(sagaId) }));
+        return;
+      }
       if (view) {
         res.status(200).json(view);
         return;
@@ -89,7 +95,7 @@ export function createApiApp(deps: ApiDeps) {
     const waitMs = query.wait === 'true' || query.wait === 'decided' ? deps.waitMaxMs : undefined;
     const started = await sagas.start(saga, body, key, waitMs).catch(onTemporalError);
     if (started.started) metrics.sagaStarted(saga.type);
-    await answerStarted(res, started, query.wait, waitStarted, started.echo).catch(onTemporalError);
+    await answerStarted(res, saga, started, query.wait, waitStarted, started.echo).catch(onTemporalError);
   }
 
   // Each saga's domain route (POST /orders, POST /products/:sku/rename, ...) and POST /sagas/{type}.

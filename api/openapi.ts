@@ -44,6 +44,24 @@ const sagaId = { name: 'sagaId', in: 'path', required: true, schema: { type: 'st
 /** `/products/:sku/rename` → `/products/{sku}/rename`. */
 const openApiPath = (expressPath: string) => expressPath.replace(/:([A-Za-z_]+)/g, '{$1}');
 
+/** The business rejections a saga's start may be answered with (SagaDefinition.rejections), by status. */
+function rejectionResponses(list: readonly SagaDefinition[]) {
+  const byStatus = new Map<number, string[]>();
+  for (const saga of list) {
+    for (const [code, r] of Object.entries(saga.rejections ?? {})) byStatus.set(r.status, [...(byStatus.get(r.status) ?? []), `${list.length > 1 ? `${saga.type}: ` : ''}${code}, ${r.description}`]);
+  }
+  return Object.fromEntries(
+    [...byStatus].map(([status, what]) => [String(status), json('Error', `With ?wait, the saga was refused and compensated completely (nothing it did is left): ${what.join('; ')}`)]),
+  );
+}
+
+/** Responses by status, the descriptions of a status both hold joined. */
+function mergeDescriptions(a: Record<string, { description: string }>, b: Record<string, { description: string }>) {
+  const out: Record<string, { description: string }> = { ...b };
+  for (const [status, r] of Object.entries(a)) if (out[status]) out[status] = { ...out[status]!, description: `${r.description}; or: ${out[status]!.description}` };
+  return out;
+}
+
 /** The domain route of a saga: its path parameters from the route's params schema, its body. */
 function startOperation(saga: SagaDefinition, domain: boolean) {
   const params = saga.route?.params ? Object.entries(schema(saga.route.params, 'input').properties as Record<string, unknown>).map(([name, s]) => ({ name, in: 'path', required: true, schema: s })) : [];
@@ -52,7 +70,7 @@ function startOperation(saga: SagaDefinition, domain: boolean) {
       summary: domain ? `${saga.route!.summary}: ${saga.summary}` : saga.summary,
       parameters: [...params, idempotencyKey, wait],
       requestBody: { required: true, content: { 'application/json': { schema: ref(`${saga.type}RouteRequest`) } } },
-      responses: { ...started, ...errors(400, 401, 413, 415, 422, 503) },
+      responses: { ...started, ...errors(400, 401, 413, 415, 422, 503), ...rejectionResponses([saga]) },
     },
   };
 }
@@ -104,7 +122,7 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'Start a saga of a registered type; the body is that type\'s (see the oneOf)',
           parameters: [{ name: 'type', in: 'path', required: true, schema: { type: 'string', enum: SAGAS.map((saga) => saga.type) } }, idempotencyKey, wait],
           requestBody: { required: true, content: { 'application/json': { schema: { oneOf: SAGAS.map((saga) => ref(`${saga.type}Request`)) } } } },
-          responses: { ...started, ...errors(400, 401, 404, 413, 415, 422, 503) },
+          responses: { ...started, ...errors(400, 401, 404, 413, 415, 422, 503), ...mergeDescriptions(errors(404), rejectionResponses(SAGAS)) },
         },
       },
       '/sagas': {

@@ -6,7 +6,7 @@ import { requestHash } from '../lib/idempotency';
 import { SagaStatusKey, SagaTypeKey } from '../shared/search-attributes';
 import { SAGA_STATE_MEMO, TERMINAL_STATUSES, type SagaState, type SagaStatus } from '../shared/saga-types';
 import { SAGAS, sagaByWorkflowType, type SagaDefinition } from '../sagas';
-import type { StartContext } from '../sagas/definition';
+import { workflowIdPolicies, type StartContext } from '../sagas/definition';
 import type { SagaRunOptions } from '../workflows/options';
 import type { SagaView } from './schemas';
 import { sealCardNumber } from '../lib/card-token';
@@ -149,9 +149,7 @@ export class SagaDirectory {
         { key: SagaTypeKey, value: saga.type },
         { key: SagaStatusKey, value: 'RUNNING' },
       ],
-      // FAIL (not USE_EXISTING): a start that returns started something; a repeat lands in the catch.
-      workflowIdConflictPolicy: 'FAIL' as const,
-      workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+      ...workflowIdPolicies(saga.workflowIdentity),
     };
     try {
       if (waitMs !== undefined && !this.opts.eagerStart) {
@@ -164,9 +162,13 @@ export class SagaDirectory {
       const handle = await this.client.workflow.start(saga.workflow, { ...options, ...(this.opts.eagerStart ? { requestEagerStart: true } : {}) });
       return { sagaId: workflowId, handle, started: true, ...(waitMs !== undefined ? { decided: await this.awaitDecision(handle, waitMs) } : {}) };
     } catch (err) {
-      if (!isAlreadyStarted(err) || !checkKey) throw err;
+      if (!isAlreadyStarted(err)) throw err;
+      const businessKey = saga.workflowIdentity === 'business-key';
+      // A business key's open run is joined by any request for it; a request-derived ID is met only
+      // by a repeat of its request (an Idempotency-Key), which must be the same request.
+      if (!businessKey && !checkKey) throw err;
       const handle = this.client.workflow.getHandle(workflowId);
-      await this.sameRequest(handle, requestDigest);
+      if (!businessKey) await this.sameRequest(handle, requestDigest);
       return { sagaId: workflowId, handle, started: false, ...(waitMs !== undefined ? { decided: await this.awaitDecision(handle, waitMs) } : {}) };
     }
   }

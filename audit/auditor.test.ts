@@ -64,6 +64,29 @@ async function cancelledOrder(lines: Line[], opts: { declined?: boolean } = {}):
   return orderId;
 }
 
+/** A CancelOrder that completed (its steps by hand): CANCELLING, shipment cancelled, refunded, stock returned, CANCELLED. */
+async function customerCancelledOrder(lines: Line[]): Promise<string> {
+  const orderId = await confirmedOrder(lines);
+  const cancellationId = `cancel-${orderId}.run-1`;
+  expect((await stack.orders.as().post(`/orders/${orderId}/cancellation`).send({ cancellationId })).status).toBe(200);
+  expect((await stack.shipping.as().post(`/shipments/${orderId}/cancel`).send({})).status).toBe(200);
+  expect((await stack.payments.as().post(`/charges/${orderId}/refund`).send({})).status).toBe(200);
+  expect((await stack.inventory.as().post(`/reservations/${orderId}/return`).send({})).status).toBe(200);
+  expect((await stack.orders.as().post(`/orders/${orderId}/cancellation/complete`).send({ cancellationId })).status).toBe(200);
+  return orderId;
+}
+
+/** A confirmed order whose parcel left, then a CancelOrder refused at its pivot (the mark reverted). */
+async function dispatchedOrder(lines: Line[]): Promise<string> {
+  const orderId = await confirmedOrder(lines);
+  expect((await stack.shipping.as('operator').post(`/shipments/${orderId}/dispatch`).send({})).status).toBe(200);
+  const cancellationId = `cancel-${orderId}.run-1`;
+  expect((await stack.orders.as().post(`/orders/${orderId}/cancellation`).send({ cancellationId })).status).toBe(200);
+  expect((await stack.shipping.as().post(`/shipments/${orderId}/cancel`).send({})).status).toBe(409);
+  expect((await stack.orders.as().post(`/orders/${orderId}/cancellation/revert`).send({ cancellationId })).status).toBe(200);
+  return orderId;
+}
+
 const key = (v: Violation) => `${v.class}|${v.orderId ?? ''}|${v.sku ?? ''}`;
 
 /** The violations `breakIt` introduces: audit, break, audit again, and keep what is new. */
@@ -97,6 +120,9 @@ describe('a consistent set of orders', () => {
     ]);
     await cancelledOrder([{ sku: pot, quantity: 1 }]);
     await cancelledOrder([{ sku: mug, quantity: 5 }], { declined: true });
+    // A customer's cancellation that went through, and one refused because the parcel had left.
+    await customerCancelledOrder([{ sku: pot, quantity: 2 }]);
+    await dispatchedOrder([{ sku: mug, quantity: 1 }]);
     // Compensations that arrived before their steps: tombstones everywhere, nothing held.
     const early = uniqueId('ord');
     expect((await stack.orders.as().post(`/orders/${early}/cancel`).send({})).status).toBe(200);
@@ -108,12 +134,12 @@ describe('a consistent set of orders', () => {
 
     const report = await audit();
     expectClean(report);
-    expect(report).toMatchObject({ checkedOrders: 5, inFlightOrders: 0, checkedSkus: 2, settleMs: 0 });
+    expect(report).toMatchObject({ checkedOrders: 7, inFlightOrders: 0, checkedSkus: 2, settleMs: 0 });
     // and the counters really moved: stock is committed, the totals add up
     const rows = await sql.inventory('SELECT sku, available, reserved, committed, stock_total FROM products ORDER BY sku');
     expect(rows).toEqual(
       expect.arrayContaining([
-        { sku: mug, available: 100, reserved: 0, committed: 3, stock_total: 103 },
+        { sku: mug, available: 100, reserved: 0, committed: 4, stock_total: 104 },
         { sku: pot, available: 7, reserved: 0, committed: 3, stock_total: 10 },
       ]),
     );
@@ -135,6 +161,64 @@ describe('one violation of each class', () => {
     expect(later.violations.filter((v) => v.orderId === orderId).map((v) => v.class)).toEqual(['ORDER_NOT_SETTLED']);
     expect(later.inFlightOrders).toBe(0);
     expect(later.checkedOrders).toBe(young.checkedOrders + young.inFlightOrders);
+  });
+
+  test('when an order is CANCELLING, then it is in flight for the settle time after its cancellation began (not after it was placed), then ORDER_NOT_SETTLED', async () => {
+    const orderId = await confirmedOrder([{ sku: await product(), quantity: 1 }]);
+    // placed long ago: its cancellation, not its age, decides whether it may still be in flight
+    await sql.orders('UPDATE orders SET created_at = created_at - INTERVAL 1 DAY WHERE order_id = ?', [orderId]);
+    expect((await stack.orders.as().post(`/orders/${orderId}/cancellation`).send({ cancellationId: 'cancel-audit.run-1' })).status).toBe(200);
+    // its shipment cancelled and its payment refunded already: mid-saga, nothing of it is judged
+    expect((await stack.shipping.as().post(`/shipments/${orderId}/cancel`).send({})).status).toBe(200);
+    expect((await stack.payments.as().post(`/charges/${orderId}/refund`).send({})).status).toBe(200);
+
+    const young = await audit({ settleMs: 60_000 });
+    expect(young.violations.filter((v) => v.orderId === orderId)).toEqual([]);
+    expect(young.inFlightOrders).toBeGreaterThanOrEqual(1);
+
+    const later = await audit({ settleMs: 60_000, now: new Date(Date.now() + 61_000) });
+    const mine = later.violations.filter((v) => v.orderId === orderId);
+    expect(mine.map((v) => v.class)).toEqual(['ORDER_NOT_SETTLED']);
+    expect(mine[0]!.message).toMatch(/CANCELLING .* after its cancellation began/);
+  });
+
+  test('when a CANCELLED order\'s returned stock is committed again, then CANCELLED_STOCK_NOT_RELEASED for that order', async () => {
+    const sku = await product();
+    const orderId = await customerCancelledOrder([{ sku, quantity: 2 }]);
+    const introduced = await introducedBy(async () => {
+      await sql.inventory("UPDATE reservations SET status = 'COMMITTED' WHERE order_id = ?", [orderId]);
+      await sql.inventory('UPDATE products SET available = available - 2, committed = committed + 2 WHERE sku = ?', [sku]);
+    });
+    expect(introduced).toEqual([{ class: 'CANCELLED_STOCK_NOT_RELEASED', subject: orderId }]);
+  });
+
+  test('when a customer-cancelled order\'s shipment left anyway, then DISPATCHED_ORDER_NOT_CONFIRMED for that order', async () => {
+    const orderId = await customerCancelledOrder([{ sku: await product(), quantity: 1 }]);
+    const introduced = await introducedBy(() => sql.shipping("UPDATE shipments SET status = 'DISPATCHED' WHERE order_id = ?", [orderId]));
+    expect(introduced).toEqual([{ class: 'DISPATCHED_ORDER_NOT_CONFIRMED', subject: orderId }]);
+  });
+
+  test('when a dispatched order is CANCELLED, then DISPATCHED_ORDER_NOT_CONFIRMED for that order (and nothing about its payment or stock)', async () => {
+    const orderId = await dispatchedOrder([{ sku: await product(), quantity: 1 }]);
+    const introduced = await introducedBy(() => sql.orders("UPDATE orders SET status = 'CANCELLED' WHERE order_id = ?", [orderId]));
+    // its payment is still captured and its stock committed: those are reported for a CANCELLED order too
+    expect(introduced).toEqual(
+      expect.arrayContaining([
+        { class: 'DISPATCHED_ORDER_NOT_CONFIRMED', subject: orderId },
+        { class: 'CANCELLED_STOCK_NOT_RELEASED', subject: orderId },
+        { class: 'CANCELLED_PAYMENT_NOT_REFUNDED', subject: orderId },
+      ]),
+    );
+    expect(introduced).toHaveLength(3);
+  });
+
+  test('when a DISPATCHED shipment belongs to no order, then ORPHAN_EFFECT for that order ID', async () => {
+    const orderId = uniqueId('ghost');
+    const introduced = await introducedBy(async () => {
+      expect((await stack.shipping.as().post('/shipments').send({ orderId, address: ADDRESS })).status).toBe(201);
+      expect((await stack.shipping.as('operator').post(`/shipments/${orderId}/dispatch`).send({})).status).toBe(200);
+    });
+    expect(introduced).toEqual([{ class: 'ORPHAN_EFFECT', subject: orderId }]);
   });
 
   test('when a CONFIRMED order\'s stock was never committed, then CONFIRMED_STOCK_NOT_COMMITTED for that order', async () => {

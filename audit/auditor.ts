@@ -15,7 +15,10 @@ import mysql from 'mysql2/promise';
 
 /** Every class of violation, in the order the report lists them. */
 export const VIOLATION_CLASSES = [
-  /** An order older than the settle time is neither CONFIRMED nor CANCELLED. */
+  /**
+   * An order older than the settle time is neither CONFIRMED nor CANCELLED (a CANCELLING order: its
+   * cancellation began longer ago than the settle time).
+   */
   'ORDER_NOT_SETTLED',
   /** A CONFIRMED order whose reservation is missing or not COMMITTED. */
   'CONFIRMED_STOCK_NOT_COMMITTED',
@@ -23,21 +26,23 @@ export const VIOLATION_CLASSES = [
   'CONFIRMED_PAYMENT_NOT_CAPTURED',
   /** A CONFIRMED order whose captured amount is not the order's total. */
   'CONFIRMED_PAYMENT_AMOUNT_MISMATCH',
-  /** A CONFIRMED order with no SCHEDULED shipment. */
+  /** A CONFIRMED order with no SCHEDULED (or DISPATCHED) shipment. */
   'CONFIRMED_SHIPMENT_NOT_SCHEDULED',
-  /** A CANCELLED order that still holds (HELD) or consumed (COMMITTED) stock. */
+  /** A CANCELLED order that still holds (HELD) or consumed (COMMITTED) stock: it was neither released nor returned. */
   'CANCELLED_STOCK_NOT_RELEASED',
   /** A CANCELLED order with a CAPTURED payment that was not refunded. */
   'CANCELLED_PAYMENT_NOT_REFUNDED',
   /** A CANCELLED order with a SCHEDULED shipment. */
   'CANCELLED_SHIPMENT_NOT_CANCELLED',
+  /** A DISPATCHED shipment whose order is not CONFIRMED (a parcel left for an order that was cancelled, or never confirmed). */
+  'DISPATCHED_ORDER_NOT_CONFIRMED',
   /** Stock held or committed for an order does not match its lines (missing, extra or other quantities). */
   'RESERVATION_LINES_MISMATCH',
   /** More than one payment for one order (the schema's unique key forbids it: checked anyway). */
   'DUPLICATE_PAYMENT',
   /** More than one shipment for one order (the schema's unique key forbids it: checked anyway). */
   'DUPLICATE_SHIPMENT',
-  /** Stock held or committed, a captured payment or a scheduled shipment for an order the orders service does not have. */
+  /** Stock held or committed, a captured payment or a scheduled or dispatched shipment for an order the orders service does not have. */
   'ORPHAN_EFFECT',
   /** A SKU's available + reserved + committed is not its stock total (or a counter is negative). */
   'STOCK_NOT_CONSERVED',
@@ -59,7 +64,7 @@ export interface AuditReport {
   settleMs: number;
   /** Orders older than the settle time: every order-level invariant was checked on them. */
   checkedOrders: number;
-  /** Orders younger than the settle time: still allowed to be in flight, not judged. */
+  /** Orders younger than the settle time, and orders CANCELLING for less than it: still allowed to be in flight, not judged. */
   inFlightOrders: number;
   checkedSkus: number;
   violations: Violation[];
@@ -82,6 +87,8 @@ interface OrderRow {
   status: string;
   totalCents: number | null;
   createdMs: number;
+  /** When the row last changed: for a CANCELLING order, when its cancellation began. */
+  updatedMs: number;
 }
 interface LineRow {
   orderId: string;
@@ -126,7 +133,9 @@ async function readSnapshot(conn: mysql.Connection, prefix: string, now: Date | 
   const [clock] = await rows<{ nowMs: number }>(`SELECT ${epochMs('NOW(3)')} AS nowMs`);
   return {
     nowMs: now ? now.getTime() : Number(clock!.nowMs),
-    orders: await rows(`SELECT order_id AS orderId, status, total_cents AS totalCents, ${epochMs('created_at')} AS createdMs FROM ${db('orders')}.orders`),
+    orders: await rows(
+      `SELECT order_id AS orderId, status, total_cents AS totalCents, ${epochMs('created_at')} AS createdMs, ${epochMs('updated_at')} AS updatedMs FROM ${db('orders')}.orders`,
+    ),
     orderLines: await rows(`SELECT order_id AS orderId, sku, quantity FROM ${db('orders')}.order_lines`),
     reservations: await rows(`SELECT order_id AS orderId, status, ${epochMs('created_at')} AS createdMs FROM ${db('inventory')}.reservations`),
     reservationLines: await rows(`SELECT order_id AS orderId, sku, quantity FROM ${db('inventory')}.reservation_lines`),
@@ -160,6 +169,8 @@ function lineSignature(lines: LineRow[]): string {
 }
 
 const STOCK_IN_USE = new Set(['HELD', 'COMMITTED']);
+/** Shipment statuses a confirmed order may have: scheduled, or on its way. */
+const SHIPMENT_LIVE = new Set(['SCHEDULED', 'DISPATCHED']);
 
 /** The invariants, over a snapshot (pure: the same snapshot always gives the same report). */
 export function checkSnapshot(snapshot: Snapshot, settleMs: number): AuditReport {
@@ -179,7 +190,10 @@ export function checkSnapshot(snapshot: Snapshot, settleMs: number): AuditReport
   const orders = [...snapshot.orders].sort((a, b) => (a.orderId < b.orderId ? -1 : 1));
   for (const order of orders) {
     const orderId = order.orderId;
-    if (Number(order.createdMs) > settledBefore) {
+    // A customer's cancellation (CancelOrder) is in flight while the order is CANCELLING: judged
+    // from when it began, not from when the order was placed.
+    const since = order.status === 'CANCELLING' ? Number(order.updatedMs) : Number(order.createdMs);
+    if (since > settledBefore) {
       inFlightOrders++;
       continue;
     }
@@ -189,6 +203,7 @@ export function checkSnapshot(snapshot: Snapshot, settleMs: number): AuditReport
     const ships = shipments.get(orderId) ?? [];
     const captured = pays.filter((p) => p.status === 'CAPTURED');
     const scheduled = ships.filter((s) => s.status === 'SCHEDULED');
+    const dispatched = ships.filter((s) => s.status === 'DISPATCHED');
 
     if (order.status === 'CONFIRMED') {
       if (reservation?.status !== 'COMMITTED') {
@@ -203,12 +218,12 @@ export function checkSnapshot(snapshot: Snapshot, settleMs: number): AuditReport
           message: `Order ${orderId} totals ${order.totalCents ?? 'nothing'} cents but payment ${captured[0]!.paymentId} captured ${captured[0]!.amountCents}`,
         });
       }
-      if (scheduled.length === 0) {
-        add({ class: 'CONFIRMED_SHIPMENT_NOT_SCHEDULED', orderId, message: `Order ${orderId} is CONFIRMED but no shipment is SCHEDULED (shipments: ${statuses(ships)})` });
+      if (!ships.some((s) => SHIPMENT_LIVE.has(s.status))) {
+        add({ class: 'CONFIRMED_SHIPMENT_NOT_SCHEDULED', orderId, message: `Order ${orderId} is CONFIRMED but no shipment is SCHEDULED or DISPATCHED (shipments: ${statuses(ships)})` });
       }
     } else if (order.status === 'CANCELLED') {
       if (reservation && STOCK_IN_USE.has(reservation.status)) {
-        add({ class: 'CANCELLED_STOCK_NOT_RELEASED', orderId, message: `Order ${orderId} is CANCELLED but its stock is ${reservation.status}` });
+        add({ class: 'CANCELLED_STOCK_NOT_RELEASED', orderId, message: `Order ${orderId} is CANCELLED but its stock is ${reservation.status} (neither released nor returned)` });
       }
       for (const p of captured) {
         add({ class: 'CANCELLED_PAYMENT_NOT_REFUNDED', orderId, message: `Order ${orderId} is CANCELLED but payment ${p.paymentId} of ${p.amountCents} cents is CAPTURED` });
@@ -217,8 +232,12 @@ export function checkSnapshot(snapshot: Snapshot, settleMs: number): AuditReport
         add({ class: 'CANCELLED_SHIPMENT_NOT_CANCELLED', orderId, message: `Order ${orderId} is CANCELLED but its shipment is SCHEDULED` });
       }
     } else {
-      const age = snapshot.nowMs - Number(order.createdMs);
-      add({ class: 'ORDER_NOT_SETTLED', orderId, message: `Order ${orderId} is ${order.status} ${age} ms after it was created (settle time ${settleMs} ms)` });
+      const age = snapshot.nowMs - since;
+      const after = order.status === 'CANCELLING' ? 'its cancellation began' : 'it was created';
+      add({ class: 'ORDER_NOT_SETTLED', orderId, message: `Order ${orderId} is ${order.status} ${age} ms after ${after} (settle time ${settleMs} ms)` });
+    }
+    if (order.status !== 'CONFIRMED' && dispatched.length > 0) {
+      add({ class: 'DISPATCHED_ORDER_NOT_CONFIRMED', orderId, message: `Order ${orderId}'s shipment is DISPATCHED but the order is ${order.status}` });
     }
 
     if (reservation && STOCK_IN_USE.has(reservation.status)) {
@@ -249,7 +268,7 @@ export function checkSnapshot(snapshot: Snapshot, settleMs: number): AuditReport
   };
   for (const r of snapshot.reservations) if (STOCK_IN_USE.has(r.status)) orphan(r, `stock ${r.status}`);
   for (const p of snapshot.payments) if (p.status === 'CAPTURED') orphan(p, `payment ${p.paymentId} of ${p.amountCents} cents CAPTURED`);
-  for (const s of snapshot.shipments) if (s.status === 'SCHEDULED') orphan(s, 'a shipment SCHEDULED');
+  for (const s of snapshot.shipments) if (SHIPMENT_LIVE.has(s.status)) orphan(s, `a shipment ${s.status}`);
   for (const [orderId, what] of [...orphans.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
     add({ class: 'ORPHAN_EFFECT', orderId, message: `No order ${orderId} exists, yet: ${what.join('; ')}` });
   }

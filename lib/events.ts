@@ -50,6 +50,9 @@ export const EVENT_CATALOG = {
   OrderCreated: { source: 'orders', aggregate: 'order', payload: orderState },
   OrderConfirmed: { source: 'orders', aggregate: 'order', payload: orderState },
   OrderCancelled: { source: 'orders', aggregate: 'order', payload: orderState.extend({ reason: z.string().nullable() }) },
+  // a customer's cancellation of a confirmed order (CancelOrder): CANCELLING, then CANCELLED or back to CONFIRMED
+  OrderCancellationStarted: { source: 'orders', aggregate: 'order', payload: orderState },
+  OrderCancellationReverted: { source: 'orders', aggregate: 'order', payload: orderState },
   // inventory
   ProductCreated: { source: 'inventory', aggregate: 'product', payload: product },
   ProductRenamed: { source: 'inventory', aggregate: 'product', payload: product.extend({ previousName: z.string() }) },
@@ -57,6 +60,7 @@ export const EVENT_CATALOG = {
   StockReserved: { source: 'inventory', aggregate: 'reservation', payload: reservationState },
   StockReleased: { source: 'inventory', aggregate: 'reservation', payload: reservationState },
   StockCommitted: { source: 'inventory', aggregate: 'reservation', payload: reservationState },
+  StockReturned: { source: 'inventory', aggregate: 'reservation', payload: reservationState },
   // payments
   PaymentCaptured: { source: 'payments', aggregate: 'payment', payload: paymentState },
   PaymentDeclined: { source: 'payments', aggregate: 'payment', payload: paymentState },
@@ -64,6 +68,7 @@ export const EVENT_CATALOG = {
   // shipping
   ShipmentScheduled: { source: 'shipping', aggregate: 'shipment', payload: shipmentState },
   ShipmentCancelled: { source: 'shipping', aggregate: 'shipment', payload: shipmentState },
+  ShipmentDispatched: { source: 'shipping', aggregate: 'shipment', payload: shipmentState },
 } as const satisfies Record<string, { source: EventSource; aggregate: string; payload: z.ZodType }>;
 
 export type EventType = keyof typeof EVENT_CATALOG;

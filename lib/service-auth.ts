@@ -20,7 +20,8 @@ import { bearerToken, tokenMatcher } from './bearer-auth';
  * The programs that call the services:
  * - `worker`: the saga activities (every saga route);
  * - `gateway`: the gateway coordinator baseline (the PlaceOrder routes only);
- * - `operator`: people and scripts that run the catalog (`PUT /products/:sku`: dev seeding, bench, chaos).
+ * - `operator`: people and scripts that run the catalog (`PUT /products/:sku`: dev seeding, bench,
+ *   chaos) and the warehouse (`POST /shipments/:orderId/dispatch`).
  */
 export const SERVICE_CALLER_NAMES = ['worker', 'gateway', 'operator'] as const;
 export type ServiceCaller = (typeof SERVICE_CALLER_NAMES)[number];

@@ -35,10 +35,38 @@ export interface DomainRoute<Body> {
   summary: string;
 }
 
-/** A business rejection of a saga's first step that the API answers as a client error (nothing changed). */
+/**
+ * A business rejection the API answers as a client error: the saga compensated completely after a
+ * step failed with this failure type, so nothing it did is left (a first step that was refused, or
+ * a later one whose refusal undid the earlier ones). The answer's code is the failure type.
+ */
 export interface Rejection {
   status: 404 | 409 | 422;
-  code: string;
+  /** What the OpenAPI document says the status means for this saga. */
+  description: string;
+}
+
+/**
+ * What a saga's workflow ID stands for, and so what a start that meets an existing saga with the same ID does:
+ * - `request` (the default): the ID derives from the request (its Idempotency-Key, or a random ID).
+ *   A start that meets it is a repeat of that request: with the same body it answers that saga
+ *   (422 when the body differs); the ID never runs twice.
+ * - `business-key`: the ID is the business key itself (e.g. `cancel-<orderId>`). Any request for it
+ *   while a run is open joins that run, with or without an Idempotency-Key (a key does not make
+ *   it another operation); once the run has closed, a request starts a new run under the same ID,
+ *   judged on the data as it is then (e.g. refused, changing nothing, when the first run already
+ *   did the work). Its workflow must scope its idempotency keys to the run
+ *   (SagaOptions.idempotencyScope 'run'), or the new run would be answered with the old run's replies.
+ */
+export type WorkflowIdentity = 'request' | 'business-key';
+
+/** The start options that follow from a saga's `WorkflowIdentity` (for the API, the recorder and tests). */
+export function workflowIdPolicies(identity: WorkflowIdentity = 'request') {
+  return {
+    // FAIL (not USE_EXISTING): a start that returns started something; a duplicate lands in the caller's catch.
+    workflowIdConflictPolicy: 'FAIL',
+    workflowIdReusePolicy: identity === 'business-key' ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
+  } as const;
 }
 
 export interface SagaDefinition<Body = unknown, Input = unknown, Result = unknown> {
@@ -54,6 +82,8 @@ export interface SagaDefinition<Body = unknown, Input = unknown, Result = unknow
   toInput(body: Body, ctx: StartContext): Input;
   /** The workflow ID from the input: the business key, so one business operation is one saga. */
   workflowId(input: Input): string;
+  /** What the workflow ID stands for (default `request`): see WorkflowIdentity. */
+  workflowIdentity?: WorkflowIdentity;
   /**
    * The request an Idempotency-Key repeat is compared with (a keyed digest of it rides in the memo).
    * Domain-shaped, so a key sent to the domain route and to `POST /sagas/{type}` is the same request.
@@ -62,7 +92,11 @@ export interface SagaDefinition<Body = unknown, Input = unknown, Result = unknow
   /** Fields the 202 answer carries besides the saga ID (e.g. the new order's ID). */
   echo(input: Input): Record<string, string>;
   route?: DomainRoute<Body>;
-  /** First-step rejections the API answers with a 4xx (with `?wait`), by failure type. */
+  /**
+   * Business rejections the API answers with a 4xx, by failure type, when it waited for the outcome
+   * (`?wait=true` or `decided`) and the saga compensated completely (see Rejection). Without a wait,
+   * or for any other failure type, the answer is the saga (202, or 200 with its view).
+   */
   rejections?: Record<string, Rejection>;
   /** One line for the OpenAPI document and the README. */
   summary: string;

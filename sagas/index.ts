@@ -6,10 +6,11 @@
  * definition here.
  */
 import type { SagaDefinition } from './definition';
+import { cancelOrderSaga } from './cancel-order';
 import { placeOrderSaga } from './place-order';
 import { renameProductSaga } from './rename-product';
 
-export const SAGAS: readonly SagaDefinition[] = [placeOrderSaga, renameProductSaga];
+export const SAGAS: readonly SagaDefinition[] = [placeOrderSaga, renameProductSaga, cancelOrderSaga];
 
 export type { SagaDefinition } from './definition';
 

@@ -20,6 +20,11 @@ export interface ScenarioContext {
   putProduct(opts: { name?: string; available: number }): Promise<string>;
   /** Stops or starts one of the real services (an outage). */
   service(name: ServiceName): { stop(): Promise<void>; start(): Promise<void> };
+  /**
+   * Calls a route of one of the real services as one of its callers, e.g. what the warehouse does
+   * while a saga runs (`operator`: `POST /shipments/:orderId/dispatch`). Answers the status and body.
+   */
+  callService(name: ServiceName, caller: 'worker' | 'operator', request: { method: 'GET' | 'POST' | 'PUT'; path: string; body?: unknown }): Promise<{ status: number; body: unknown }>;
   /** Polls the saga's state until `predicate` holds. */
   waitForState(handle: WorkflowHandle, predicate: (s: SagaState) => boolean): Promise<SagaState>;
   /** The saga's final state once its workflow closed. */

@@ -22,8 +22,9 @@ import { createSagaWorker } from '../worker/create-worker';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, SAGA_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 import type { SagaState } from '../shared/saga-types';
 import { SAGAS, sagaByType, type SagaDefinition } from '../sagas';
+import { workflowIdPolicies } from '../sagas/definition';
 import type { Scenario, ScenarioContext } from '../sagas/scenario';
-import { SERVICE_TOKENS, startServices, uniqueId, type ServiceStack } from '../test/support/services';
+import { SERVICE_TOKENS, callAs, startServices, uniqueId, type ServiceStack } from '../test/support/services';
 import { FAST, finalState, waitForState } from '../test/support/temporal';
 import { ADDRESS, DECLINED_CARD, GOOD_CARD, TEST_CARD_KEY, orderInput, putProduct } from '../test/support/fixtures';
 import { HISTORIES_DIR, activitiesIn, cardNumbersIn, fixtureName, historyToJson, patchesIn } from '../test/replay/fixture-files';
@@ -89,10 +90,15 @@ async function main(): Promise<void> {
       start: (type, input) => {
         const saga = sagaByType(type);
         if (!saga) throw new Error(`No saga type ${type} in the registry`);
-        return env.client.workflow.start(saga.workflow, { taskQueue, workflowId: saga.workflowId(input), args: [input] });
+        return env.client.workflow.start(saga.workflow, { taskQueue, workflowId: saga.workflowId(input), args: [input], ...workflowIdPolicies(saga.workflowIdentity) });
       },
       putProduct: (opts) => putProduct(services, opts),
       service: (name) => services[name],
+      callService: async (name, caller, { method, path, body }) => {
+        const agent = callAs(services[name].url, caller);
+        const res = await (method === 'GET' ? agent.get(path) : method === 'PUT' ? agent.put(path).send(body as object) : agent.post(path).send(body as object));
+        return { status: res.status, body: res.body as unknown };
+      },
       waitForState: (handle, predicate) => waitForState(handle, predicate),
       finalState,
       sleep,

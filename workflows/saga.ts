@@ -102,11 +102,19 @@ export interface SagaOptions {
   compensatedCompletes?: () => boolean;
   /** The steps run as local activities (SagaRunOptions.activityMode 'local'): see `persistLocalResults`. */
   localActivities?: boolean;
+  /**
+   * What the runtime's idempotency keys are scoped to (see `idempotencyKeyScope`). `workflow`
+   * (default): the workflow ID, for a saga whose workflow ID runs once. `run`: the workflow ID and
+   * the run, for a saga whose workflow ID (a business key) may run again once a run has closed, so
+   * that a new run is never answered with the replies the services stored for an earlier run's keys.
+   */
+  idempotencyScope?: 'workflow' | 'run';
 }
 
 /**
  * Context handed to a compensation. `round` grows with each operator retry; `idempotencyKey` is the
- * runtime's key for this compensation and round: `<workflowId>:<step>:compensate:<round>`.
+ * runtime's key for this compensation and round: `<scope>:<step>:compensate:<round>`, where the
+ * scope is the workflow ID (or, with `idempotencyScope: 'run'`, `<workflowId>.<firstExecutionRunId>`).
  */
 export interface CompensationContext {
   round: number;
@@ -115,9 +123,10 @@ export interface CompensationContext {
 
 /**
  * Context handed to a step's action. `idempotencyKey` is the runtime's key for the step:
- * `<workflowId>:<step>`, and `<workflowId>:<step>:retry:<round>` when an operator retried a stuck
- * retriable step (round > 0), so each retry is a new request. Derived from the workflow ID and the
- * step's name, the keys are the same on every retry and replay.
+ * `<scope>:<step>`, and `<scope>:<step>:retry:<round>` when an operator retried a stuck retriable
+ * step (round > 0), so each retry is a new request. Derived from the workflow ID (and, with
+ * `idempotencyScope: 'run'`, the run) and the step's name, the keys are the same on every retry
+ * and replay.
  */
 export interface StepContext {
   round: number;
@@ -136,6 +145,15 @@ export interface StepSpec<T> {
 interface Registered {
   step: StepState;
   compensate: (ctx: CompensationContext) => Promise<Attempted<unknown>>;
+}
+
+/**
+ * The prefix of a saga's idempotency keys: its workflow ID, or for `idempotencyScope: 'run'`
+ * `<workflowId>.<firstExecutionRunId>` (firstExecutionRunId, not runId: a reset or a retry of the
+ * run keeps it, and with it the keys of the steps already done). An ID in the services' alphabet.
+ */
+export function idempotencyKeyScope(workflowId: string, firstExecutionRunId: string, scope: 'workflow' | 'run' = 'workflow'): string {
+  return scope === 'run' ? `${workflowId}.${firstExecutionRunId}` : workflowId;
 }
 
 /** The idempotency key of a step's action in `round` (see StepContext). */
@@ -183,6 +201,8 @@ function now(): string {
 
 export class Saga {
   readonly state: SagaState;
+  /** What this saga's idempotency keys start with (see `idempotencyKeyScope`): also an identity of the run the services can record. */
+  readonly keyScope: string;
   private readonly registered: Registered[] = [];
   private readonly policy: CompensationPolicy;
   private pivotPassed = false;
@@ -194,8 +214,10 @@ export class Saga {
 
   constructor(private readonly options: SagaOptions) {
     this.policy = { order: 'reverse', continueOnCompensationError: true, ...options.compensation };
+    const info = workflowInfo();
+    this.keyScope = idempotencyKeyScope(info.workflowId, info.firstExecutionRunId, options.idempotencyScope);
     this.state = {
-      sagaId: workflowInfo().workflowId,
+      sagaId: info.workflowId,
       type: options.type,
       status: 'RUNNING',
       steps: [],
@@ -285,7 +307,7 @@ export class Saga {
     if (kind === 'pivot') this.passPivot();
     try {
       // Past the pivot the saga only goes forward: cancellation and the deadline no longer apply.
-      const out = kind === 'compensatable' ? await spec.action(actionKey(this.state.sagaId, spec.name, 0)) : await this.runForward(spec, step, kind);
+      const out = kind === 'compensatable' ? await spec.action(actionKey(this.keyScope, spec.name, 0)) : await this.runForward(spec, step, kind);
       step.attempts += out.attempt;
       step.status = 'SUCCEEDED';
       step.finishedAt = now();
@@ -315,7 +337,7 @@ export class Saga {
   private async runForward<T>(spec: StepSpec<T>, step: StepState, kind: StepKind): Promise<Attempted<T>> {
     for (let round = 0; ; round++) {
       try {
-        const out = await CancellationScope.nonCancellable(() => spec.action(actionKey(this.state.sagaId, spec.name, round)));
+        const out = await CancellationScope.nonCancellable(() => spec.action(actionKey(this.keyScope, spec.name, round)));
         if (round > 0) {
           delete this.state.stuck;
           this.setStatus('RUNNING');
@@ -512,7 +534,7 @@ export class Saga {
       startedAt: now(),
     });
     try {
-      const out = await r.compensate({ round, idempotencyKey: compensationIdempotencyKey(this.state.sagaId, r.step.name, round) });
+      const out = await r.compensate({ round, idempotencyKey: compensationIdempotencyKey(this.keyScope, r.step.name, round) });
       c.attempts += out.attempt;
       r.step.compensation = { ...c, status: 'COMPENSATED', finishedAt: now() };
       return true;

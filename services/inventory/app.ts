@@ -315,7 +315,7 @@ export function createInventoryApp(deps: InventoryDeps) {
       }),
     );
 
-    /** After the order is confirmed: the held units leave `reserved` for good. */
+    /** After the order is confirmed: the held units leave `reserved` for good (a returned reservation stays returned). */
     app.post(
       '/reservations/:orderId/commit',
       allowCallers(...SAGA_CALLERS),
@@ -330,6 +330,8 @@ export function createInventoryApp(deps: InventoryDeps) {
           if (row.status === 'RELEASED') {
             return rejection(409, InventoryErrors.ILLEGAL_TRANSITION, `Order ${orderId}'s reservation was released`);
           }
+          // RETURNED: the customer cancelled the confirmed order before this commit landed; its
+          // units are available again and there is nothing left to commit.
           if (row.status === 'HELD') {
             const lines = await tx.select().from(reservationLines).where(eq(reservationLines.orderId, orderId)).orderBy(asc(reservationLines.sku));
             for (const l of lines) {
@@ -340,6 +342,44 @@ export function createInventoryApp(deps: InventoryDeps) {
             }
             await tx.update(reservations).set({ status: 'COMMITTED' }).where(eq(reservations.orderId, orderId));
             await recordReservationEvent(tx, 'StockCommitted', orderId);
+          }
+          return { status: 200, body: (await loadReservation(tx, orderId))! };
+        };
+      }),
+    );
+
+    /**
+     * A confirmed order was cancelled by its customer: its units go back to available. Committed
+     * units leave `committed`; units still only held (the order's commit has not landed yet) leave
+     * `reserved`. A repeat is a no-op. No reservation: 404 RESERVATION_NOT_FOUND (no row is
+     * created); a released one belonged to an order that was never confirmed: 409 ILLEGAL_TRANSITION.
+     */
+    app.post(
+      '/reservations/:orderId/return',
+      allowCallers('worker'),
+      idempotentRoute(db, (req) => {
+        const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
+        parse(emptyBody, jsonBody(req));
+        return async (tx): Promise<Reply> => {
+          const [row] = await tx.select().from(reservations).where(eq(reservations.orderId, orderId)).for('update');
+          if (!row || row.status === 'PENDING') {
+            return rejection(404, InventoryErrors.RESERVATION_NOT_FOUND, `No reservation for order ${orderId}`);
+          }
+          if (row.status === 'RELEASED') {
+            return rejection(409, InventoryErrors.ILLEGAL_TRANSITION, `Order ${orderId}'s reservation was released, not committed: there is nothing to return`);
+          }
+          if (row.status === 'HELD' || row.status === 'COMMITTED') {
+            const held = row.status === 'HELD';
+            const lines = await tx.select().from(reservationLines).where(eq(reservationLines.orderId, orderId)).orderBy(asc(reservationLines.sku));
+            for (const l of lines) {
+              const back = sql`${products.available} + ${l.quantity}`;
+              await tx
+                .update(products)
+                .set(held ? { available: back, reserved: sql`${products.reserved} - ${l.quantity}` } : { available: back, committed: sql`${products.committed} - ${l.quantity}` })
+                .where(eq(products.sku, l.sku));
+            }
+            await tx.update(reservations).set({ status: 'RETURNED' }).where(eq(reservations.orderId, orderId));
+            await recordReservationEvent(tx, 'StockReturned', orderId);
           }
           return { status: 200, body: (await loadReservation(tx, orderId))! };
         };

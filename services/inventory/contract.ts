@@ -52,7 +52,7 @@ export interface ReservedLine {
 
 export interface Reservation {
   orderId: string;
-  status: 'HELD' | 'RELEASED' | 'COMMITTED';
+  status: 'HELD' | 'RELEASED' | 'COMMITTED' | 'RETURNED';
   tombstone: boolean;
   totalCents: number;
   lines: ReservedLine[];

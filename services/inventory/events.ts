@@ -1,7 +1,7 @@
 /**
  * The inventory service's events (lib/events.ts): the catalog's changes (ProductCreated,
  * ProductRenamed, PriceChanged) and each reservation's (StockReserved, StockReleased,
- * StockCommitted), read in the change's transaction and written to the outbox with it.
+ * StockCommitted, StockReturned), read in the change's transaction and written to the outbox with it.
  */
 import { asc, eq } from 'drizzle-orm';
 import type { Tx } from '../../lib/db';
@@ -35,8 +35,8 @@ export async function recordProductEvents(
   if (before.priceCents !== now.priceCents) await recordEvent(tx, 'PriceChanged', sku, { ...now, previousPriceCents: before.priceCents });
 }
 
-/** Records StockReserved / StockReleased / StockCommitted with the reservation's current state. */
-export async function recordReservationEvent(tx: Tx<Schema>, type: 'StockReserved' | 'StockReleased' | 'StockCommitted', orderId: string): Promise<void> {
+/** Records StockReserved / StockReleased / StockCommitted / StockReturned with the reservation's current state. */
+export async function recordReservationEvent(tx: Tx<Schema>, type: 'StockReserved' | 'StockReleased' | 'StockCommitted' | 'StockReturned', orderId: string): Promise<void> {
   const [r] = await tx.select().from(reservations).where(eq(reservations.orderId, orderId));
   if (!r) throw new Error(`recordReservationEvent: no reservation ${orderId} in this transaction`);
   const lines = await tx.select().from(reservationLines).where(eq(reservationLines.orderId, orderId)).orderBy(asc(reservationLines.sku));

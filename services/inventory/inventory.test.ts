@@ -382,6 +382,76 @@ describe('reservations', () => {
   });
 });
 
+describe('returning the stock of a cancelled order', () => {
+  const returnStock = (orderId: string) => api().post(`/reservations/${orderId}/return`).send({});
+
+  /** A reservation of `quantity` units of a fresh SKU (10 available), committed unless `commit` is false. */
+  async function reservation(quantity: number, commit = true) {
+    const sku = await product({ available: 10 });
+    const orderId = uniqueId('ord');
+    expect((await reserve(orderId, [{ sku, quantity }])).status).toBe(201);
+    if (commit) expect((await api().post(`/reservations/${orderId}/commit`)).status).toBe(200);
+    return { sku, orderId };
+  }
+
+  it('when committed stock is returned, then its units are available again, the reservation is RETURNED and a repeat is a no-op', async () => {
+    const { sku, orderId } = await reservation(3);
+    expect(await productRow(sku)).toMatchObject({ available: 7, reserved: 0, committed: 3, stock_total: 10 });
+    const res = await returnStock(orderId);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ orderId, status: 'RETURNED', tombstone: false, lines: [expect.objectContaining({ sku, quantity: 3 })] });
+    expect(await productRow(sku)).toMatchObject({ available: 10, reserved: 0, committed: 0, stock_total: 10 });
+    expect(await reservationRow(orderId)).toMatchObject({ status: 'RETURNED' });
+
+    const again = await returnStock(orderId);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(res.body);
+    expect(await productRow(sku)).toMatchObject({ available: 10, reserved: 0, committed: 0 });
+    const events = await inventory().query<{ type: string }>("SELECT type FROM outbox WHERE aggregate = 'reservation' AND aggregate_id = ? ORDER BY seq", [orderId]);
+    expect(events.map((e) => e.type)).toEqual(['StockReserved', 'StockCommitted', 'StockReturned']);
+  });
+
+  it('when stock still only held (its commit not landed yet) is returned, then it leaves reserved, and the late commit changes nothing', async () => {
+    const { sku, orderId } = await reservation(2, false);
+    expect(await productRow(sku)).toMatchObject({ available: 8, reserved: 2, committed: 0 });
+    expect((await returnStock(orderId)).body).toMatchObject({ status: 'RETURNED' });
+    expect(await productRow(sku)).toMatchObject({ available: 10, reserved: 0, committed: 0, stock_total: 10 });
+    const late = await api().post(`/reservations/${orderId}/commit`);
+    expect(late.status).toBe(200);
+    expect(late.body).toMatchObject({ status: 'RETURNED' });
+    expect(await productRow(sku)).toMatchObject({ available: 10, reserved: 0, committed: 0 });
+  });
+
+  it('when there is no reservation, then 404 RESERVATION_NOT_FOUND and no row is created; when it was released, then 409 ILLEGAL_TRANSITION', async () => {
+    const unknown = uniqueId('ord');
+    const { sku, orderId: released } = await reservation(1, false);
+    expect((await api().post(`/reservations/${released}/release`)).status).toBe(200);
+    const before = await fingerprint(inventory());
+    const missing = await returnStock(unknown);
+    expectError(missing, 404, 'RESERVATION_NOT_FOUND');
+    expect(missing.body.error.message).toContain(unknown);
+    expectError(await returnStock(released), 409, 'ILLEGAL_TRANSITION');
+    expect(await fingerprint(inventory())).toEqual(before);
+    expect(await reservationRow(unknown)).toBeUndefined();
+    expect(await productRow(sku)).toMatchObject({ available: 10, reserved: 0, committed: 0 });
+  });
+
+  it('when the gateway or the operator returns stock, then 403 FORBIDDEN and it stays committed', async () => {
+    const { sku, orderId } = await reservation(1);
+    for (const caller of ['gateway', 'operator'] as const) {
+      expectError(await stack.inventory.as(caller).post(`/reservations/${orderId}/return`).send({}), 403, 'FORBIDDEN');
+    }
+    expect(await productRow(sku)).toMatchObject({ available: 9, committed: 1 });
+  });
+
+  it('when 10 returns of one order race without keys, then the units come back once', async () => {
+    const { sku, orderId } = await reservation(4);
+    const results = await Promise.all(Array.from({ length: 10 }, () => returnStock(orderId)));
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(await productRow(sku)).toMatchObject({ available: 10, reserved: 0, committed: 0, stock_total: 10 });
+  });
+});
+
 describe('renames', () => {
   async function rename(sku: string, renameId: string, name: string) {
     return api().post(`/products/${sku}/rename`).send({ renameId, name });
@@ -577,6 +647,17 @@ describe('idempotency', () => {
         return { method: 'post', path: `/products/${sku}/renames/${renameId}/revert`, body: {}, otherBody: {}, otherPath: `/products/${sku}/renames/${uniqueId('ren')}/revert` };
       },
     },
+    {
+      name: 'POST /reservations/:orderId/return',
+      status: 200,
+      prepare: async () => {
+        const sku = await product({ available: 5 });
+        const orderId = uniqueId('ord');
+        expect((await reserve(orderId, [{ sku, quantity: 2 }])).status).toBe(201);
+        expect((await api().post(`/reservations/${orderId}/commit`)).status).toBe(200);
+        return { method: 'post', path: `/reservations/${orderId}/return`, body: {}, otherBody: {}, otherPath: `/reservations/${uniqueId('ord')}/return` };
+      },
+    },
   ]);
 
   it('when a reservation is replayed with its key, then stock is held once', async () => {
@@ -659,7 +740,7 @@ describe('bad input', () => {
     ],
   });
 
-  for (const route of ['release', 'commit'] as const) {
+  for (const route of ['release', 'commit', 'return'] as const) {
     describeBadInput(inventory, {
       method: 'post',
       path: () => `/reservations/${uniqueId('ord')}/${route}`,

@@ -21,12 +21,14 @@ export const products = mysqlTable('products', {
 });
 
 /**
- * One reservation per order. A release that arrives before its reservation leaves a tombstone
+ * One reservation per order: HELD, then COMMITTED when the order is confirmed, or RELEASED when it
+ * is not; RETURNED when the customer cancelled the confirmed order and its units went back to
+ * available. A release that arrives before its reservation leaves a tombstone
  * (`status = RELEASED, tombstone = true`) so the late reservation holds nothing.
  */
 export const reservations = mysqlTable('reservations', {
   orderId: varchar('order_id', { length: 64 }).primaryKey(),
-  status: varchar('status', { length: 16, enum: ['PENDING', 'HELD', 'RELEASED', 'COMMITTED'] }).notNull(),
+  status: varchar('status', { length: 16, enum: ['PENDING', 'HELD', 'RELEASED', 'COMMITTED', 'RETURNED'] }).notNull(),
   tombstone: boolean('tombstone').notNull().default(false),
   // BIGINT: a total is up to 50 lines x 10,000 units x the largest price, far beyond an INT.
   totalCents: bigint('total_cents', { mode: 'number' }).notNull().default(0),

@@ -26,7 +26,15 @@ async function lockRow(tx: Tx<Schema>, orderId: string): Promise<Row> {
 }
 
 async function applyOrderEvent(tx: Tx<Schema>, e: EventEnvelope): Promise<ApplyOutcome> {
-  if (!isEvent(e, 'OrderCreated') && !isEvent(e, 'OrderConfirmed') && !isEvent(e, 'OrderCancelled')) return 'ignored';
+  if (
+    !isEvent(e, 'OrderCreated') &&
+    !isEvent(e, 'OrderConfirmed') &&
+    !isEvent(e, 'OrderCancelled') &&
+    !isEvent(e, 'OrderCancellationStarted') &&
+    !isEvent(e, 'OrderCancellationReverted')
+  ) {
+    return 'ignored';
+  }
   const row = await lockRow(tx, e.aggregateId);
   if (row.orderVersion >= e.version) return 'stale';
   const p = e.payload;
@@ -57,7 +65,7 @@ async function applyPaymentEvent(tx: Tx<Schema>, e: EventEnvelope): Promise<Appl
 }
 
 async function applyShipmentEvent(tx: Tx<Schema>, e: EventEnvelope): Promise<ApplyOutcome> {
-  if (!isEvent(e, 'ShipmentScheduled') && !isEvent(e, 'ShipmentCancelled')) return 'ignored';
+  if (!isEvent(e, 'ShipmentScheduled') && !isEvent(e, 'ShipmentCancelled') && !isEvent(e, 'ShipmentDispatched')) return 'ignored';
   const row = await lockRow(tx, e.aggregateId);
   if (row.shipmentVersion >= e.version) return 'stale';
   await tx

@@ -12,12 +12,15 @@ import { orderLines, orders, productNames } from './schema';
 import {
   OrdersErrors,
   cancelOrderBody,
+  cancellationBody,
+  completeCancellationBody,
   confirmOrderBody,
   copiedNameSchema,
   createOrderBody,
   orderIdSchema,
   productNameCopyBody,
   skuSchema,
+  type CancellationRevertResult,
   type Order,
   type ProductNameCopyResult,
 } from './contract';
@@ -36,6 +39,7 @@ async function loadOrder(tx: Tx<Schema>, orderId: string): Promise<Order | undef
     tombstone: row.tombstone,
     totalCents: row.totalCents,
     cancelReason: row.cancelReason,
+    cancellationId: row.cancellationId,
     lines: lines.map((l) => ({
       sku: l.sku,
       quantity: l.quantity,
@@ -55,6 +59,12 @@ async function lockOrder(tx: Tx<Schema>, orderId: string) {
   const [row] = await tx.select().from(orders).where(eq(orders.orderId, orderId)).for('update');
   if (!row) throw new Error(`order row ${orderId} vanished under lock`);
   return row;
+}
+
+/** Locks an existing order row (never inserts one): undefined when there is no such order. */
+async function lockExistingOrder(tx: Tx<Schema>, orderId: string) {
+  const [row] = await tx.select().from(orders).where(eq(orders.orderId, orderId)).for('update');
+  return row && row.status !== 'NEW' ? row : undefined;
 }
 
 const illegal = (orderId: string, from: string, to: string) =>
@@ -139,7 +149,7 @@ export function createOrdersApp(deps: OrdersDeps) {
       }),
     );
 
-    /** Compensation: PENDING → CANCELLED. No order yet → a CANCELLED tombstone. */
+    /** Compensation (PlaceOrder): PENDING → CANCELLED. No order yet → a CANCELLED tombstone. */
     app.post(
       '/orders/:orderId/cancel',
       allowCallers(...SAGA_CALLERS),
@@ -156,9 +166,92 @@ export function createOrdersApp(deps: OrdersDeps) {
           } else if (row.status === 'PENDING') {
             await tx.update(orders).set({ status: 'CANCELLED', cancelReason: body.reason ?? null }).where(eq(orders.orderId, orderId));
             await recordOrderEvent(tx, 'OrderCancelled', orderId);
-          } else if (row.status === 'CONFIRMED') {
-            return illegal(orderId, 'CONFIRMED', 'CANCELLED');
+          } else if (row.status === 'CONFIRMED' || row.status === 'CANCELLING') {
+            // A confirmed order is cancelled by its customer's CancelOrder saga, never by this compensation.
+            return illegal(orderId, row.status, 'CANCELLED');
           }
+          return { status: 200, body: (await loadOrder(tx, orderId))! };
+        };
+      }),
+    );
+
+    /**
+     * A customer's cancellation begins (the CancelOrder saga's first step): CONFIRMED → CANCELLING,
+     * recording which cancellation holds the order. A repeat by the same cancellation answers the
+     * order again; every other state is 409 ILLEGAL_TRANSITION, an unknown order 404, and nothing changes.
+     */
+    app.post(
+      '/orders/:orderId/cancellation',
+      allowCallers('worker'),
+      idempotentRoute(db, (req) => {
+        const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
+        const { cancellationId } = parse(cancellationBody, jsonBody(req));
+        return async (tx): Promise<Reply> => {
+          const row = await lockExistingOrder(tx, orderId);
+          if (!row || row.tombstone) return rejection(404, OrdersErrors.ORDER_NOT_FOUND, `No order ${orderId}`);
+          if (row.status === 'CANCELLING' && row.cancellationId === cancellationId) return { status: 200, body: (await loadOrder(tx, orderId))! };
+          if (row.status !== 'CONFIRMED') return illegal(orderId, row.status, 'CANCELLING');
+          if (row.cancellationReverted && row.cancellationId === cancellationId) {
+            return rejection(409, OrdersErrors.CANCELLATION_REVERTED, `Cancellation ${cancellationId} of order ${orderId} was reverted before it arrived`, {
+              cancellationId,
+            });
+          }
+          await tx.update(orders).set({ status: 'CANCELLING', cancellationId, cancellationReverted: false }).where(eq(orders.orderId, orderId));
+          await recordOrderEvent(tx, 'OrderCancellationStarted', orderId);
+          return { status: 200, body: (await loadOrder(tx, orderId))! };
+        };
+      }),
+    );
+
+    /**
+     * Compensation of the mark: CANCELLING → CONFIRMED when this cancellation holds the order; a
+     * no-op otherwise. On a CONFIRMED order it leaves a tombstone (the cancellation is recorded as
+     * reverted) so a late mark of the same cancellation changes nothing.
+     */
+    app.post(
+      '/orders/:orderId/cancellation/revert',
+      allowCallers('worker'),
+      idempotentRoute(db, (req) => {
+        const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
+        const { cancellationId } = parse(cancellationBody, jsonBody(req));
+        return async (tx): Promise<Reply> => {
+          const row = await lockExistingOrder(tx, orderId);
+          let reverted = false;
+          if (row?.status === 'CANCELLING' && row.cancellationId === cancellationId) {
+            await tx.update(orders).set({ status: 'CONFIRMED', cancellationReverted: true }).where(eq(orders.orderId, orderId));
+            await recordOrderEvent(tx, 'OrderCancellationReverted', orderId);
+            reverted = true;
+          } else if (row?.status === 'CONFIRMED') {
+            await tx.update(orders).set({ cancellationId, cancellationReverted: true }).where(eq(orders.orderId, orderId));
+          }
+          const result: CancellationRevertResult = { orderId, cancellationId, reverted, status: reverted ? 'CONFIRMED' : ((row?.status as Order['status'] | undefined) ?? null) };
+          return { status: 200, body: result };
+        };
+      }),
+    );
+
+    /**
+     * A cancellation ends (after the shipment was cancelled, the payment refunded and the stock
+     * returned): CANCELLING → CANCELLED. A repeat by the same cancellation answers the order again.
+     */
+    app.post(
+      '/orders/:orderId/cancellation/complete',
+      allowCallers('worker'),
+      idempotentRoute(db, (req) => {
+        const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
+        const body = parse(completeCancellationBody, jsonBody(req));
+        return async (tx): Promise<Reply> => {
+          const row = await lockExistingOrder(tx, orderId);
+          if (!row || row.tombstone) return rejection(404, OrdersErrors.ORDER_NOT_FOUND, `No order ${orderId}`);
+          if (row.cancellationId === body.cancellationId && row.status === 'CANCELLED') return { status: 200, body: (await loadOrder(tx, orderId))! };
+          if (row.status !== 'CANCELLING' || row.cancellationId !== body.cancellationId) {
+            return rejection(409, OrdersErrors.ILLEGAL_TRANSITION, `Order ${orderId} is ${row.status}${row.status === 'CANCELLING' ? ` by another cancellation` : ''}; cancellation ${body.cancellationId} cannot complete`, {
+              from: row.status,
+              to: 'CANCELLED',
+            });
+          }
+          await tx.update(orders).set({ status: 'CANCELLED', cancelReason: body.reason ?? null }).where(eq(orders.orderId, orderId));
+          await recordOrderEvent(tx, 'OrderCancelled', orderId);
           return { status: 200, body: (await loadOrder(tx, orderId))! };
         };
       }),

@@ -39,13 +39,20 @@ export type ConfirmOrderRequest = z.infer<typeof confirmOrderBody>;
 
 export const cancelOrderBody = z.strictObject({ reason: z.string().max(255).optional() });
 
+/** The CancelOrder saga that cancels a confirmed order names itself (its workflow ID, `cancel-<orderId>`). */
+export const cancellationIdSchema = idSchema('cancellationId', 128);
+/** Marks a CONFIRMED order CANCELLING, and reverts that mark. */
+export const cancellationBody = z.strictObject({ cancellationId: cancellationIdSchema });
+/** Ends a cancellation: CANCELLING → CANCELLED, with the customer's reason. */
+export const completeCancellationBody = z.strictObject({ cancellationId: cancellationIdSchema, reason: z.string().max(255).optional() });
+
 export const productNameCopyBody = z.strictObject({
   name: z.string(),
   version: version.min(1),
 });
 export type ProductNameCopyRequest = z.infer<typeof productNameCopyBody>;
 
-export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLED';
+export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLING' | 'CANCELLED';
 
 export interface Order {
   orderId: string;
@@ -54,7 +61,19 @@ export interface Order {
   tombstone: boolean;
   totalCents: number | null;
   cancelReason: string | null;
+  /** The cancellation (CancelOrder saga) that marked this order CANCELLING, or last reverted that mark. */
+  cancellationId: string | null;
   lines: { sku: string; quantity: number; productName: string | null; nameVersion: number; unitPriceCents: number | null }[];
+}
+
+/** What reverting a cancellation answers: it is a no-op (`reverted: false`) unless that cancellation holds the order CANCELLING. */
+export interface CancellationRevertResult {
+  orderId: string;
+  cancellationId: string;
+  /** true when this call moved the order from CANCELLING back to CONFIRMED. */
+  reverted: boolean;
+  /** The order's status after the call (null: there is no such order). */
+  status: OrderStatus | null;
 }
 
 export interface ProductNameCopyResult {
@@ -73,4 +92,6 @@ export const OrdersErrors = {
   ILLEGAL_TRANSITION: ErrorCodes.ILLEGAL_TRANSITION,
   LINES_MISMATCH: 'LINES_MISMATCH',
   INVALID_PRODUCT_NAME: 'INVALID_PRODUCT_NAME',
+  /** A mark of a cancellation that was reverted before the mark arrived (it changes nothing). */
+  CANCELLATION_REVERTED: 'CANCELLATION_REVERTED',
 } as const;

@@ -10,8 +10,15 @@ import { orderLines, orders } from './schema';
 
 type Schema = typeof schema;
 
-/** Records OrderCreated / OrderConfirmed / OrderCancelled with the order's current state. */
-export async function recordOrderEvent(tx: Tx<Schema>, type: 'OrderCreated' | 'OrderConfirmed' | 'OrderCancelled', orderId: string): Promise<void> {
+/**
+ * Records OrderCreated / OrderConfirmed / OrderCancelled, or a customer's cancellation starting or
+ * being reverted (OrderCancellationStarted / OrderCancellationReverted), with the order's current state.
+ */
+export async function recordOrderEvent(
+  tx: Tx<Schema>,
+  type: 'OrderCreated' | 'OrderConfirmed' | 'OrderCancelled' | 'OrderCancellationStarted' | 'OrderCancellationReverted',
+  orderId: string,
+): Promise<void> {
   const [row] = await tx.select().from(orders).where(eq(orders.orderId, orderId));
   if (!row) throw new Error(`recordOrderEvent: no order ${orderId} in this transaction`);
   const lines = await tx.select().from(orderLines).where(eq(orderLines.orderId, orderId)).orderBy(asc(orderLines.sku));

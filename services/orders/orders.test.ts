@@ -94,6 +94,7 @@ describe('creating orders', () => {
       tombstone: false,
       totalCents: null,
       cancelReason: null,
+      cancellationId: null,
       lines: expect.arrayContaining([
         { sku: a, quantity: 2, productName: null, nameVersion: 0, unitPriceCents: null },
         { sku: b, quantity: 1, productName: null, nameVersion: 0, unitPriceCents: null },
@@ -256,6 +257,7 @@ describe('confirming and cancelling', () => {
       tombstone: true,
       totalCents: null,
       cancelReason: 'saga compensated',
+      cancellationId: null,
       lines: [],
     });
     expect(await orderRow(orderId)).toEqual({ status: 'CANCELLED', customer_id: null, tombstone: 1, total_cents: null, cancel_reason: 'saga compensated' });
@@ -271,6 +273,143 @@ describe('confirming and cancelling', () => {
     const res = await api().post(`/orders/${orderId}/cancel`);
     expect(res.status).toBe(200);
     expect(await orderRow(orderId)).toMatchObject({ status: 'CANCELLED', cancel_reason: null });
+  });
+});
+
+describe("a customer's cancellation (CancelOrder)", () => {
+  const mark = (orderId: string, cancellationId: string) => api().post(`/orders/${orderId}/cancellation`).send({ cancellationId });
+  const revert = (orderId: string, cancellationId: string) => api().post(`/orders/${orderId}/cancellation/revert`).send({ cancellationId });
+  const complete = (orderId: string, cancellationId: string, reason?: string) =>
+    api().post(`/orders/${orderId}/cancellation/complete`).send({ cancellationId, ...(reason ? { reason } : {}) });
+  /** The order's events in the outbox, in the order they were written. */
+  const events = async (orderId: string) =>
+    (await orders().query<{ type: string; status: string }>("SELECT type, JSON_UNQUOTE(JSON_EXTRACT(body, '$.payload.status')) AS status FROM outbox WHERE aggregate_id = ? ORDER BY seq", [orderId])).map(
+      (e) => `${e.type}:${e.status}`,
+    );
+  const cancellationRow = async (orderId: string) => {
+    const [row] = await orders().query<{ status: string; cancellation_id: string | null; cancellation_reverted: number; cancel_reason: string | null }>(
+      'SELECT status, cancellation_id, cancellation_reverted, cancel_reason FROM orders WHERE order_id = ?',
+      [orderId],
+    );
+    return row;
+  };
+
+  it('when a CONFIRMED order is marked, then it is CANCELLING by that cancellation, and completing it makes it CANCELLED with the reason', async () => {
+    const { orderId } = await confirmedOrder();
+    const cid = `cancel-${orderId}`;
+    const marked = await mark(orderId, cid);
+    expect(marked.status).toBe(200);
+    expect(marked.body).toMatchObject({ orderId, status: 'CANCELLING', cancellationId: cid, cancelReason: null, totalCents: 1000 });
+    expect(await cancellationRow(orderId)).toEqual({ status: 'CANCELLING', cancellation_id: cid, cancellation_reverted: 0, cancel_reason: null });
+
+    const again = await mark(orderId, cid);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(marked.body);
+
+    const done = await complete(orderId, cid, 'changed my mind');
+    expect(done.status).toBe(200);
+    expect(done.body).toMatchObject({ orderId, status: 'CANCELLED', cancellationId: cid, cancelReason: 'changed my mind', tombstone: false });
+    expect(await cancellationRow(orderId)).toEqual({ status: 'CANCELLED', cancellation_id: cid, cancellation_reverted: 0, cancel_reason: 'changed my mind' });
+    // a repeat of the last step by the same cancellation answers the order again, and changes nothing
+    expect((await complete(orderId, cid, 'another reason')).body).toEqual(done.body);
+    expect(await cancellationRow(orderId)).toMatchObject({ status: 'CANCELLED', cancel_reason: 'changed my mind' });
+    // each change is an event, written by its own transaction; the repeats wrote none
+    expect(await events(orderId)).toEqual(['OrderCreated:PENDING', 'OrderConfirmed:CONFIRMED', 'OrderCancellationStarted:CANCELLING', 'OrderCancelled:CANCELLED']);
+  });
+
+  it('when a CANCELLING order is reverted by its cancellation, then it is CONFIRMED again and a second revert is a no-op', async () => {
+    const { orderId } = await confirmedOrder();
+    const cid = `cancel-${orderId}`;
+    expect((await mark(orderId, cid)).status).toBe(200);
+    const res = await revert(orderId, cid);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ orderId, cancellationId: cid, reverted: true, status: 'CONFIRMED' });
+    expect(await cancellationRow(orderId)).toEqual({ status: 'CONFIRMED', cancellation_id: cid, cancellation_reverted: 1, cancel_reason: null });
+    expect((await revert(orderId, cid)).body).toEqual({ orderId, cancellationId: cid, reverted: false, status: 'CONFIRMED' });
+    expect(await cancellationRow(orderId)).toMatchObject({ status: 'CONFIRMED' });
+    expect(await orderRow(orderId)).toMatchObject({ status: 'CONFIRMED', total_cents: 1000 });
+    expect(await events(orderId)).toEqual(['OrderCreated:PENDING', 'OrderConfirmed:CONFIRMED', 'OrderCancellationStarted:CANCELLING', 'OrderCancellationReverted:CONFIRMED']);
+  });
+
+  it('when the revert arrives before its mark, then the late mark is 409 CANCELLATION_REVERTED and the order stays CONFIRMED', async () => {
+    const { orderId } = await confirmedOrder();
+    const cid = `cancel-${orderId}`;
+    expect((await revert(orderId, cid)).body).toEqual({ orderId, cancellationId: cid, reverted: false, status: 'CONFIRMED' });
+    const late = await mark(orderId, cid);
+    expectError(late, 409, 'CANCELLATION_REVERTED');
+    expect(await cancellationRow(orderId)).toEqual({ status: 'CONFIRMED', cancellation_id: cid, cancellation_reverted: 1, cancel_reason: null });
+    // another cancellation of the same order is not blocked by that tombstone
+    expect((await mark(orderId, `${cid}-2`)).body).toMatchObject({ status: 'CANCELLING', cancellationId: `${cid}-2` });
+  });
+
+  it('when another cancellation holds the order, then its mark, revert and completion change nothing', async () => {
+    const { orderId } = await confirmedOrder();
+    expect((await mark(orderId, 'cancel-a')).status).toBe(200);
+    const other = await mark(orderId, 'cancel-b');
+    expectError(other, 409, 'ILLEGAL_TRANSITION');
+    expect(other.body.error.details).toEqual({ from: 'CANCELLING', to: 'CANCELLING' });
+    expect((await revert(orderId, 'cancel-b')).body).toEqual({ orderId, cancellationId: 'cancel-b', reverted: false, status: 'CANCELLING' });
+    expectError(await complete(orderId, 'cancel-b'), 409, 'ILLEGAL_TRANSITION');
+    expect(await cancellationRow(orderId)).toEqual({ status: 'CANCELLING', cancellation_id: 'cancel-a', cancellation_reverted: 0, cancel_reason: null });
+  });
+
+  it('when an unknown, PENDING, CANCELLED or tombstone order is marked, then 404 or 409 ILLEGAL_TRANSITION and nothing changes', async () => {
+    const unknown = uniqueId('ord');
+    const { orderId: pending } = await pendingOrder();
+    const { orderId: cancelled } = await confirmedOrder();
+    expect((await mark(cancelled, 'c-1')).status).toBe(200);
+    expect((await complete(cancelled, 'c-1')).status).toBe(200);
+    const tombstone = uniqueId('ord');
+    expect((await api().post(`/orders/${tombstone}/cancel`).send({})).status).toBe(200);
+    const before = await fingerprint(orders());
+
+    const missing = await mark(unknown, 'c-2');
+    expectError(missing, 404, 'ORDER_NOT_FOUND');
+    expect(missing.body.error.message).toContain(unknown);
+    expectError(await mark(tombstone, 'c-2'), 404, 'ORDER_NOT_FOUND');
+    const fromPending = await mark(pending, 'c-2');
+    expectError(fromPending, 409, 'ILLEGAL_TRANSITION');
+    expect(fromPending.body.error.details).toEqual({ from: 'PENDING', to: 'CANCELLING' });
+    const fromCancelled = await mark(cancelled, 'c-2');
+    expectError(fromCancelled, 409, 'ILLEGAL_TRANSITION');
+    expect(fromCancelled.body.error.details).toEqual({ from: 'CANCELLED', to: 'CANCELLING' });
+    expectError(await complete(unknown, 'c-2'), 404, 'ORDER_NOT_FOUND');
+    expectError(await complete(pending, 'c-2'), 409, 'ILLEGAL_TRANSITION');
+    // the reverts of those marks are no-ops, and create no row for the unknown order
+    expect((await revert(unknown, 'c-2')).body).toEqual({ orderId: unknown, cancellationId: 'c-2', reverted: false, status: null });
+    expect((await revert(pending, 'c-2')).body).toMatchObject({ reverted: false, status: 'PENDING' });
+    expect((await revert(cancelled, 'c-2')).body).toMatchObject({ reverted: false, status: 'CANCELLED' });
+    expect(await fingerprint(orders())).toEqual(before);
+    expect(await orderRow(unknown)).toBeUndefined();
+  });
+
+  it('when a CANCELLING order meets the PlaceOrder routes, then its compensation and confirmation are 409 ILLEGAL_TRANSITION', async () => {
+    const { orderId, sku } = await confirmedOrder();
+    expect((await mark(orderId, 'c-x')).status).toBe(200);
+    const cancel = await api().post(`/orders/${orderId}/cancel`).send({});
+    expectError(cancel, 409, 'ILLEGAL_TRANSITION');
+    expect(cancel.body.error.details).toEqual({ from: 'CANCELLING', to: 'CANCELLED' });
+    expectError(await confirm(orderId, [{ sku, productName: 'Widget', nameVersion: 1, unitPriceCents: 500 }]), 409, 'ILLEGAL_TRANSITION');
+    expect(await cancellationRow(orderId)).toMatchObject({ status: 'CANCELLING', cancellation_id: 'c-x' });
+  });
+
+  it('when the gateway or the operator calls a cancellation route, then 403 FORBIDDEN and nothing changes', async () => {
+    const { orderId } = await confirmedOrder();
+    for (const caller of ['gateway', 'operator'] as const) {
+      for (const path of ['cancellation', 'cancellation/revert', 'cancellation/complete']) {
+        expectError(await stack.orders.as(caller).post(`/orders/${orderId}/${path}`).send({ cancellationId: 'c-1' }), 403, 'FORBIDDEN');
+      }
+    }
+    expect(await cancellationRow(orderId)).toEqual({ status: 'CONFIRMED', cancellation_id: null, cancellation_reverted: 0, cancel_reason: null });
+  });
+
+  it('when 10 different cancellations race to mark one order, then exactly one holds it CANCELLING and the others are 409', async () => {
+    const { orderId } = await confirmedOrder();
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => mark(orderId, `c-${i}`)));
+    const winners = results.filter((r) => r.status === 200);
+    expect(winners).toHaveLength(1);
+    for (const r of results.filter((x) => x.status !== 200)) expectError(r, 409, 'ILLEGAL_TRANSITION');
+    expect(await cancellationRow(orderId)).toMatchObject({ status: 'CANCELLING', cancellation_id: winners[0]!.body.cancellationId });
   });
 });
 
@@ -395,6 +534,45 @@ describe('idempotency', () => {
       },
     },
     {
+      name: 'POST /orders/:orderId/cancellation',
+      status: 200,
+      prepare: async () => {
+        const { orderId } = await confirmedOrder();
+        return { method: 'post', path: `/orders/${orderId}/cancellation`, body: { cancellationId: 'c-1' }, otherBody: { cancellationId: 'c-2' } };
+      },
+    },
+    {
+      name: 'POST /orders/:orderId/cancellation (a stored ILLEGAL_TRANSITION)',
+      status: 409,
+      prepare: async () => {
+        const { orderId } = await pendingOrder();
+        return { method: 'post', path: `/orders/${orderId}/cancellation`, body: { cancellationId: 'c-1' }, otherBody: { cancellationId: 'c-2' } };
+      },
+    },
+    {
+      name: 'POST /orders/:orderId/cancellation/revert',
+      status: 200,
+      prepare: async () => {
+        const { orderId } = await confirmedOrder();
+        expect((await api().post(`/orders/${orderId}/cancellation`).send({ cancellationId: 'c-1' })).status).toBe(200);
+        return { method: 'post', path: `/orders/${orderId}/cancellation/revert`, body: { cancellationId: 'c-1' }, otherBody: { cancellationId: 'c-2' } };
+      },
+    },
+    {
+      name: 'POST /orders/:orderId/cancellation/complete',
+      status: 200,
+      prepare: async () => {
+        const { orderId } = await confirmedOrder();
+        expect((await api().post(`/orders/${orderId}/cancellation`).send({ cancellationId: 'c-1' })).status).toBe(200);
+        return {
+          method: 'post',
+          path: `/orders/${orderId}/cancellation/complete`,
+          body: { cancellationId: 'c-1', reason: 'a' },
+          otherBody: { cancellationId: 'c-1', reason: 'b' },
+        };
+      },
+    },
+    {
       name: 'PUT /product-names/:sku',
       status: 200,
       prepare: async () => {
@@ -478,6 +656,19 @@ describe('bad input', () => {
       { what: 'a reason of 256 characters', body: () => ({ reason: 'r'.repeat(256) }), reports: 'reason' },
     ],
   });
+
+  for (const route of ['cancellation', 'cancellation/revert', 'cancellation/complete']) {
+    describeBadInput(orders, {
+      method: 'post',
+      path: () => `/orders/${uniqueId('ord')}/${route}`,
+      validBody: () => ({ cancellationId: 'cancel-1' }),
+      invalid: [
+        { what: 'no cancellationId', body: () => ({}), reports: 'cancellationId' },
+        { what: 'a cancellationId with a space', body: () => ({ cancellationId: 'cancel 1' }), reports: 'cancellationId' },
+        { what: 'a cancellationId of 129 characters', body: () => ({ cancellationId: 'c'.repeat(129) }), reports: 'cancellationId' },
+      ],
+    });
+  }
 
   describeBadInput(orders, {
     method: 'put',

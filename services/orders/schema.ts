@@ -4,17 +4,24 @@ export { outbox, outboxVersions } from '../../lib/outbox';
 export { inbox } from '../../lib/event-consumer';
 
 /**
- * Orders: PENDING → CONFIRMED | CANCELLED. `NEW` exists only inside the transaction that creates
- * the row. A cancel that arrives before its order leaves a CANCELLED tombstone.
+ * Orders: PENDING → CONFIRMED | CANCELLED, and a customer's cancellation CONFIRMED → CANCELLING →
+ * CANCELLED (or back to CONFIRMED). `NEW` exists only inside the transaction that creates the row.
+ * A cancel that arrives before its order leaves a CANCELLED tombstone.
+ *
+ * `cancellationId` names the CancelOrder saga that marked (or reverted) the order CANCELLING, so
+ * only that saga can revert or complete it; `cancellationReverted` is set when that saga reverted
+ * it, and is the tombstone that makes a late mark of the same cancellation change nothing.
  */
 export const orders = mysqlTable('orders', {
   orderId: varchar('order_id', { length: 64 }).primaryKey(),
   customerId: varchar('customer_id', { length: 64 }),
-  status: varchar('status', { length: 16, enum: ['NEW', 'PENDING', 'CONFIRMED', 'CANCELLED'] }).notNull(),
+  status: varchar('status', { length: 16, enum: ['NEW', 'PENDING', 'CONFIRMED', 'CANCELLING', 'CANCELLED'] }).notNull(),
   tombstone: boolean('tombstone').notNull().default(false),
   // BIGINT: a total is up to 50 lines x 10,000 units x the largest unit price, far beyond an INT.
   totalCents: bigint('total_cents', { mode: 'number' }),
   cancelReason: varchar('cancel_reason', { length: 255 }),
+  cancellationId: varchar('cancellation_id', { length: 128 }),
+  cancellationReverted: boolean('cancellation_reverted').notNull().default(false),
   createdAt: timestamp('created_at', { fsp: 3, mode: 'date' }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { fsp: 3, mode: 'date' }).notNull().defaultNow().onUpdateNow(),
 });

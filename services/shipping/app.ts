@@ -8,7 +8,7 @@ import { SAGA_CALLERS, allowCallers } from '../../lib/service-auth';
 import { recordShipmentEvent } from './events';
 import * as schema from './schema';
 import { shipments } from './schema';
-import { ShippingErrors, cancelShipmentBody, listShipmentsQuery, orderIdSchema, scheduleBody, type Address, type Shipment } from './contract';
+import { ShippingErrors, cancelShipmentBody, dispatchShipmentBody, listShipmentsQuery, orderIdSchema, scheduleBody, type Address, type Shipment } from './contract';
 
 type Schema = typeof schema;
 export type ShippingDeps = ServiceDeps<Schema> & { servedCountries: string[] };
@@ -79,7 +79,12 @@ export function createShippingApp(deps: ShippingDeps) {
       }),
     );
 
-    /** Compensation: cancels a scheduled shipment; before any, leaves a CANCELLED tombstone. */
+    /**
+     * Cancels a scheduled shipment: PlaceOrder's compensation, and CancelOrder's pivot. Before any
+     * shipment, leaves a CANCELLED tombstone. A dispatched parcel cannot be cancelled: 409
+     * SHIPMENT_ALREADY_DISPATCHED. Cancel and dispatch take the same row lock, so of the two racing
+     * for one shipment exactly one wins and the other is refused.
+     */
     app.post(
       '/shipments/:orderId/cancel',
       allowCallers(...SAGA_CALLERS),
@@ -93,6 +98,35 @@ export function createShippingApp(deps: ShippingDeps) {
           } else if (row.status === 'SCHEDULED') {
             await tx.update(shipments).set({ status: 'CANCELLED' }).where(eq(shipments.orderId, orderId));
             await recordShipmentEvent(tx, 'ShipmentCancelled', orderId);
+          } else if (row.status === 'DISPATCHED') {
+            return rejection(409, ShippingErrors.SHIPMENT_ALREADY_DISPATCHED, `Order ${orderId}'s shipment ${row.shipmentId} was already dispatched`, {
+              shipmentId: row.shipmentId,
+            });
+          }
+          const [saved] = await tx.select().from(shipments).where(eq(shipments.orderId, orderId));
+          return { status: 200, body: toShipment(saved!) };
+        };
+      }),
+    );
+
+    /**
+     * The warehouse hands the parcel to the carrier: SCHEDULED → DISPATCHED, for good (a repeat
+     * answers the dispatched shipment). An operator's action, never a saga's. No shipment: 404
+     * SHIPMENT_NOT_FOUND (and no row is created); a cancelled one: 409 SHIPMENT_CANCELLED.
+     */
+    app.post(
+      '/shipments/:orderId/dispatch',
+      allowCallers('operator'),
+      idempotentRoute(db, (req) => {
+        const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
+        parse(dispatchShipmentBody, jsonBody(req));
+        return async (tx): Promise<Reply> => {
+          const [row] = await tx.select().from(shipments).where(eq(shipments.orderId, orderId)).for('update');
+          if (!row || row.status === 'PENDING') return rejection(404, ShippingErrors.SHIPMENT_NOT_FOUND, `No shipment for order ${orderId}`);
+          if (row.status === 'CANCELLED') return rejection(409, ShippingErrors.SHIPMENT_CANCELLED, `Order ${orderId}'s shipment was cancelled`);
+          if (row.status === 'SCHEDULED') {
+            await tx.update(shipments).set({ status: 'DISPATCHED' }).where(eq(shipments.orderId, orderId));
+            await recordShipmentEvent(tx, 'ShipmentDispatched', orderId);
           }
           const [saved] = await tx.select().from(shipments).where(eq(shipments.orderId, orderId));
           return { status: 200, body: toShipment(saved!) };

@@ -17,12 +17,15 @@ export type Address = z.infer<typeof addressSchema>;
 export const scheduleBody = z.strictObject({ orderId: orderIdSchema, address: addressSchema });
 export type ScheduleRequest = z.infer<typeof scheduleBody>;
 export const cancelShipmentBody = z.strictObject({ reason: z.string().max(255).optional() });
+/** A dispatch takes no parameters: an empty JSON object (or no body). */
+export const dispatchShipmentBody = z.strictObject({});
 export const listShipmentsQuery = z.strictObject({ orderId: orderIdSchema });
 
 export interface Shipment {
   shipmentId: string;
   orderId: string;
-  status: 'SCHEDULED' | 'CANCELLED';
+  /** SCHEDULED → DISPATCHED (the parcel left the warehouse: it can no longer be cancelled) or CANCELLED. */
+  status: 'SCHEDULED' | 'DISPATCHED' | 'CANCELLED';
   tombstone: boolean;
   address: Address | null;
 }
@@ -31,4 +34,7 @@ export const ShippingErrors = {
   UNSERVICEABLE_ADDRESS: 'UNSERVICEABLE_ADDRESS',
   SHIPMENT_CANCELLED: 'SHIPMENT_CANCELLED',
   SHIPMENT_CONFLICT: 'SHIPMENT_CONFLICT',
+  /** A cancel of a shipment whose parcel has left: the CancelOrder saga's pivot fails on it. */
+  SHIPMENT_ALREADY_DISPATCHED: 'SHIPMENT_ALREADY_DISPATCHED',
+  SHIPMENT_NOT_FOUND: 'SHIPMENT_NOT_FOUND',
 } as const;

@@ -3,13 +3,14 @@ export { idempotencyKeys } from '../../lib/idempotency';
 export { outbox, outboxVersions } from '../../lib/outbox';
 
 /**
- * One shipment per order. `PENDING` exists only inside the transaction that creates the row; a
- * cancel that arrives before its shipment leaves a CANCELLED tombstone.
+ * One shipment per order: SCHEDULED, then DISPATCHED when the parcel leaves (final), or CANCELLED.
+ * `PENDING` exists only inside the transaction that creates the row; a cancel that arrives before
+ * its shipment leaves a CANCELLED tombstone.
  */
 export const shipments = mysqlTable('shipments', {
   shipmentId: varchar('shipment_id', { length: 36 }).primaryKey(),
   orderId: varchar('order_id', { length: 64 }).notNull().unique(),
-  status: varchar('status', { length: 16, enum: ['PENDING', 'SCHEDULED', 'CANCELLED'] }).notNull(),
+  status: varchar('status', { length: 16, enum: ['PENDING', 'SCHEDULED', 'DISPATCHED', 'CANCELLED'] }).notNull(),
   tombstone: boolean('tombstone').notNull().default(false),
   name: varchar('name', { length: 200 }),
   line1: varchar('line1', { length: 200 }),

@@ -141,6 +141,94 @@ describe('cancelling', () => {
   });
 });
 
+describe('dispatching', () => {
+  const operator = () => stack.shipping.as('operator');
+  const dispatch = (orderId: string) => operator().post(`/shipments/${orderId}/dispatch`).send({});
+  const cancel = (orderId: string) => api().post(`/shipments/${orderId}/cancel`).send({});
+
+  it('when a scheduled shipment is dispatched, then it is DISPATCHED and a repeat answers the same', async () => {
+    const orderId = uniqueId('ord');
+    const scheduled = await schedule(orderId);
+    const res = await dispatch(orderId);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ ...scheduled.body, status: 'DISPATCHED' });
+    expect(await shipmentRows(orderId)).toEqual([expect.objectContaining({ status: 'DISPATCHED', tombstone: 0, country: 'GB' })]);
+    const again = await dispatch(orderId);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(res.body);
+    // the schedule's repeat answers the shipment as it is now
+    expect((await schedule(orderId)).body).toEqual(res.body);
+    const events = await shipping().query<{ type: string }>('SELECT type FROM outbox WHERE aggregate_id = ? ORDER BY seq', [orderId]);
+    expect(events.map((e) => e.type)).toEqual(['ShipmentScheduled', 'ShipmentDispatched']);
+  });
+
+  it('when a dispatched shipment is cancelled, then 409 SHIPMENT_ALREADY_DISPATCHED and it stays DISPATCHED', async () => {
+    const orderId = uniqueId('ord');
+    const scheduled = await schedule(orderId);
+    expect((await dispatch(orderId)).status).toBe(200);
+    const before = await fingerprint(shipping());
+    const res = await cancel(orderId);
+    expectError(res, 409, 'SHIPMENT_ALREADY_DISPATCHED');
+    expect(res.body.error.details).toEqual({ shipmentId: scheduled.body.shipmentId });
+    expect(res.body.error.message).toContain(orderId);
+    expect(await fingerprint(shipping())).toEqual(before);
+    expect(await shipmentRows(orderId)).toEqual([expect.objectContaining({ status: 'DISPATCHED' })]);
+  });
+
+  it('when a cancelled shipment or a tombstone is dispatched, then 409 SHIPMENT_CANCELLED and it stays CANCELLED', async () => {
+    const cancelled = uniqueId('ord');
+    expect((await schedule(cancelled)).status).toBe(201);
+    expect((await cancel(cancelled)).status).toBe(200);
+    const tomb = uniqueId('ord');
+    expect((await cancel(tomb)).status).toBe(200);
+    const before = await fingerprint(shipping());
+    expectError(await dispatch(cancelled), 409, 'SHIPMENT_CANCELLED');
+    expectError(await dispatch(tomb), 409, 'SHIPMENT_CANCELLED');
+    expect(await fingerprint(shipping())).toEqual(before);
+    expect(await shipmentRows(cancelled)).toEqual([expect.objectContaining({ status: 'CANCELLED', tombstone: 0 })]);
+  });
+
+  it('when an order without a shipment is dispatched, then 404 SHIPMENT_NOT_FOUND and no row is created', async () => {
+    const orderId = uniqueId('ord');
+    const before = await fingerprint(shipping());
+    const res = await dispatch(orderId);
+    expectError(res, 404, 'SHIPMENT_NOT_FOUND');
+    expect(res.body.error.message).toContain(orderId);
+    expect(await fingerprint(shipping())).toEqual(before);
+    expect(await shipmentRows(orderId)).toEqual([]);
+  });
+
+  it('when the worker or the gateway dispatches, then 403 FORBIDDEN and the shipment stays SCHEDULED', async () => {
+    const orderId = uniqueId('ord');
+    expect((await schedule(orderId)).status).toBe(201);
+    for (const caller of ['worker', 'gateway'] as const) {
+      expectError(await stack.shipping.as(caller).post(`/shipments/${orderId}/dispatch`).send({}), 403, 'FORBIDDEN');
+    }
+    expect(await shipmentRows(orderId)).toEqual([expect.objectContaining({ status: 'SCHEDULED' })]);
+  });
+
+  it('when a cancel and a dispatch race for each of 40 shipments, then exactly one of the two wins each time and the row says which', async () => {
+    const orderIds = Array.from({ length: 40 }, () => uniqueId('ord'));
+    for (const orderId of orderIds) expect((await schedule(orderId)).status).toBe(201);
+    const outcomes = await Promise.all(
+      orderIds.map(async (orderId, i) => {
+        // alternate which request is sent first, so both orders of arrival happen
+        const [c, d] = i % 2 === 0 ? await Promise.all([cancel(orderId), dispatch(orderId)]) : (await Promise.all([dispatch(orderId), cancel(orderId)])).reverse();
+        const [row] = await shipmentRows(orderId);
+        return { orderId, cancel: c!.status === 200 ? 'won' : c!.body.error?.code, dispatch: d!.status === 200 ? 'won' : d!.body.error?.code, row: row!.status };
+      }),
+    );
+    for (const o of outcomes) {
+      expect([
+        { orderId: o.orderId, cancel: 'won', dispatch: 'SHIPMENT_CANCELLED', row: 'CANCELLED' },
+        { orderId: o.orderId, cancel: 'SHIPMENT_ALREADY_DISPATCHED', dispatch: 'won', row: 'DISPATCHED' },
+      ]).toContainEqual(o);
+    }
+    const [rows] = await shipping().query<{ n: number }>(`SELECT COUNT(*) AS n FROM shipments WHERE order_id IN (${orderIds.map(() => '?').join(',')})`, orderIds);
+    expect(Number(rows!.n)).toBe(40);
+  });
+});
+
 describe('listing shipments', () => {
   it('when shipments are listed for an order, then its shipment is answered, cancelled or not', async () => {
     const scheduled = uniqueId('ord');
@@ -224,6 +312,25 @@ describe('idempotency', () => {
         return { method: 'post', path: `/shipments/${orderId}/cancel`, body: { reason: 'a' }, otherBody: { reason: 'b' } };
       },
     },
+    {
+      name: 'POST /shipments/:orderId/cancel (a stored SHIPMENT_ALREADY_DISPATCHED)',
+      status: 409,
+      prepare: async () => {
+        const orderId = uniqueId('ord');
+        expect((await schedule(orderId)).status).toBe(201);
+        expect((await stack.shipping.as('operator').post(`/shipments/${orderId}/dispatch`).send({})).status).toBe(200);
+        return { method: 'post', path: `/shipments/${orderId}/cancel`, body: { reason: 'a' }, otherBody: { reason: 'b' } };
+      },
+    },
+    {
+      name: 'POST /shipments/:orderId/dispatch',
+      status: 200,
+      prepare: async () => {
+        const orderId = uniqueId('ord');
+        expect((await schedule(orderId)).status).toBe(201);
+        return { method: 'post', path: `/shipments/${orderId}/dispatch`, body: {}, otherBody: {}, otherPath: `/shipments/${uniqueId('ord')}/dispatch`, caller: 'operator' };
+      },
+    },
   ]);
 
   it('when a schedule is replayed with its key after the shipment was cancelled, then the stored 201 is answered and it stays CANCELLED', async () => {
@@ -289,6 +396,15 @@ describe('bad input', () => {
     path: () => `/shipments/${uniqueId('ord')}/cancel`,
     validBody: () => ({ reason: 'no longer needed' }),
     invalid: [{ what: 'a reason of 256 characters', body: () => ({ reason: 'r'.repeat(256) }), reports: 'reason' }],
+  });
+
+  describeBadInput(shipping, {
+    method: 'post',
+    caller: 'operator',
+    path: () => `/shipments/${uniqueId('ord')}/dispatch`,
+    validBody: () => ({}),
+    // it takes no parameters: the shared checks (an unknown field among them) are all there is
+    invalid: [],
   });
 
   it('when a scheduled shipment gets a cancel with a bad body or key, then it stays SCHEDULED', async () => {
