@@ -68,6 +68,7 @@ export async function cancelOrder(input: CancelOrderInput): Promise<CancelOrderR
     deadlineMs: input.options?.deadlineMs,
     compensation: input.options?.compensation,
     searchAttributesAtStart: input.options?.searchAttributesAtStart,
+    localActivities: input.options?.activityMode === 'local',
     idempotencyScope: 'run',
   });
   const cancellationId = saga.keyScope;
