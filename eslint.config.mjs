@@ -1,6 +1,7 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
@@ -10,20 +11,41 @@ const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}
 // because a later config's options for a rule replace an earlier one's.
 const temporalInternals = {
   group: ['@temporalio/*/lib', '@temporalio/*/lib/**'],
-  message: 'Import the Temporal SDK through its packages\' public exports, not their lib/ internals.',
+  message: "Import the Temporal SDK through its packages' public exports, not their lib/ internals.",
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.data/**', 'test-output/**', 'eslint.config.mjs', 'jest.config.js', '**/migrations/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      '.data/**',
+      'test-output/**',
+      'eslint.config.mjs',
+      'jest.config.js',
+      '**/migrations/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })],
+    },
     rules: {
+      // A cycle makes load order decide what is undefined at import time; the layers stay one-way.
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
       // Forgetting to await an activity, a workflow API or a query is a bug, not a style choice.
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/no-non-null-assertion': 'off',
       'no-restricted-imports': ['error', { patterns: [temporalInternals] }],
     },
@@ -35,7 +57,15 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [temporalInternals, { group: ['../api', '../api/*', '../api/**'], message: 'The gateway imports nothing from api/: share through lib/ (or sagas/).' }] },
+        {
+          patterns: [
+            temporalInternals,
+            {
+              group: ['../api', '../api/*', '../api/**'],
+              message: 'The gateway imports nothing from api/: share through lib/ (or sagas/).',
+            },
+          ],
+        },
       ],
     },
   },
@@ -48,12 +78,25 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows run in the Temporal sandbox: no Node builtins.' })),
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Workflows run in the Temporal sandbox: no Node builtins.',
+          })),
           patterns: [
             {
-              group: ['../activities', '../activities/*', '../services/*', '../services/**', '../lib/*', '!../lib/errors', '../api/*', '../worker/*'],
+              group: [
+                '../activities',
+                '../activities/*',
+                '../services/*',
+                '../services/**',
+                '../lib/*',
+                '!../lib/errors',
+                '../api/*',
+                '../worker/*',
+              ],
               allowTypeImports: true,
-              message: 'Workflows may import activities, services and lib/ (but the pure error-code registry, lib/errors) only with `import type`.',
+              message:
+                'Workflows may import activities, services and lib/ (but the pure error-code registry, lib/errors) only with `import type`.',
             },
             temporalInternals,
           ],
@@ -70,12 +113,26 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Saga definitions are bundled into the Temporal sandbox: no Node builtins.' })),
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Saga definitions are bundled into the Temporal sandbox: no Node builtins.',
+          })),
           patterns: [
             {
-              group: ['../activities', '../activities/*', '../services/*', '../services/**', '../api/*', '../worker/*', '../lib/*', '!../lib/text', '!../lib/countries'],
+              group: [
+                '../activities',
+                '../activities/*',
+                '../services/*',
+                '../services/**',
+                '../api/*',
+                '../worker/*',
+                '../lib/*',
+                '!../lib/text',
+                '!../lib/countries',
+              ],
               allowTypeImports: true,
-              message: 'Saga definitions are workflow code: activities, services, the API and lib/ (but text and countries) only with `import type`; Node work goes through StartContext.',
+              message:
+                'Saga definitions are workflow code: activities, services, the API and lib/ (but text and countries) only with `import type`; Node work goes through StartContext.',
             },
             temporalInternals,
           ],

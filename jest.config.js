@@ -7,7 +7,11 @@ module.exports = {
   testMatch: ['**/?(*.)test.ts'],
   // *.cluster.test.ts need the Temporal cluster's own parts (PostgreSQL, the built server): they run in
   // `npm run test:cluster` (TEST_TEMPORAL=cluster) only.
-  testPathIgnorePatterns: ['/node_modules/', '/.data/', ...(process.env.TEST_TEMPORAL === 'cluster' ? [] : ['\\.cluster\\.test\\.ts$'])],
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    '/.data/',
+    ...(process.env.TEST_TEMPORAL === 'cluster' ? [] : ['\\.cluster\\.test\\.ts$']),
+  ],
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   testTimeout: 120000,

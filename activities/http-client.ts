@@ -63,13 +63,19 @@ export class ServiceClient {
     private readonly token: string,
   ) {}
 
-  async call<T>(method: 'GET' | 'POST' | 'PUT', path: string, opts: { body?: unknown; idempotencyKey?: string } = {}): Promise<Attempted<T>> {
+  async call<T>(
+    method: 'GET' | 'POST' | 'PUT',
+    path: string,
+    opts: { body?: unknown; idempotencyKey?: string } = {},
+  ): Promise<Attempted<T>> {
     const attempt = activityAttempt();
     const where = `${this.service} ${method} ${path}`;
     const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${this.token}` };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
-    const signals = [AbortSignal.timeout(this.timeoutMs), activitySignal()].filter((s): s is AbortSignal => s !== undefined);
+    const signals = [AbortSignal.timeout(this.timeoutMs), activitySignal()].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
     let status: number;
     let text: string;
     let serviceMs: number | undefined;

@@ -23,7 +23,8 @@ export interface ActivitiesConfig {
 /** Builds every saga activity over one keep-alive HTTP agent. Workflows import this only as a type. */
 export function createActivities(config: ActivitiesConfig) {
   const agent = createAgent({ timeoutMs: config.httpTimeoutMs, connections: config.httpConnections });
-  const client = (name: string, url: string) => new ServiceClient(name, url, agent, config.httpTimeoutMs, config.serviceToken);
+  const client = (name: string, url: string) =>
+    new ServiceClient(name, url, agent, config.httpTimeoutMs, config.serviceToken);
   return {
     ...createOrdersActivities(client('orders', config.ordersUrl)),
     ...createInventoryActivities(client('inventory', config.inventoryUrl)),

@@ -10,7 +10,11 @@ export function createInventoryActivities(inventory: ServiceClient) {
      * total. Compensation: `releaseStock`.
      * @throws ApplicationFailure INSUFFICIENT_STOCK | UNKNOWN_SKU | RESERVATION_RELEASED (non-retryable).
      */
-    async reserveStock(input: { idempotencyKey: string; orderId: string; lines: { sku: string; quantity: number }[] }): Promise<Attempted<Reservation>> {
+    async reserveStock(input: {
+      idempotencyKey: string;
+      orderId: string;
+      lines: { sku: string; quantity: number }[];
+    }): Promise<Attempted<Reservation>> {
       const { idempotencyKey, ...body } = input;
       return inventory.call<Reservation>('POST', '/reservations', { body, idempotencyKey });
     },
@@ -55,7 +59,12 @@ export function createInventoryActivities(inventory: ServiceClient) {
      * Compensation: `revertProductRename`.
      * @throws ApplicationFailure PRODUCT_NOT_FOUND | RENAME_REVERTED | RENAME_CONFLICT.
      */
-    async renameProduct(input: { idempotencyKey: string; sku: string; renameId: string; name: string }): Promise<Attempted<RenameResult>> {
+    async renameProduct(input: {
+      idempotencyKey: string;
+      sku: string;
+      renameId: string;
+      name: string;
+    }): Promise<Attempted<RenameResult>> {
       return inventory.call<RenameResult>('POST', `/products/${encodeURIComponent(input.sku)}/rename`, {
         body: { renameId: input.renameId, name: input.name },
         idempotencyKey: input.idempotencyKey,
@@ -66,7 +75,11 @@ export function createInventoryActivities(inventory: ServiceClient) {
      * Compensation of `renameProduct`: restores the previous name unless a newer rename superseded
      * it; before the rename arrives, leaves a tombstone.
      */
-    async revertProductRename(input: { idempotencyKey: string; sku: string; renameId: string }): Promise<Attempted<RevertResult>> {
+    async revertProductRename(input: {
+      idempotencyKey: string;
+      sku: string;
+      renameId: string;
+    }): Promise<Attempted<RevertResult>> {
       return inventory.call<RevertResult>(
         'POST',
         `/products/${encodeURIComponent(input.sku)}/renames/${encodeURIComponent(input.renameId)}/revert`,

@@ -10,7 +10,12 @@ export function createOrdersActivities(orders: ServiceClient) {
      * Creates the order as PENDING. Compensation: `cancelOrder`.
      * @throws ApplicationFailure ORDER_EXISTS | ORDER_CANCELLED (non-retryable); technical failures are retried.
      */
-    async createOrder(input: { idempotencyKey: string; orderId: string; customerId: string; lines: { sku: string; quantity: number }[] }): Promise<Attempted<Order>> {
+    async createOrder(input: {
+      idempotencyKey: string;
+      orderId: string;
+      customerId: string;
+      lines: { sku: string; quantity: number }[];
+    }): Promise<Attempted<Order>> {
       const { idempotencyKey, ...body } = input;
       return orders.call<Order>('POST', '/orders', { body, idempotencyKey });
     },
@@ -30,10 +35,19 @@ export function createOrdersActivities(orders: ServiceClient) {
      * The PlaceOrder pivot: PENDING → CONFIRMED, storing the copies of names and unit prices. No compensation.
      * @throws ApplicationFailure ILLEGAL_TRANSITION | ORDER_NOT_FOUND | LINES_MISMATCH.
      */
-    async confirmOrder(input: { idempotencyKey: string; orderId: string; lines: ReservedLine[] }): Promise<Attempted<Order>> {
+    async confirmOrder(input: {
+      idempotencyKey: string;
+      orderId: string;
+      lines: ReservedLine[];
+    }): Promise<Attempted<Order>> {
       return orders.call<Order>('POST', `/orders/${encodeURIComponent(input.orderId)}/confirm`, {
         body: {
-          lines: input.lines.map((l) => ({ sku: l.sku, productName: l.productName, nameVersion: l.nameVersion, unitPriceCents: l.unitPriceCents })),
+          lines: input.lines.map((l) => ({
+            sku: l.sku,
+            productName: l.productName,
+            nameVersion: l.nameVersion,
+            unitPriceCents: l.unitPriceCents,
+          })),
         },
         idempotencyKey: input.idempotencyKey,
       });
@@ -45,7 +59,11 @@ export function createOrdersActivities(orders: ServiceClient) {
      * @throws ApplicationFailure ORDER_NOT_FOUND | ILLEGAL_TRANSITION (PENDING, CANCELLED, or another
      * cancellation under way) | CANCELLATION_REVERTED (non-retryable: nothing changed); technical failures are retried.
      */
-    async beginOrderCancellation(input: { idempotencyKey: string; orderId: string; cancellationId: string }): Promise<Attempted<Order>> {
+    async beginOrderCancellation(input: {
+      idempotencyKey: string;
+      orderId: string;
+      cancellationId: string;
+    }): Promise<Attempted<Order>> {
       return orders.call<Order>('POST', `/orders/${encodeURIComponent(input.orderId)}/cancellation`, {
         body: { cancellationId: input.cancellationId },
         idempotencyKey: input.idempotencyKey,
@@ -57,11 +75,19 @@ export function createOrdersActivities(orders: ServiceClient) {
      * the order, a no-op otherwise; on a CONFIRMED order it leaves a tombstone so a late mark of the
      * same cancellation changes nothing. Never rejects for the order's state.
      */
-    async revertOrderCancellation(input: { idempotencyKey: string; orderId: string; cancellationId: string }): Promise<Attempted<CancellationRevertResult>> {
-      return orders.call<CancellationRevertResult>('POST', `/orders/${encodeURIComponent(input.orderId)}/cancellation/revert`, {
-        body: { cancellationId: input.cancellationId },
-        idempotencyKey: input.idempotencyKey,
-      });
+    async revertOrderCancellation(input: {
+      idempotencyKey: string;
+      orderId: string;
+      cancellationId: string;
+    }): Promise<Attempted<CancellationRevertResult>> {
+      return orders.call<CancellationRevertResult>(
+        'POST',
+        `/orders/${encodeURIComponent(input.orderId)}/cancellation/revert`,
+        {
+          body: { cancellationId: input.cancellationId },
+          idempotencyKey: input.idempotencyKey,
+        },
+      );
     },
 
     /**
@@ -69,9 +95,17 @@ export function createOrdersActivities(orders: ServiceClient) {
      * Retried until it succeeds; no compensation.
      * @throws ApplicationFailure ORDER_NOT_FOUND | ILLEGAL_TRANSITION (the order is not CANCELLING by this cancellation).
      */
-    async completeOrderCancellation(input: { idempotencyKey: string; orderId: string; cancellationId: string; reason?: string }): Promise<Attempted<Order>> {
+    async completeOrderCancellation(input: {
+      idempotencyKey: string;
+      orderId: string;
+      cancellationId: string;
+      reason?: string;
+    }): Promise<Attempted<Order>> {
       return orders.call<Order>('POST', `/orders/${encodeURIComponent(input.orderId)}/cancellation/complete`, {
-        body: { cancellationId: input.cancellationId, ...(input.reason !== undefined ? { reason: input.reason.slice(0, 255) } : {}) },
+        body: {
+          cancellationId: input.cancellationId,
+          ...(input.reason !== undefined ? { reason: input.reason.slice(0, 255) } : {}),
+        },
         idempotencyKey: input.idempotencyKey,
       });
     },
@@ -81,7 +115,12 @@ export function createOrdersActivities(orders: ServiceClient) {
      * late deliveries never roll a copy back. No compensation (idempotent, version-guarded).
      * @throws ApplicationFailure INVALID_PRODUCT_NAME when the orders service refuses the name.
      */
-    async updateOrderProductNames(input: { idempotencyKey: string; sku: string; name: string; version: number }): Promise<Attempted<ProductNameCopyResult>> {
+    async updateOrderProductNames(input: {
+      idempotencyKey: string;
+      sku: string;
+      name: string;
+      version: number;
+    }): Promise<Attempted<ProductNameCopyResult>> {
       return orders.call<ProductNameCopyResult>('PUT', `/product-names/${encodeURIComponent(input.sku)}`, {
         body: { name: input.name, version: input.version },
         idempotencyKey: input.idempotencyKey,

@@ -34,13 +34,21 @@ export function createPaymentsActivities(payments: ServiceClient, cardKey: Buffe
      * Compensation: `refundPayment`.
      * @throws ApplicationFailure PAYMENT_DECLINED | PAYMENT_VOIDED | ALREADY_CHARGED | CARD_TOKEN_INVALID | ORDER_TOTAL_OVER_LIMIT (non-retryable).
      */
-    async chargePayment(input: { idempotencyKey: string; orderId: string; amountCents: number; cardToken: string }): Promise<Attempted<Payment>> {
+    async chargePayment(input: {
+      idempotencyKey: string;
+      orderId: string;
+      amountCents: number;
+      cardToken: string;
+    }): Promise<Attempted<Payment>> {
       assertChargeable(input.orderId, input.amountCents);
       let cardNumber: string;
       try {
         cardNumber = openCardNumber(input.cardToken, cardKey, input.orderId);
       } catch {
-        throw ApplicationFailure.nonRetryable(`The card token of order ${input.orderId} cannot be opened with this worker's key`, 'CARD_TOKEN_INVALID');
+        throw ApplicationFailure.nonRetryable(
+          `The card token of order ${input.orderId} cannot be opened with this worker's key`,
+          'CARD_TOKEN_INVALID',
+        );
       }
       return payments.call<Payment>('POST', '/charges', {
         body: { orderId: input.orderId, amountCents: input.amountCents, cardNumber },

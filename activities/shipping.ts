@@ -9,7 +9,11 @@ export function createShippingActivities(shipping: ServiceClient) {
      * Schedules the order's shipment. Compensation: `cancelShipment`.
      * @throws ApplicationFailure UNSERVICEABLE_ADDRESS | SHIPMENT_CANCELLED | SHIPMENT_CONFLICT (non-retryable).
      */
-    async scheduleShipment(input: { idempotencyKey: string; orderId: string; address: Address }): Promise<Attempted<Shipment>> {
+    async scheduleShipment(input: {
+      idempotencyKey: string;
+      orderId: string;
+      address: Address;
+    }): Promise<Attempted<Shipment>> {
       const { idempotencyKey, ...body } = input;
       return shipping.call<Shipment>('POST', '/shipments', { body, idempotencyKey });
     },

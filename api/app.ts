@@ -58,7 +58,8 @@ export function createApiApp(deps: ApiDeps) {
 
   app.use(bearerAuth(deps.apiToken, 'API_TOKEN'));
 
-  const idempotencyKey = (raw: string | undefined) => (raw === undefined ? undefined : parse(idempotencyKeyHeader, raw, 'Idempotency-Key header'));
+  const idempotencyKey = (raw: string | undefined) =>
+    raw === undefined ? undefined : parse(idempotencyKeyHeader, raw, 'Idempotency-Key header');
 
   /** 202 with the start answer, or with ?wait=true 200 and the view once the saga has ended or is STUCK. */
   /**
@@ -66,15 +67,33 @@ export function createApiApp(deps: ApiDeps) {
    * decided: past its pivot (COMPLETING: it will complete), ended, or STUCK (waiting for an operator);
    * with ?wait=true 200 once it has ended or is STUCK. No polling: the saga answers an Update.
    */
-  async function answerStarted(res: Parameters<RequestHandler>[1], saga: SagaDefinition, started: Started, wait: string | undefined, waitStarted: number, extra: Record<string, string>) {
+  async function answerStarted(
+    res: Parameters<RequestHandler>[1],
+    saga: SagaDefinition,
+    started: Started,
+    wait: string | undefined,
+    waitStarted: number,
+    extra: Record<string, string>,
+  ) {
     const { sagaId } = started;
-    const decided = wait === 'true' ? await sagas.awaitSettled(sagaId, started.decided, deps.waitMaxMs - (Date.now() - waitStarted)) : started.decided;
+    const decided =
+      wait === 'true'
+        ? await sagas.awaitSettled(sagaId, started.decided, deps.waitMaxMs - (Date.now() - waitStarted))
+        : started.decided;
     if (decided !== undefined) {
       const view = decided === 'closed' ? await sagas.view(sagaId) : sagas.toView(decided);
       // A business rejection the saga's definition answers as a client error (nothing it did is left).
-      const rejection = view?.status === 'COMPENSATED' && view.failure ? saga.rejections?.[view.failure.type] : undefined;
+      const rejection =
+        view?.status === 'COMPENSATED' && view.failure ? saga.rejections?.[view.failure.type] : undefined;
       if (view && rejection) {
-        res.status(rejection.status).json(errorBody(view.failure!.type, view.failure!.message, { sagaId, ...extra, step: view.failure!.step, links: sagas.links(sagaId) }));
+        res.status(rejection.status).json(
+          errorBody(view.failure!.type, view.failure!.message, {
+            sagaId,
+            ...extra,
+            step: view.failure!.step,
+            links: sagas.links(sagaId),
+          }),
+        );
         return;
       }
       if (view) {
@@ -88,7 +107,12 @@ export function createApiApp(deps: ApiDeps) {
   }
 
   /** Validates the body, starts the saga once per Idempotency-Key, and answers (see answerStarted). */
-  async function startSaga(req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], saga: SagaDefinition, body: unknown) {
+  async function startSaga(
+    req: Parameters<RequestHandler>[0],
+    res: Parameters<RequestHandler>[1],
+    saga: SagaDefinition,
+    body: unknown,
+  ) {
     const query = parse(startQuery, req.query, 'query');
     const key = idempotencyKey(req.header('idempotency-key'));
     const waitStarted = Date.now();
@@ -111,7 +135,12 @@ export function createApiApp(deps: ApiDeps) {
   }
   app.post('/sagas/:type', async (req, res) => {
     const saga = sagaByType(String(req.params.type));
-    if (!saga) throw new AppError(404, ApiErrors.SAGA_TYPE_NOT_FOUND, `No saga type ${JSON.stringify(req.params.type)}; registered: ${SAGAS.map((s) => s.type).join(', ')}`);
+    if (!saga)
+      throw new AppError(
+        404,
+        ApiErrors.SAGA_TYPE_NOT_FOUND,
+        `No saga type ${JSON.stringify(req.params.type)}; registered: ${SAGAS.map((s) => s.type).join(', ')}`,
+      );
     await startSaga(req, res, saga, parse(saga.body, jsonBody(req)));
   });
 
@@ -150,7 +179,11 @@ export function createApiApp(deps: ApiDeps) {
   app.get('/audit', async (_req, res) => {
     const report = await deps.audit().catch((err: unknown) => {
       logger.error({ err }, 'audit failed');
-      throw new AppError(503, ApiErrors.AUDIT_UNAVAILABLE, 'The service databases could not be audited; see the API log');
+      throw new AppError(
+        503,
+        ApiErrors.AUDIT_UNAVAILABLE,
+        'The service databases could not be audited; see the API log',
+      );
     });
     res.json(report satisfies AuditReportBody);
   });

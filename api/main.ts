@@ -44,11 +44,17 @@ async function main(): Promise<void> {
     compensationMaxAttempts: config.SAGA_COMPENSATION_MAX_ATTEMPTS,
     eagerStart: config.SAGA_EAGER_START,
   });
-  const audit = () => runAudit({ mysqlUrl: config.MYSQL_URL, dbPrefix: config.DB_PREFIX, settleMs: config.AUDIT_SETTLE_MS });
+  const audit = () =>
+    runAudit({ mysqlUrl: config.MYSQL_URL, dbPrefix: config.DB_PREFIX, settleMs: config.AUDIT_SETTLE_MS });
   const app = createApiApp({ sagas, logger, apiToken: config.API_TOKEN, waitMaxMs: config.API_WAIT_MAX_MS, audit });
   const server = await listenWithJsonErrors(app, config.API_PORT, config.BIND_HOST);
   logger.info(
-    { url: `http://${config.BIND_HOST}:${config.API_PORT}`, temporal: config.temporal.connection.address, embeddedWorker: config.API_EMBEDDED_WORKER, eagerStart: config.SAGA_EAGER_START },
+    {
+      url: `http://${config.BIND_HOST}:${config.API_PORT}`,
+      temporal: config.temporal.connection.address,
+      embeddedWorker: config.API_EMBEDDED_WORKER,
+      eagerStart: config.SAGA_EAGER_START,
+    },
     'api listening',
   );
   stopGracefully(logger, server, closeTemporal);

@@ -19,7 +19,12 @@ export function createMetrics(sagas: SagaDirectory) {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
-  const started = new Counter({ name: 'sagas_started_total', help: 'Sagas started through the API, by type', labelNames: ['type'], registers: [registry] });
+  const started = new Counter({
+    name: 'sagas_started_total',
+    help: 'Sagas started through the API, by type',
+    labelNames: ['type'],
+    registers: [registry],
+  });
   new Gauge({
     name: 'sagas',
     help: 'Sagas by type and status (SagaStatus search attribute), read from Temporal visibility at scrape time',

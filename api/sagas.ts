@@ -1,5 +1,10 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { WithStartWorkflowOperation, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  type Client,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { AppError, ErrorCodes } from '../lib/errors';
 import { requestHash } from '../lib/idempotency';
@@ -68,7 +73,8 @@ const LIST_DEADLINE_MS = 10_000;
 const OPERATOR_DEADLINE_MS = 10_000;
 
 /** The saga type of a workflow type, for workflows that lack the SagaType search attribute. */
-const sagaTypeOf = (workflowType: string | undefined) => (workflowType ? (sagaByWorkflowType(workflowType)?.type ?? workflowType) : undefined);
+const sagaTypeOf = (workflowType: string | undefined) =>
+  workflowType ? (sagaByWorkflowType(workflowType)?.type ?? workflowType) : undefined;
 
 /** A keyword search attribute's first value from a list answer (payloads hold a JSON value or list). */
 function keyword(fields: Record<string, Payload> | null | undefined, key: string): string | undefined {
@@ -80,7 +86,9 @@ function keyword(fields: Record<string, Payload> | null | undefined, key: string
 }
 
 /** A protobuf timestamp as a Date (undefined when absent). */
-function tsToDate(ts: { seconds?: { toString(): string } | number | null; nanos?: number | null } | null | undefined): Date | undefined {
+function tsToDate(
+  ts: { seconds?: { toString(): string } | number | null; nanos?: number | null } | null | undefined,
+): Date | undefined {
   if (!ts) return undefined;
   return new Date(Number(ts.seconds?.toString() ?? 0) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6));
 }
@@ -92,7 +100,9 @@ function isNotFound(err: unknown): boolean {
 /** The saga's workflow ID is taken (an Idempotency-Key repeat), from a start or an Update-with-Start. */
 function isAlreadyStarted(err: unknown): boolean {
   const e = err as { name?: string; cause?: { name?: string } } | undefined;
-  return e?.name === 'WorkflowExecutionAlreadyStartedError' || e?.cause?.name === 'WorkflowExecutionAlreadyStartedError';
+  return (
+    e?.name === 'WorkflowExecutionAlreadyStartedError' || e?.cause?.name === 'WorkflowExecutionAlreadyStartedError'
+  );
 }
 
 /** Everything the API does with Temporal: start sagas, read their state, list them, operate on them. */
@@ -139,7 +149,14 @@ export class SagaDirectory {
    * the request's keyed digest rides in the memo, and a conflicting start returns the existing saga.
    * `started` says whether this call started it (false: a repeat of an earlier start).
    */
-  private async startOnce(saga: SagaDefinition, workflowId: string, input: unknown, requestDigest: string, checkKey: boolean, waitMs?: number): Promise<Started> {
+  private async startOnce(
+    saga: SagaDefinition,
+    workflowId: string,
+    input: unknown,
+    requestDigest: string,
+    checkKey: boolean,
+    waitMs?: number,
+  ): Promise<Started> {
     const options = {
       taskQueue: this.opts.taskQueue,
       workflowId,
@@ -155,12 +172,23 @@ export class SagaDirectory {
       if (waitMs !== undefined && !this.opts.eagerStart) {
         // Update-with-Start: one call starts the saga and waits for its outcome to be decided.
         const startWorkflowOperation = new WithStartWorkflowOperation(saga.workflow, options);
-        const decided = await Promise.race([this.client.workflow.executeUpdateWithStart(sagaDecidedUpdate, { startWorkflowOperation }), after(waitMs)]);
+        const decided = await Promise.race([
+          this.client.workflow.executeUpdateWithStart(sagaDecidedUpdate, { startWorkflowOperation }),
+          after(waitMs),
+        ]);
         return { sagaId: workflowId, handle: await startWorkflowOperation.workflowHandle(), started: true, decided };
       }
       // Eager start hands the first workflow task to this process's worker (not offered with Update-with-Start).
-      const handle = await this.client.workflow.start(saga.workflow, { ...options, ...(this.opts.eagerStart ? { requestEagerStart: true } : {}) });
-      return { sagaId: workflowId, handle, started: true, ...(waitMs !== undefined ? { decided: await this.awaitDecision(handle, waitMs) } : {}) };
+      const handle = await this.client.workflow.start(saga.workflow, {
+        ...options,
+        ...(this.opts.eagerStart ? { requestEagerStart: true } : {}),
+      });
+      return {
+        sagaId: workflowId,
+        handle,
+        started: true,
+        ...(waitMs !== undefined ? { decided: await this.awaitDecision(handle, waitMs) } : {}),
+      };
     } catch (err) {
       if (!isAlreadyStarted(err)) throw err;
       const businessKey = saga.workflowIdentity === 'business-key';
@@ -169,7 +197,12 @@ export class SagaDirectory {
       if (!businessKey && !checkKey) throw err;
       const handle = this.client.workflow.getHandle(workflowId);
       if (!businessKey) await this.sameRequest(handle, requestDigest);
-      return { sagaId: workflowId, handle, started: false, ...(waitMs !== undefined ? { decided: await this.awaitDecision(handle, waitMs) } : {}) };
+      return {
+        sagaId: workflowId,
+        handle,
+        started: false,
+        ...(waitMs !== undefined ? { decided: await this.awaitDecision(handle, waitMs) } : {}),
+      };
     }
   }
 
@@ -181,7 +214,8 @@ export class SagaDirectory {
   async awaitDecision(handle: WorkflowHandle, timeoutMs: number): Promise<SagaState | 'closed' | undefined> {
     const update = handle.executeUpdate(sagaDecidedUpdate).catch((err: unknown) => {
       // an update needs a running workflow: one that already ended is read from its memo instead
-      if (isNotFound(err) || /already completed|not running/i.test((err as Error).message ?? '')) return 'closed' as const;
+      if (isNotFound(err) || /already completed|not running/i.test((err as Error).message ?? ''))
+        return 'closed' as const;
       throw err;
     });
     return Promise.race([update, after(timeoutMs)]);
@@ -192,7 +226,11 @@ export class SagaDirectory {
    * its workflow closes (the server's long poll on the result), at most `timeoutMs`; `closed` then,
    * else what was decided.
    */
-  async awaitSettled(sagaId: string, decided: SagaState | 'closed' | undefined, timeoutMs: number): Promise<SagaState | 'closed' | undefined> {
+  async awaitSettled(
+    sagaId: string,
+    decided: SagaState | 'closed' | undefined,
+    timeoutMs: number,
+  ): Promise<SagaState | 'closed' | undefined> {
     if (decided === undefined || decided === 'closed' || decided.status !== 'RUNNING') return decided;
     const closed = this.client.workflow
       .getHandle(sagaId)
@@ -212,7 +250,11 @@ export class SagaDirectory {
   private async sameRequest(handle: WorkflowHandle, requestDigest: string): Promise<void> {
     const desc = await handle.describe();
     if (desc.memo?.requestDigest !== requestDigest) {
-      throw new AppError(422, ApiErrors.IDEMPOTENCY_KEY_REUSED, `This Idempotency-Key already started saga ${handle.workflowId} with a different request`);
+      throw new AppError(
+        422,
+        ApiErrors.IDEMPOTENCY_KEY_REUSED,
+        `This Idempotency-Key already started saga ${handle.workflowId} with a different request`,
+      );
     }
   }
 
@@ -222,7 +264,9 @@ export class SagaDirectory {
       // startOnce sets SagaType and SagaStatus in the start options: the saga need not upsert them
       searchAttributesAtStart: true,
       ...(this.opts.sagaDeadlineMs > 0 ? { deadlineMs: this.opts.sagaDeadlineMs } : {}),
-      ...(this.opts.compensationMaxAttempts ? { compensationRetry: { maximumAttempts: this.opts.compensationMaxAttempts } } : {}),
+      ...(this.opts.compensationMaxAttempts
+        ? { compensationRetry: { maximumAttempts: this.opts.compensationMaxAttempts } }
+        : {}),
     };
   }
 
@@ -231,7 +275,12 @@ export class SagaDirectory {
    * long) for the saga's outcome to be decided (see `Started.decided`). `echo`: the fields the start
    * answer carries besides the saga ID (e.g. the new order's ID).
    */
-  async start(saga: SagaDefinition, body: unknown, idempotencyKey?: string, waitMs?: number): Promise<Started & { echo: Record<string, string> }> {
+  async start(
+    saga: SagaDefinition,
+    body: unknown,
+    idempotencyKey?: string,
+    waitMs?: number,
+  ): Promise<Started & { echo: Record<string, string> }> {
     const digestOf = saga.digestRequest(body);
     const digest = this.requestDigest({ method: 'POST', ...digestOf });
     const ctx: StartContext = {
@@ -243,7 +292,14 @@ export class SagaDirectory {
       },
     };
     const input = saga.toInput(body, ctx);
-    const started = await this.startOnce(saga, saga.workflowId(input), input, digest, idempotencyKey !== undefined, waitMs);
+    const started = await this.startOnce(
+      saga,
+      saga.workflowId(input),
+      input,
+      digest,
+      idempotencyKey !== undefined,
+      waitMs,
+    );
     return { ...started, echo: saga.echo(input) };
   }
 
@@ -281,15 +337,25 @@ export class SagaDirectory {
     }
     if (!state) {
       // No worker answered, or the workflow was closed from outside (terminated, timed out).
-      const closedStatus = desc.status.name === 'TERMINATED' ? 'TERMINATED' : desc.status.name === 'TIMED_OUT' ? 'TIMED_OUT' : undefined;
+      const closedStatus =
+        desc.status.name === 'TERMINATED' ? 'TERMINATED' : desc.status.name === 'TIMED_OUT' ? 'TIMED_OUT' : undefined;
       state = {
         sagaId,
         type,
-        status: (closedStatus ?? (desc.searchAttributes?.SagaStatus?.[0] as SagaStatus | undefined) ?? 'RUNNING') as SagaStatus,
+        status: (closedStatus ??
+          (desc.searchAttributes?.SagaStatus?.[0] as SagaStatus | undefined) ??
+          'RUNNING') as SagaStatus,
         steps: [],
         startedAt: desc.startTime.toISOString(),
         ...(desc.closeTime ? { closedAt: desc.closeTime.toISOString() } : {}),
-        ...(closedStatus ? { failure: { type: closedStatus, message: `The workflow was ${closedStatus.toLowerCase().replace('_', ' ')} outside the saga` } } : {}),
+        ...(closedStatus
+          ? {
+              failure: {
+                type: closedStatus,
+                message: `The workflow was ${closedStatus.toLowerCase().replace('_', ' ')} outside the saga`,
+              },
+            }
+          : {}),
       };
     }
     return state;
@@ -297,7 +363,8 @@ export class SagaDirectory {
 
   toView(state: SagaState): SagaView {
     // Past its pivot a running saga only has retriable steps left: it will complete (see the README).
-    const completing = state.status === 'RUNNING' && state.steps.some((s) => s.kind === 'pivot' && s.status === 'SUCCEEDED');
+    const completing =
+      state.status === 'RUNNING' && state.steps.some((s) => s.kind === 'pivot' && s.status === 'SUCCEEDED');
     return {
       sagaId: state.sagaId,
       type: state.type,
@@ -309,13 +376,23 @@ export class SagaDirectory {
         attempts: s.attempts,
         ...(s.error ? { error: s.error } : {}),
         ...(s.compensation
-          ? { compensation: { status: s.compensation.status, attempts: s.compensation.attempts, ...(s.compensation.error ? { error: s.compensation.error } : {}) } }
+          ? {
+              compensation: {
+                status: s.compensation.status,
+                attempts: s.compensation.attempts,
+                ...(s.compensation.error ? { error: s.compensation.error } : {}),
+              },
+            }
           : {}),
       })),
       ...(state.result !== undefined ? { result: state.result } : {}),
       ...(state.failure ? { failure: state.failure } : {}),
-      ...(state.stuck ? { stuck: { since: state.stuck.since, steps: state.stuck.steps, error: state.stuck.error } } : {}),
-      ...(state.resolution ? { resolution: { note: state.resolution.note, operator: state.resolution.operator, at: state.resolution.at } } : {}),
+      ...(state.stuck
+        ? { stuck: { since: state.stuck.since, steps: state.stuck.steps, error: state.stuck.error } }
+        : {}),
+      ...(state.resolution
+        ? { resolution: { note: state.resolution.note, operator: state.resolution.operator, at: state.resolution.at } }
+        : {}),
       startedAt: state.startedAt,
       ...(state.closedAt ? { closedAt: state.closedAt } : {}),
       links: this.links(state.sagaId),
@@ -341,7 +418,9 @@ export class SagaDirectory {
    * forged or foreign token is a 400 here, never sent to Temporal.
    */
   async list(q: { status?: string; type?: string; limit?: number; pageToken?: string }) {
-    const clauses = [q.type ? `SagaType = '${q.type}'` : `SagaType IN (${SAGAS.map((saga) => `'${saga.type}'`).join(', ')})`];
+    const clauses = [
+      q.type ? `SagaType = '${q.type}'` : `SagaType IN (${SAGAS.map((saga) => `'${saga.type}'`).join(', ')})`,
+    ];
     if (q.status === 'TERMINATED') clauses.push(`ExecutionStatus = 'Terminated'`);
     else if (q.status === 'TIMED_OUT') clauses.push(`ExecutionStatus = 'TimedOut'`);
     else if (q.status) {
@@ -352,14 +431,24 @@ export class SagaDirectory {
     const query = clauses.join(' AND ');
     const nextPageToken = q.pageToken === undefined ? undefined : this.openPageToken(q.pageToken, query);
     const resp = await this.client.withDeadline(Date.now() + LIST_DEADLINE_MS, () =>
-      this.client.workflowService.listWorkflowExecutions({ namespace: this.opts.namespace, pageSize: q.limit ?? 20, query, nextPageToken }),
+      this.client.workflowService.listWorkflowExecutions({
+        namespace: this.opts.namespace,
+        pageSize: q.limit ?? 20,
+        query,
+        nextPageToken,
+      }),
     );
     const sagas = (resp.executions ?? []).map((e) => {
       const fields = e.searchAttributes?.indexedFields as Record<string, Payload> | null | undefined;
       const sagaId = e.execution?.workflowId ?? '';
       const workflowStatus = e.status;
       // 1 = RUNNING in temporal.api.enums.v1.WorkflowExecutionStatus; 5 TERMINATED, 7 TIMED_OUT
-      const status = workflowStatus === 5 ? 'TERMINATED' : workflowStatus === 7 ? 'TIMED_OUT' : (keyword(fields, SagaStatusKey.name) ?? 'RUNNING');
+      const status =
+        workflowStatus === 5
+          ? 'TERMINATED'
+          : workflowStatus === 7
+            ? 'TIMED_OUT'
+            : (keyword(fields, SagaStatusKey.name) ?? 'RUNNING');
       const closedAt = tsToDate(e.closeTime);
       return {
         sagaId,
@@ -370,7 +459,10 @@ export class SagaDirectory {
         links: this.links(sagaId),
       };
     });
-    const token = resp.nextPageToken && resp.nextPageToken.length > 0 ? this.sealPageToken(Buffer.from(resp.nextPageToken), query) : undefined;
+    const token =
+      resp.nextPageToken && resp.nextPageToken.length > 0
+        ? this.sealPageToken(Buffer.from(resp.nextPageToken), query)
+        : undefined;
     return { sagas, ...(token ? { nextPageToken: token } : {}) };
   }
 
@@ -388,7 +480,11 @@ export class SagaDirectory {
     const raw = Buffer.from(data ?? '', 'base64url');
     const expected = raw.length > 0 && extra === undefined ? this.pageTokenMac(raw, query) : '';
     if (!mac || mac.length !== expected.length || !timingSafeEqual(Buffer.from(mac), Buffer.from(expected))) {
-      throw new AppError(400, ErrorCodes.VALIDATION_FAILED, 'Invalid pageToken: pass the nextPageToken of a previous answer, with the same status and type filters');
+      throw new AppError(
+        400,
+        ErrorCodes.VALIDATION_FAILED,
+        'Invalid pageToken: pass the nextPageToken of a previous answer, with the same status and type filters',
+      );
     }
     return raw;
   }
@@ -412,16 +508,29 @@ export class SagaDirectory {
   async cancel(sagaId: string): Promise<void> {
     const { handle, desc } = await this.describeOr404(sagaId);
     const state = await this.stateOf(handle, desc);
-    if (desc.status.name !== 'RUNNING') throw new AppError(409, ApiErrors.SAGA_CLOSED, `Saga ${sagaId} has already ended (${state.status})`);
+    if (desc.status.name !== 'RUNNING')
+      throw new AppError(409, ApiErrors.SAGA_CLOSED, `Saga ${sagaId} has already ended (${state.status})`);
     if (state.status === 'STUCK') {
-      throw new AppError(409, ApiErrors.SAGA_NOT_CANCELLABLE, `Saga ${sagaId} is STUCK: cancelling cannot compensate it; use retry-compensation or resolve`);
+      throw new AppError(
+        409,
+        ApiErrors.SAGA_NOT_CANCELLABLE,
+        `Saga ${sagaId} is STUCK: cancelling cannot compensate it; use retry-compensation or resolve`,
+      );
     }
     if (state.status === 'COMPENSATING') {
-      throw new AppError(409, ApiErrors.SAGA_NOT_CANCELLABLE, `Saga ${sagaId} is COMPENSATING already: it will end COMPENSATED (or STUCK)`);
+      throw new AppError(
+        409,
+        ApiErrors.SAGA_NOT_CANCELLABLE,
+        `Saga ${sagaId} is COMPENSATING already: it will end COMPENSATED (or STUCK)`,
+      );
     }
     const pastPivot = state.steps.find((st) => st.kind !== 'compensatable' && st.status !== 'FAILED');
     if (pastPivot) {
-      throw new AppError(409, ApiErrors.SAGA_NOT_CANCELLABLE, `Saga ${sagaId} is ${state.status} past its point of no return (${pastPivot.name}): it can no longer be cancelled`);
+      throw new AppError(
+        409,
+        ApiErrors.SAGA_NOT_CANCELLABLE,
+        `Saga ${sagaId} is ${state.status} past its point of no return (${pastPivot.name}): it can no longer be cancelled`,
+      );
     }
     await handle.cancel();
   }
@@ -431,16 +540,26 @@ export class SagaDirectory {
    * the first action on a STUCK saga, so of concurrent calls exactly one is answered 202 and the
    * others 409 SAGA_NOT_STUCK. 503 when no worker takes the Update within OPERATOR_DEADLINE_MS.
    */
-  async operate(sagaId: string, action: 'retry-compensation' | 'resolve', resolution?: { note: string; operator?: string }): Promise<void> {
+  async operate(
+    sagaId: string,
+    action: 'retry-compensation' | 'resolve',
+    resolution?: { note: string; operator?: string },
+  ): Promise<void> {
     const { handle, desc } = await this.describeOr404(sagaId);
     const notStuck = async (d: WorkflowExecutionDescription) => {
-      const status = d.status.name === 'RUNNING' ? String(d.searchAttributes?.SagaStatus?.[0] ?? 'RUNNING') : (await this.stateOf(handle, d)).status;
+      const status =
+        d.status.name === 'RUNNING'
+          ? String(d.searchAttributes?.SagaStatus?.[0] ?? 'RUNNING')
+          : (await this.stateOf(handle, d)).status;
       return new AppError(409, ApiErrors.SAGA_NOT_STUCK, `Saga ${sagaId} is ${status}, not STUCK`);
     };
-    if (desc.status.name !== 'RUNNING' || desc.searchAttributes?.SagaStatus?.[0] !== 'STUCK') throw await notStuck(desc);
+    if (desc.status.name !== 'RUNNING' || desc.searchAttributes?.SagaStatus?.[0] !== 'STUCK')
+      throw await notStuck(desc);
     try {
       await this.client.withDeadline(Date.now() + OPERATOR_DEADLINE_MS, () =>
-        action === 'resolve' ? handle.executeUpdate(resolveStuckSagaUpdate, { args: [resolution!] }) : handle.executeUpdate(retryStuckCompensationUpdate),
+        action === 'resolve'
+          ? handle.executeUpdate(resolveStuckSagaUpdate, { args: [resolution!] })
+          : handle.executeUpdate(retryStuckCompensationUpdate),
       );
     } catch (err) {
       const e = err as { name?: string; cause?: { type?: string; message?: string }; code?: number };
@@ -450,7 +569,11 @@ export class SagaDirectory {
       // it closed between the describe and the Update (another operator's action ended it)
       if (isNotFound(err)) throw await notStuck(await handle.describe());
       if (e.name === 'WorkflowUpdateRPCTimeoutOrCancelledError' || e.code === 4) {
-        throw new AppError(503, ApiErrors.NO_WORKER, `No worker took the ${action} of saga ${sagaId} within ${OPERATOR_DEADLINE_MS} ms; retry later`);
+        throw new AppError(
+          503,
+          ApiErrors.NO_WORKER,
+          `No worker took the ${action} of saga ${sagaId} within ${OPERATOR_DEADLINE_MS} ms; retry later`,
+        );
       }
       throw err;
     }

@@ -16,14 +16,19 @@ export const sagaTypeParam = z.enum(sagaTypes);
 export const resolveBody = z.strictObject({ note: safeText(1, 1000), operator: safeText(0, 200).optional() });
 /** A saga ID: a registered saga's prefix (`order-`, `rename-`, ...) and its business key. */
 export const SAGA_ID_PATTERN = `^(${SAGAS.map((s) => s.idPrefix).join('|')})-[${ID_CHARACTERS}]{1,200}$`;
-export const sagaIdParam = z.string().regex(new RegExp(SAGA_ID_PATTERN), `a saga ID such as ${SAGAS[0]!.idPrefix}-<key>`);
+export const sagaIdParam = z
+  .string()
+  .regex(new RegExp(SAGA_ID_PATTERN), `a saga ID such as ${SAGAS[0]!.idPrefix}-<key>`);
 export const idempotencyKeyHeader = idempotencyKeySchema;
 export { startQuery } from '../lib/http';
 export const listQuery = z.strictObject({
   status: z.enum(['TERMINATED', 'TIMED_OUT', ...SAGA_STATUSES] as [string, ...string[]]).optional(),
   type: sagaTypeParam.optional(),
   limit: z.coerce.number().int().min(1).max(100).optional(),
-  pageToken: z.string().regex(/^[A-Za-z0-9_.-]{1,4096}$/, 'a pageToken from a previous answer').optional(),
+  pageToken: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,4096}$/, 'a pageToken from a previous answer')
+    .optional(),
 });
 
 const links = z.object({ self: z.string(), temporalUi: z.string().url() });
@@ -51,9 +56,7 @@ export const sagaViewResponse = z.object({
       status: z.string(),
       attempts: z.number().int(),
       error: problem.optional(),
-      compensation: z
-        .object({ status: z.string(), attempts: z.number().int(), error: problem.optional() })
-        .optional(),
+      compensation: z.object({ status: z.string(), attempts: z.number().int(), error: problem.optional() }).optional(),
     }),
   ),
   result: z.unknown().optional(),
@@ -85,17 +88,33 @@ export const sagaTimelineResponse = z.object({
       durationMs: z.number(),
     }),
   ),
-  summary: z.object(Object.fromEntries(LEG_KINDS.map((k) => [k, legSummary.optional()])) as Record<(typeof LEG_KINDS)[number], z.ZodOptional<typeof legSummary>>),
+  summary: z.object(
+    Object.fromEntries(LEG_KINDS.map((k) => [k, legSummary.optional()])) as Record<
+      (typeof LEG_KINDS)[number],
+      z.ZodOptional<typeof legSummary>
+    >,
+  ),
 });
 
 export const sagaListResponse = z.object({
   sagas: z.array(
-    z.object({ sagaId: z.string(), type: z.string(), status: z.string(), startedAt: z.string(), closedAt: z.string().optional(), links }),
+    z.object({
+      sagaId: z.string(),
+      type: z.string(),
+      status: z.string(),
+      startedAt: z.string(),
+      closedAt: z.string().optional(),
+      links,
+    }),
   ),
   nextPageToken: z.string().optional(),
 });
 
-export const actionAcceptedResponse = z.object({ sagaId: z.string(), action: z.enum(['cancel', 'retry-compensation', 'resolve']), accepted: z.literal(true) });
+export const actionAcceptedResponse = z.object({
+  sagaId: z.string(),
+  action: z.enum(['cancel', 'retry-compensation', 'resolve']),
+  accepted: z.literal(true),
+});
 
 export const errorResponse = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
@@ -116,7 +135,12 @@ export const auditReportResponse = z.object({
       message: z.string(),
     }),
   ),
-  byClass: z.object(Object.fromEntries(VIOLATION_CLASSES.map((c) => [c, z.number().int()])) as Record<(typeof VIOLATION_CLASSES)[number], z.ZodNumber>),
+  byClass: z.object(
+    Object.fromEntries(VIOLATION_CLASSES.map((c) => [c, z.number().int()])) as Record<
+      (typeof VIOLATION_CLASSES)[number],
+      z.ZodNumber
+    >,
+  ),
 });
 export type AuditReportBody = z.infer<typeof auditReportResponse>;
 

@@ -137,13 +137,19 @@ async function readSnapshot(conn: mysql.Connection, prefix: string, now: Date | 
       `SELECT order_id AS orderId, status, total_cents AS totalCents, ${epochMs('created_at')} AS createdMs, ${epochMs('updated_at')} AS updatedMs FROM ${db('orders')}.orders`,
     ),
     orderLines: await rows(`SELECT order_id AS orderId, sku, quantity FROM ${db('orders')}.order_lines`),
-    reservations: await rows(`SELECT order_id AS orderId, status, ${epochMs('created_at')} AS createdMs FROM ${db('inventory')}.reservations`),
+    reservations: await rows(
+      `SELECT order_id AS orderId, status, ${epochMs('created_at')} AS createdMs FROM ${db('inventory')}.reservations`,
+    ),
     reservationLines: await rows(`SELECT order_id AS orderId, sku, quantity FROM ${db('inventory')}.reservation_lines`),
     payments: await rows(
       `SELECT order_id AS orderId, payment_id AS paymentId, status, amount_cents AS amountCents, ${epochMs('created_at')} AS createdMs FROM ${db('payments')}.payments`,
     ),
-    shipments: await rows(`SELECT order_id AS orderId, status, ${epochMs('created_at')} AS createdMs FROM ${db('shipping')}.shipments`),
-    products: await rows(`SELECT sku, available, reserved, committed, stock_total AS stockTotal FROM ${db('inventory')}.products`),
+    shipments: await rows(
+      `SELECT order_id AS orderId, status, ${epochMs('created_at')} AS createdMs FROM ${db('shipping')}.shipments`,
+    ),
+    products: await rows(
+      `SELECT sku, available, reserved, committed, stock_total AS stockTotal FROM ${db('inventory')}.products`,
+    ),
   };
 }
 
@@ -207,10 +213,18 @@ export function checkSnapshot(snapshot: Snapshot, settleMs: number): AuditReport
 
     if (order.status === 'CONFIRMED') {
       if (reservation?.status !== 'COMMITTED') {
-        add({ class: 'CONFIRMED_STOCK_NOT_COMMITTED', orderId, message: `Order ${orderId} is CONFIRMED but its reservation is ${reservation?.status ?? 'missing'}` });
+        add({
+          class: 'CONFIRMED_STOCK_NOT_COMMITTED',
+          orderId,
+          message: `Order ${orderId} is CONFIRMED but its reservation is ${reservation?.status ?? 'missing'}`,
+        });
       }
       if (captured.length === 0) {
-        add({ class: 'CONFIRMED_PAYMENT_NOT_CAPTURED', orderId, message: `Order ${orderId} is CONFIRMED but no payment is CAPTURED (payments: ${statuses(pays)})` });
+        add({
+          class: 'CONFIRMED_PAYMENT_NOT_CAPTURED',
+          orderId,
+          message: `Order ${orderId} is CONFIRMED but no payment is CAPTURED (payments: ${statuses(pays)})`,
+        });
       } else if (captured.length === 1 && Number(captured[0]!.amountCents) !== Number(order.totalCents)) {
         add({
           class: 'CONFIRMED_PAYMENT_AMOUNT_MISMATCH',
@@ -219,25 +233,49 @@ export function checkSnapshot(snapshot: Snapshot, settleMs: number): AuditReport
         });
       }
       if (!ships.some((s) => SHIPMENT_LIVE.has(s.status))) {
-        add({ class: 'CONFIRMED_SHIPMENT_NOT_SCHEDULED', orderId, message: `Order ${orderId} is CONFIRMED but no shipment is SCHEDULED or DISPATCHED (shipments: ${statuses(ships)})` });
+        add({
+          class: 'CONFIRMED_SHIPMENT_NOT_SCHEDULED',
+          orderId,
+          message: `Order ${orderId} is CONFIRMED but no shipment is SCHEDULED or DISPATCHED (shipments: ${statuses(ships)})`,
+        });
       }
     } else if (order.status === 'CANCELLED') {
       if (reservation && STOCK_IN_USE.has(reservation.status)) {
-        add({ class: 'CANCELLED_STOCK_NOT_RELEASED', orderId, message: `Order ${orderId} is CANCELLED but its stock is ${reservation.status} (neither released nor returned)` });
+        add({
+          class: 'CANCELLED_STOCK_NOT_RELEASED',
+          orderId,
+          message: `Order ${orderId} is CANCELLED but its stock is ${reservation.status} (neither released nor returned)`,
+        });
       }
       for (const p of captured) {
-        add({ class: 'CANCELLED_PAYMENT_NOT_REFUNDED', orderId, message: `Order ${orderId} is CANCELLED but payment ${p.paymentId} of ${p.amountCents} cents is CAPTURED` });
+        add({
+          class: 'CANCELLED_PAYMENT_NOT_REFUNDED',
+          orderId,
+          message: `Order ${orderId} is CANCELLED but payment ${p.paymentId} of ${p.amountCents} cents is CAPTURED`,
+        });
       }
       if (scheduled.length > 0) {
-        add({ class: 'CANCELLED_SHIPMENT_NOT_CANCELLED', orderId, message: `Order ${orderId} is CANCELLED but its shipment is SCHEDULED` });
+        add({
+          class: 'CANCELLED_SHIPMENT_NOT_CANCELLED',
+          orderId,
+          message: `Order ${orderId} is CANCELLED but its shipment is SCHEDULED`,
+        });
       }
     } else {
       const age = snapshot.nowMs - since;
       const after = order.status === 'CANCELLING' ? 'its cancellation began' : 'it was created';
-      add({ class: 'ORDER_NOT_SETTLED', orderId, message: `Order ${orderId} is ${order.status} ${age} ms after ${after} (settle time ${settleMs} ms)` });
+      add({
+        class: 'ORDER_NOT_SETTLED',
+        orderId,
+        message: `Order ${orderId} is ${order.status} ${age} ms after ${after} (settle time ${settleMs} ms)`,
+      });
     }
     if (order.status !== 'CONFIRMED' && dispatched.length > 0) {
-      add({ class: 'DISPATCHED_ORDER_NOT_CONFIRMED', orderId, message: `Order ${orderId}'s shipment is DISPATCHED but the order is ${order.status}` });
+      add({
+        class: 'DISPATCHED_ORDER_NOT_CONFIRMED',
+        orderId,
+        message: `Order ${orderId}'s shipment is DISPATCHED but the order is ${order.status}`,
+      });
     }
 
     if (reservation && STOCK_IN_USE.has(reservation.status)) {
@@ -252,10 +290,18 @@ export function checkSnapshot(snapshot: Snapshot, settleMs: number): AuditReport
       }
     }
     if (pays.length > 1) {
-      add({ class: 'DUPLICATE_PAYMENT', orderId, message: `Order ${orderId} has ${pays.length} payments (${statuses(pays)})` });
+      add({
+        class: 'DUPLICATE_PAYMENT',
+        orderId,
+        message: `Order ${orderId} has ${pays.length} payments (${statuses(pays)})`,
+      });
     }
     if (ships.length > 1) {
-      add({ class: 'DUPLICATE_SHIPMENT', orderId, message: `Order ${orderId} has ${ships.length} shipments (${statuses(ships)})` });
+      add({
+        class: 'DUPLICATE_SHIPMENT',
+        orderId,
+        message: `Order ${orderId} has ${ships.length} shipments (${statuses(ships)})`,
+      });
     }
   }
 
@@ -267,7 +313,8 @@ export function checkSnapshot(snapshot: Snapshot, settleMs: number): AuditReport
     orphans.set(e.orderId, [...(orphans.get(e.orderId) ?? []), what]);
   };
   for (const r of snapshot.reservations) if (STOCK_IN_USE.has(r.status)) orphan(r, `stock ${r.status}`);
-  for (const p of snapshot.payments) if (p.status === 'CAPTURED') orphan(p, `payment ${p.paymentId} of ${p.amountCents} cents CAPTURED`);
+  for (const p of snapshot.payments)
+    if (p.status === 'CAPTURED') orphan(p, `payment ${p.paymentId} of ${p.amountCents} cents CAPTURED`);
   for (const s of snapshot.shipments) if (SHIPMENT_LIVE.has(s.status)) orphan(s, `a shipment ${s.status}`);
   for (const [orderId, what] of [...orphans.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
     add({ class: 'ORPHAN_EFFECT', orderId, message: `No order ${orderId} exists, yet: ${what.join('; ')}` });
@@ -290,11 +337,17 @@ export function checkSnapshot(snapshot: Snapshot, settleMs: number): AuditReport
     const h = held.get(sku) ?? 0;
     const c = committed.get(sku) ?? 0;
     if (!p) {
-      add({ class: 'STOCK_LEDGER_MISMATCH', sku, message: `Reservations hold ${h} and committed ${c} units of ${sku}, which is not a product` });
+      add({
+        class: 'STOCK_LEDGER_MISMATCH',
+        sku,
+        message: `Reservations hold ${h} and committed ${c} units of ${sku}, which is not a product`,
+      });
       continue;
     }
     checkedSkus++;
-    const [available, reserved, committedUnits, total] = [p.available, p.reserved, p.committed, p.stockTotal].map(Number) as [number, number, number, number];
+    const [available, reserved, committedUnits, total] = [p.available, p.reserved, p.committed, p.stockTotal].map(
+      Number,
+    ) as [number, number, number, number];
     if (available < 0 || reserved < 0 || committedUnits < 0 || available + reserved + committedUnits !== total) {
       add({
         class: 'STOCK_NOT_CONSERVED',
@@ -326,8 +379,10 @@ export function checkSnapshot(snapshot: Snapshot, settleMs: number): AuditReport
 
 /** Reads the four service databases (read-only, one snapshot) and checks every invariant. */
 export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
-  if (!/^[A-Za-z0-9_]*$/.test(opts.dbPrefix)) throw new Error(`Refusing database prefix ${JSON.stringify(opts.dbPrefix)}`);
-  if (!Number.isInteger(opts.settleMs) || opts.settleMs < 0) throw new Error(`settleMs must be a non-negative integer, got ${opts.settleMs}`);
+  if (!/^[A-Za-z0-9_]*$/.test(opts.dbPrefix))
+    throw new Error(`Refusing database prefix ${JSON.stringify(opts.dbPrefix)}`);
+  if (!Number.isInteger(opts.settleMs) || opts.settleMs < 0)
+    throw new Error(`settleMs must be a non-negative integer, got ${opts.settleMs}`);
   const url = new URL(opts.mysqlUrl);
   url.pathname = '/';
   const conn = await mysql.createConnection({ uri: url.toString(), supportBigNumbers: true, bigNumberStrings: false });
@@ -335,16 +390,24 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
     // One snapshot across the four databases (they share the server): no row read is newer than another.
     await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
     const names = ['orders', 'inventory', 'payments', 'shipping'].map((n) => `${opts.dbPrefix}${n}`);
-    const [present] = await conn.query('SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (?)', [names]);
+    const [present] = await conn.query(
+      'SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (?)',
+      [names],
+    );
     const missing = names.filter((n) => !(present as { name: string }[]).some((p) => p.name === n));
-    if (missing.length > 0) throw new Error(`Database(s) ${missing.join(', ')} do not exist on ${url.host} (is DB_PREFIX right?)`);
+    if (missing.length > 0)
+      throw new Error(`Database(s) ${missing.join(', ')} do not exist on ${url.host} (is DB_PREFIX right?)`);
     await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
-    const snapshot = await readSnapshot(conn, opts.dbPrefix, opts.now).catch((err: { code?: string; message?: string }) => {
-      if (err.code === 'ER_BAD_FIELD_ERROR' || err.code === 'ER_NO_SUCH_TABLE') {
-        throw new Error(`${err.message}: the service databases are not at the schema the auditor reads (start each service once to apply its migrations)`);
-      }
-      throw err;
-    });
+    const snapshot = await readSnapshot(conn, opts.dbPrefix, opts.now).catch(
+      (err: { code?: string; message?: string }) => {
+        if (err.code === 'ER_BAD_FIELD_ERROR' || err.code === 'ER_NO_SUCH_TABLE') {
+          throw new Error(
+            `${err.message}: the service databases are not at the schema the auditor reads (start each service once to apply its migrations)`,
+          );
+        }
+        throw err;
+      },
+    );
     await conn.query('COMMIT');
     return checkSnapshot(snapshot, opts.settleMs);
   } finally {

@@ -69,19 +69,29 @@ async function consumersLag(natsUrl: string): Promise<{ stream: string; consumer
 }
 
 /** Reads the databases (one snapshot) and, with `natsUrl`, the broker's consumers; checks the copies. */
-export async function runEventAudit(opts: { mysqlUrl: string; dbPrefix: string; settleMs: number; natsUrl?: string }): Promise<EventAuditReport> {
-  if (!/^[A-Za-z0-9_]*$/.test(opts.dbPrefix)) throw new Error(`Refusing database prefix ${JSON.stringify(opts.dbPrefix)}`);
+export async function runEventAudit(opts: {
+  mysqlUrl: string;
+  dbPrefix: string;
+  settleMs: number;
+  natsUrl?: string;
+}): Promise<EventAuditReport> {
+  if (!/^[A-Za-z0-9_]*$/.test(opts.dbPrefix))
+    throw new Error(`Refusing database prefix ${JSON.stringify(opts.dbPrefix)}`);
   const consumers = opts.natsUrl ? await consumersLag(opts.natsUrl) : [];
   const url = new URL(opts.mysqlUrl);
   url.pathname = '/';
   const conn = await mysql.createConnection({ uri: url.toString(), supportBigNumbers: true, bigNumberStrings: false });
   const db = (name: string) => `\`${opts.dbPrefix}${name}\``;
-  const rows = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => (await conn.query(sql, params))[0] as T[];
+  const rows = async <T>(sql: string, params: unknown[] = []): Promise<T[]> =>
+    (await conn.query(sql, params))[0] as T[];
   const violations: EventViolation[] = [];
   let checkedCopies = 0;
   let checkedHistory = 0;
   try {
-    const [present] = await conn.query('SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [`${opts.dbPrefix}order_history`]);
+    const [present] = await conn.query(
+      'SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+      [`${opts.dbPrefix}order_history`],
+    );
     const hasHistory = (present as unknown[]).length > 0;
     await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
     let backlog = 0;
@@ -92,16 +102,30 @@ export async function runEventAudit(opts: { mysqlUrl: string; dbPrefix: string; 
       );
       backlog += Number(b!.n);
       if (Number(b!.old ?? 0) > 0) {
-        violations.push({ class: 'OUTBOX_BACKLOG', message: `${s}'s outbox holds ${b!.old} event(s) older than ${opts.settleMs} ms the broker never acknowledged` });
+        violations.push({
+          class: 'OUTBOX_BACKLOG',
+          message: `${s}'s outbox holds ${b!.old} event(s) older than ${opts.settleMs} ms the broker never acknowledged`,
+        });
       }
     }
     for (const c of consumers) {
-      if (c.lag > 0) violations.push({ class: 'CONSUMER_LAG', consumer: c.consumer, message: `Consumer ${c.consumer} on ${c.stream} has ${c.lag} event(s) not acknowledged` });
+      if (c.lag > 0)
+        violations.push({
+          class: 'CONSUMER_LAG',
+          consumer: c.consumer,
+          message: `Consumer ${c.consumer} on ${c.stream} has ${c.lag} event(s) not acknowledged`,
+        });
     }
     const drained = opts.natsUrl !== undefined && backlog === 0 && consumers.every((c) => c.lag === 0);
 
     // Orders' product-name copies against inventory's products.
-    const copies = await rows<{ sku: string; name: string; version: number; sourceName: string | null; sourceVersion: number | null }>(
+    const copies = await rows<{
+      sku: string;
+      name: string;
+      version: number;
+      sourceName: string | null;
+      sourceVersion: number | null;
+    }>(
       `SELECT c.sku, c.name, c.version, p.name AS sourceName, p.name_version AS sourceVersion
          FROM ${db('orders')}.product_names c LEFT JOIN ${db('inventory')}.products p ON p.sku = c.sku`,
     );
@@ -110,13 +134,29 @@ export async function runEventAudit(opts: { mysqlUrl: string; dbPrefix: string; 
       checkedCopies++;
       const sku = c.sku;
       if (c.sourceVersion === null) {
-        violations.push({ class: 'COPY_VERSION_AHEAD', sku, message: `Orders copies ${sku} at version ${c.version}, but inventory has no such product` });
+        violations.push({
+          class: 'COPY_VERSION_AHEAD',
+          sku,
+          message: `Orders copies ${sku} at version ${c.version}, but inventory has no such product`,
+        });
       } else if (c.version > c.sourceVersion) {
-        violations.push({ class: 'COPY_VERSION_AHEAD', sku, message: `Orders holds ${sku}'s name at version ${c.version}, inventory only at ${c.sourceVersion}` });
+        violations.push({
+          class: 'COPY_VERSION_AHEAD',
+          sku,
+          message: `Orders holds ${sku}'s name at version ${c.version}, inventory only at ${c.sourceVersion}`,
+        });
       } else if (c.version === c.sourceVersion && c.name !== c.sourceName) {
-        violations.push({ class: 'COPY_DIFFERS_FROM_SOURCE', sku, message: `${sku} version ${c.version}: orders copies "${c.name}", inventory says "${c.sourceName}"` });
+        violations.push({
+          class: 'COPY_DIFFERS_FROM_SOURCE',
+          sku,
+          message: `${sku} version ${c.version}: orders copies "${c.name}", inventory says "${c.sourceName}"`,
+        });
       } else if (drained && c.version < c.sourceVersion && copiedNameSchema.safeParse(c.sourceName).success) {
-        violations.push({ class: 'COPY_DIFFERS_FROM_SOURCE', sku, message: `${sku}: drained, yet orders holds version ${c.version} ("${c.name}") and inventory ${c.sourceVersion} ("${c.sourceName}")` });
+        violations.push({
+          class: 'COPY_DIFFERS_FROM_SOURCE',
+          sku,
+          message: `${sku}: drained, yet orders holds version ${c.version} ("${c.name}") and inventory ${c.sourceVersion} ("${c.sourceName}")`,
+        });
       }
     }
 
@@ -160,21 +200,39 @@ export async function runEventAudit(opts: { mysqlUrl: string; dbPrefix: string; 
           ['shipment', h.shipmentVersion, h.srcShipmentVersion],
         ] as const) {
           if (mine > Number(theirs ?? 0)) {
-            violations.push({ class: 'HISTORY_VERSION_AHEAD', orderId, message: `Order ${orderId}'s history holds its ${part} at version ${mine}; its source wrote up to ${theirs ?? 0}` });
+            violations.push({
+              class: 'HISTORY_VERSION_AHEAD',
+              orderId,
+              message: `Order ${orderId}'s history holds its ${part} at version ${mine}; its source wrote up to ${theirs ?? 0}`,
+            });
           }
         }
         if (!drained) continue;
         const diffs: string[] = [];
-        if (h.orderStatus !== null && (h.orderStatus !== h.srcStatus || Number(h.totalCents ?? -1) !== Number(h.srcTotal ?? -1))) {
+        if (
+          h.orderStatus !== null &&
+          (h.orderStatus !== h.srcStatus || Number(h.totalCents ?? -1) !== Number(h.srcTotal ?? -1))
+        ) {
           diffs.push(`order ${h.orderStatus}/${h.totalCents} vs ${h.srcStatus}/${h.srcTotal}`);
         }
-        if (h.paymentStatus !== h.srcPaymentStatus && !(h.paymentStatus === null && ['PENDING', 'VOIDED'].includes(h.srcPaymentStatus ?? 'PENDING'))) {
+        if (
+          h.paymentStatus !== h.srcPaymentStatus &&
+          !(h.paymentStatus === null && ['PENDING', 'VOIDED'].includes(h.srcPaymentStatus ?? 'PENDING'))
+        ) {
           diffs.push(`payment ${h.paymentStatus} vs ${h.srcPaymentStatus}`);
         }
-        if (h.shipmentStatus !== h.srcShipmentStatus && !(h.shipmentStatus === null && ['PENDING', 'CANCELLED'].includes(h.srcShipmentStatus ?? 'PENDING'))) {
+        if (
+          h.shipmentStatus !== h.srcShipmentStatus &&
+          !(h.shipmentStatus === null && ['PENDING', 'CANCELLED'].includes(h.srcShipmentStatus ?? 'PENDING'))
+        ) {
           diffs.push(`shipment ${h.shipmentStatus} vs ${h.srcShipmentStatus}`);
         }
-        if (diffs.length > 0) violations.push({ class: 'HISTORY_DIFFERS_FROM_SOURCE', orderId, message: `Order ${orderId}, drained: ${diffs.join('; ')}` });
+        if (diffs.length > 0)
+          violations.push({
+            class: 'HISTORY_DIFFERS_FROM_SOURCE',
+            orderId,
+            message: `Order ${orderId}, drained: ${diffs.join('; ')}`,
+          });
       }
       if (drained) {
         // Orders the services hold that the history never heard of (tombstones never existed as orders: no event).
@@ -182,11 +240,19 @@ export async function runEventAudit(opts: { mysqlUrl: string; dbPrefix: string; 
           `SELECT o.order_id AS orderId FROM ${db('orders')}.orders o LEFT JOIN ${db('order_history')}.order_history h ON h.order_id = o.order_id
             WHERE o.status <> 'NEW' AND o.tombstone = 0 AND (h.order_id IS NULL OR h.order_status IS NULL)`,
         );
-        for (const m of missing) violations.push({ class: 'HISTORY_DIFFERS_FROM_SOURCE', orderId: m.orderId, message: `Order ${m.orderId} is not in the order history, drained` });
+        for (const m of missing)
+          violations.push({
+            class: 'HISTORY_DIFFERS_FROM_SOURCE',
+            orderId: m.orderId,
+            message: `Order ${m.orderId} is not in the order history, drained`,
+          });
       }
     }
     await conn.query('COMMIT');
-    const byClass = Object.fromEntries(EVENT_VIOLATION_CLASSES.map((c) => [c, 0])) as Record<EventViolationClass, number>;
+    const byClass = Object.fromEntries(EVENT_VIOLATION_CLASSES.map((c) => [c, 0])) as Record<
+      EventViolationClass,
+      number
+    >;
     for (const v of violations) byClass[v.class]++;
     return { drained, consumers, checkedCopies, checkedHistory, violations, byClass };
   } finally {

@@ -4,7 +4,14 @@
  * 1: violations found; 2: the audit could not run (configuration, MySQL unreachable, …).
  */
 import { loadAuditConfig } from '../config/audit';
-import { runAudit, runEventAudit, EVENT_VIOLATION_CLASSES, VIOLATION_CLASSES, type AuditReport, type EventAuditReport } from './auditor';
+import {
+  runAudit,
+  runEventAudit,
+  EVENT_VIOLATION_CLASSES,
+  VIOLATION_CLASSES,
+  type AuditReport,
+  type EventAuditReport,
+} from './auditor';
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -24,7 +31,12 @@ function formatReport(report: AuditReport, databases: string): string {
     out.push('No violations.');
   } else {
     out.push(`${report.violations.length} violation(s):`, '');
-    out.push(table([['class', 'order', 'sku', 'message'], ...report.violations.map((v) => [v.class, v.orderId ?? '', v.sku ?? '', v.message])]));
+    out.push(
+      table([
+        ['class', 'order', 'sku', 'message'],
+        ...report.violations.map((v) => [v.class, v.orderId ?? '', v.sku ?? '', v.message]),
+      ]),
+    );
   }
   return out.join('\n');
 }
@@ -32,21 +44,39 @@ function formatReport(report: AuditReport, databases: string): string {
 function formatEvents(report: EventAuditReport, natsUrl: string | undefined): string {
   const out = [
     `Copies kept from events: ${report.checkedCopies} name copies, ${report.checkedHistory} order histories; ` +
-      (natsUrl ? `pipeline ${report.drained ? 'drained' : 'not drained (copies not judged against their sources)'}` : 'NATS_URL not set: lag not checked'),
+      (natsUrl
+        ? `pipeline ${report.drained ? 'drained' : 'not drained (copies not judged against their sources)'}`
+        : 'NATS_URL not set: lag not checked'),
     '',
     table([['class', 'violations'], ...EVENT_VIOLATION_CLASSES.map((c) => [c, String(report.byClass[c])])]),
   ];
-  if (report.consumers.length > 0) out.push('', table([['stream', 'consumer', 'lag'], ...report.consumers.map((c) => [c.stream, c.consumer, String(c.lag)])]));
+  if (report.consumers.length > 0)
+    out.push(
+      '',
+      table([['stream', 'consumer', 'lag'], ...report.consumers.map((c) => [c.stream, c.consumer, String(c.lag)])]),
+    );
   for (const v of report.violations) out.push(`${v.class}: ${v.message}`);
   return out.join('\n');
 }
 
 async function main(): Promise<number> {
   const config = loadAuditConfig();
-  const report = await runAudit({ mysqlUrl: config.MYSQL_URL, dbPrefix: config.DB_PREFIX, settleMs: config.AUDIT_SETTLE_MS });
-  const events = await runEventAudit({ mysqlUrl: config.MYSQL_URL, dbPrefix: config.DB_PREFIX, settleMs: config.AUDIT_SETTLE_MS, natsUrl: config.NATS_URL });
+  const report = await runAudit({
+    mysqlUrl: config.MYSQL_URL,
+    dbPrefix: config.DB_PREFIX,
+    settleMs: config.AUDIT_SETTLE_MS,
+  });
+  const events = await runEventAudit({
+    mysqlUrl: config.MYSQL_URL,
+    dbPrefix: config.DB_PREFIX,
+    settleMs: config.AUDIT_SETTLE_MS,
+    natsUrl: config.NATS_URL,
+  });
   if (process.argv.includes('--json')) console.log(JSON.stringify({ ...report, events }, null, 2));
-  else console.log(`${formatReport(report, `${config.DB_PREFIX}{orders,inventory,payments,shipping}`)}\n\n${formatEvents(events, config.NATS_URL)}`);
+  else
+    console.log(
+      `${formatReport(report, `${config.DB_PREFIX}{orders,inventory,payments,shipping}`)}\n\n${formatEvents(events, config.NATS_URL)}`,
+    );
   return report.violations.length + events.violations.length > 0 ? 1 : 0;
 }
 

@@ -35,16 +35,20 @@ test('when the benchmark runs briefly, then every mode completes orders without 
       expect(l.legs.service!.p50).toBeGreaterThan(0);
     }
     for (const l of legs('saga')) expect(l.legs['activity.startToClose']!.n).toBeGreaterThanOrEqual(l.sagas * 6);
-    for (const l of [...legs('saga'), ...legs('saga-local'), ...legs('saga-fast')]) expect(l.legs.service!.n).toBeGreaterThanOrEqual(l.sagas * 6);
+    for (const l of [...legs('saga'), ...legs('saga-local'), ...legs('saga-fast')])
+      expect(l.legs.service!.n).toBeGreaterThanOrEqual(l.sagas * 6);
     for (const l of legs('direct')) expect(l.legs.service!.n).toBeGreaterThanOrEqual(6);
     expect(readFileSync(path.join(outDir, 'results.md'), 'utf8')).toContain('workflowTask.startToComplete');
     // every saga mode also answered one order alone at its pivot (wait=decided) and once settled (wait=true)
     expect(report.answered!.map((a) => a.mode)).toEqual(['saga', 'saga-local', 'saga-fast']);
     for (const a of report.answered!) expect(a.answeredP50 > 0 && a.settledP50 > 0).toBe(true);
-    for (const f of ['results.json', 'results.md', 'throughput.svg', 'latency-p50.svg']) expect(existsSync(path.join(outDir, f))).toBe(true);
+    for (const f of ['results.json', 'results.md', 'throughput.svg', 'latency-p50.svg'])
+      expect(existsSync(path.join(outDir, f))).toBe(true);
     const written = JSON.parse(readFileSync(path.join(outDir, 'results.json'), 'utf8')) as BenchReport;
     expect(written.machine.cores).toBeGreaterThan(0);
-    expect(written.results.map((r) => `${r.mode}@${r.concurrency}`)).toEqual(report.results.map((r) => `${r.mode}@${r.concurrency}`));
+    expect(written.results.map((r) => `${r.mode}@${r.concurrency}`)).toEqual(
+      report.results.map((r) => `${r.mode}@${r.concurrency}`),
+    );
     expect(readFileSync(path.join(outDir, 'results.md'), 'utf8')).toContain('| saga-local |');
     expect(readFileSync(path.join(outDir, 'throughput.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
   } finally {

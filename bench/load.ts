@@ -53,7 +53,12 @@ export interface RunLength {
 const ADDRESS = { name: 'Bench Marker', line1: '1 Load St', city: 'London', postalCode: 'E1', country: 'GB' };
 
 export function orderBody(sku: string) {
-  return { customerId: 'bench', items: [{ sku, quantity: 1 }], payment: { cardNumber: '4242424242424242' }, shippingAddress: ADDRESS };
+  return {
+    customerId: 'bench',
+    items: [{ sku, quantity: 1 }],
+    payment: { cardNumber: '4242424242424242' },
+    shippingAddress: ADDRESS,
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -74,7 +79,12 @@ export class LoadClient {
   private serviceMs: number[] = [];
   private measureFrom = 0;
 
-  private async call(method: 'POST' | 'PUT', url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+  private async call(
+    method: 'POST' | 'PUT',
+    url: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; json: unknown }> {
     const res = await request(url, {
       method,
       headers: { 'content-type': 'application/json', ...headers },
@@ -89,7 +99,11 @@ export class LoadClient {
     return { status: res.statusCode, json: text ? JSON.parse(text) : undefined };
   }
 
-  private expect(what: string, r: { status: number; json: unknown }, ok: (r: { status: number; json: unknown }) => boolean) {
+  private expect(
+    what: string,
+    r: { status: number; json: unknown },
+    ok: (r: { status: number; json: unknown }) => boolean,
+  ) {
     if (!ok(r)) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.json).slice(0, 200)}`);
   }
 
@@ -97,25 +111,69 @@ export class LoadClient {
   private async direct(sku: string): Promise<void> {
     const t = this.targets;
     const orderId = randomUUID();
-    const key = (step: string) => ({ 'idempotency-key': `bench-${orderId}:${step}`, authorization: `Bearer ${t.serviceToken}` });
+    const key = (step: string) => ({
+      'idempotency-key': `bench-${orderId}:${step}`,
+      authorization: `Bearer ${t.serviceToken}`,
+    });
     const ok2xx = (r: { status: number }) => r.status >= 200 && r.status < 300;
-    this.expect('createOrder', await this.call('POST', `${t.orders}/orders`, { orderId, customerId: 'bench', lines: [{ sku, quantity: 1 }] }, key('createOrder')), ok2xx);
-    const reserve = await this.call('POST', `${t.inventory}/reservations`, { orderId, lines: [{ sku, quantity: 1 }] }, key('reserveStock'));
+    this.expect(
+      'createOrder',
+      await this.call(
+        'POST',
+        `${t.orders}/orders`,
+        { orderId, customerId: 'bench', lines: [{ sku, quantity: 1 }] },
+        key('createOrder'),
+      ),
+      ok2xx,
+    );
+    const reserve = await this.call(
+      'POST',
+      `${t.inventory}/reservations`,
+      { orderId, lines: [{ sku, quantity: 1 }] },
+      key('reserveStock'),
+    );
     this.expect('reserveStock', reserve, ok2xx);
-    const reservation = reserve.json as { totalCents: number; lines: { sku: string; productName: string; nameVersion: number; unitPriceCents: number }[] };
-    this.expect('chargePayment', await this.call('POST', `${t.payments}/charges`, { orderId, amountCents: reservation.totalCents, cardNumber: '4242424242424242' }, key('chargePayment')), ok2xx);
-    this.expect('scheduleShipment', await this.call('POST', `${t.shipping}/shipments`, { orderId, address: ADDRESS }, key('scheduleShipment')), ok2xx);
+    const reservation = reserve.json as {
+      totalCents: number;
+      lines: { sku: string; productName: string; nameVersion: number; unitPriceCents: number }[];
+    };
+    this.expect(
+      'chargePayment',
+      await this.call(
+        'POST',
+        `${t.payments}/charges`,
+        { orderId, amountCents: reservation.totalCents, cardNumber: '4242424242424242' },
+        key('chargePayment'),
+      ),
+      ok2xx,
+    );
+    this.expect(
+      'scheduleShipment',
+      await this.call('POST', `${t.shipping}/shipments`, { orderId, address: ADDRESS }, key('scheduleShipment')),
+      ok2xx,
+    );
     this.expect(
       'confirmOrder',
       await this.call(
         'POST',
         `${t.orders}/orders/${orderId}/confirm`,
-        { lines: reservation.lines.map((l) => ({ sku: l.sku, productName: l.productName, nameVersion: l.nameVersion, unitPriceCents: l.unitPriceCents })) },
+        {
+          lines: reservation.lines.map((l) => ({
+            sku: l.sku,
+            productName: l.productName,
+            nameVersion: l.nameVersion,
+            unitPriceCents: l.unitPriceCents,
+          })),
+        },
         key('confirmOrder'),
       ),
       ok2xx,
     );
-    this.expect('commitStock', await this.call('POST', `${t.inventory}/reservations/${orderId}/commit`, {}, key('commitStock')), ok2xx);
+    this.expect(
+      'commitStock',
+      await this.call('POST', `${t.inventory}/reservations/${orderId}/commit`, {}, key('commitStock')),
+      ok2xx,
+    );
   }
 
   /**
@@ -136,7 +194,8 @@ export class LoadClient {
       case 'saga':
       case 'saga-local':
       case 'saga-fast': {
-        const base = mode === 'saga' ? this.targets.api : mode === 'saga-local' ? this.targets.apiLocal : this.targets.apiFast;
+        const base =
+          mode === 'saga' ? this.targets.api : mode === 'saga-local' ? this.targets.apiLocal : this.targets.apiFast;
         const r = await this.call('POST', `${base}/orders?wait=${wait}`, orderBody(sku), auth);
         const ok = wait === 'true' ? ['COMPLETED'] : ['COMPLETING', 'COMPLETED'];
         this.expect(mode, r, (x) => x.status === 200 && ok.includes(String((x.json as { status?: string }).status)));
@@ -149,7 +208,13 @@ export class LoadClient {
    * Runs `concurrency` loops: `warmupS` unmeasured, then a measured window of `durationS`, or, with
    * `orders`, until that many orders completed (then `durationS` only bounds it).
    */
-  async run(mode: Mode, sku: string, concurrency: number, length: RunLength, wait: 'true' | 'decided' = 'true'): Promise<RunResult> {
+  async run(
+    mode: Mode,
+    sku: string,
+    concurrency: number,
+    length: RunLength,
+    wait: 'true' | 'decided' = 'true',
+  ): Promise<RunResult> {
     const latencies: number[] = [];
     const sagaIds: string[] = [];
     let errors = 0;

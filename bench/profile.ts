@@ -78,7 +78,12 @@ export function summarizeProfile(profile: CpuProfile, orders: number, top: numbe
   const frames = [...self.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
-    .map(([frame, ms]) => ({ frame, selfMs: Math.round(ms), msPerOrder: Math.round((ms / Math.max(1, orders)) * 100) / 100, share: Math.round((ms / Math.max(busy, 1e-9)) * 1000) / 10 }));
+    .map(([frame, ms]) => ({
+      frame,
+      selfMs: Math.round(ms),
+      msPerOrder: Math.round((ms / Math.max(1, orders)) * 100) / 100,
+      share: Math.round((ms / Math.max(busy, 1e-9)) * 1000) / 10,
+    }));
   return { busyMs: Math.round(busy), top: frames };
 }
 
@@ -89,14 +94,26 @@ function threadName(file: string, all: string[]): string {
   return tid === tids[0] ? 'main thread' : `worker thread ${tids.indexOf(tid)}`;
 }
 
-export function renderProfile(r: { mode: Mode; concurrency: number; durationS: number; orders: number; threads: ThreadProfile[] }): string {
+export function renderProfile(r: {
+  mode: Mode;
+  concurrency: number;
+  durationS: number;
+  orders: number;
+  threads: ThreadProfile[];
+}): string {
   const lines = [
     `# CPU profile: ${r.mode} at ${r.concurrency} in flight`,
     '',
     `${r.orders} orders completed in ${r.durationS} s (\`npm run bench:profile\`, \`node --cpu-prof\`, ${os.cpus().length} cores). Self time per frame, in CPU-ms per completed order; \`(program)\` is V8/native work outside JS frames (the core bridge, message passing), \`(garbage collector)\` is GC.`,
   ];
   for (const t of r.threads) {
-    lines.push('', `## ${t.process}, ${t.thread}: ${t.busyMsPerOrder} CPU-ms per order busy`, '', '| frame | ms / order | share |', '|---|---:|---:|');
+    lines.push(
+      '',
+      `## ${t.process}, ${t.thread}: ${t.busyMsPerOrder} CPU-ms per order busy`,
+      '',
+      '| frame | ms / order | share |',
+      '|---|---:|---:|',
+    );
     for (const f of t.top) lines.push(`| \`${f.frame.replace(/\|/g, '\\|')}\` | ${f.msPerOrder} | ${f.share}% |`);
   }
   return lines.join('\n') + '\n';
@@ -110,7 +127,9 @@ async function main(): Promise<void> {
   const top = Number(env.PROFILE_TOP ?? 15);
   const outDir = path.resolve(env.BENCH_OUT ?? path.join(__dirname, '../docs/bench'));
   const profDir = mkdtempSync(path.join(os.tmpdir(), 'saga-prof-'));
-  const workerEnv = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('WORKER_') && e[1] !== undefined));
+  const workerEnv = Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('WORKER_') && e[1] !== undefined),
+  );
   const profiled = (name: string) => ['--cpu-prof', `--cpu-prof-dir=${path.join(profDir, name)}`];
   const stack = await startProcessStack({
     label: 'profile',
@@ -130,7 +149,9 @@ async function main(): Promise<void> {
     // warm up without the profile mattering much (JIT), then measure
     const r = await client.run(mode, sku, concurrency, { warmupS: 3, durationS });
     orders = r.completed;
-    console.log(`${mode} c=${concurrency}: ${r.completed} orders in ${r.durationS} s, p50 ${r.p50} ms, errors ${r.errors}`);
+    console.log(
+      `${mode} c=${concurrency}: ${r.completed} orders in ${r.durationS} s, p50 ${r.p50} ms, errors ${r.errors}`,
+    );
   } finally {
     await client.close();
     await stack.stop();
@@ -148,7 +169,14 @@ async function main(): Promise<void> {
       const profile = JSON.parse(readFileSync(path.join(profDir, proc, file), 'utf8')) as CpuProfile;
       const s = summarizeProfile(profile, orders, top);
       if (s.busyMs < 50) continue; // a thread that did nothing (e.g. the bundler's)
-      threads.push({ process: mode === 'saga-fast' && proc === 'api' ? 'api (hosting the worker)' : proc, thread: threadName(file, files), file, busyMs: s.busyMs, busyMsPerOrder: Math.round((s.busyMs / Math.max(1, orders)) * 100) / 100, top: s.top });
+      threads.push({
+        process: mode === 'saga-fast' && proc === 'api' ? 'api (hosting the worker)' : proc,
+        thread: threadName(file, files),
+        file,
+        busyMs: s.busyMs,
+        busyMsPerOrder: Math.round((s.busyMs / Math.max(1, orders)) * 100) / 100,
+        top: s.top,
+      });
     }
   }
   rmSync(profDir, { recursive: true, force: true });

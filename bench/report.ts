@@ -29,7 +29,14 @@ export interface BenchReport {
   cpu: CpuShare[];
   legs?: LegBreakdown[];
   /** One order alone, per saga mode: the answer with `?wait=decided` (at the pivot) against `?wait=true` (settled). */
-  answered?: { mode: Mode; orders: number; answeredP50: number; answeredP95: number; settledP50: number; settledP95: number }[];
+  answered?: {
+    mode: Mode;
+    orders: number;
+    answeredP50: number;
+    answeredP95: number;
+    settledP50: number;
+    settledP95: number;
+  }[];
   notes?: string[];
 }
 
@@ -56,17 +63,29 @@ function find(results: RunResult[], mode: Mode, c: number) {
 
 export function markdown(report: BenchReport): string {
   const lines: string[] = [];
-  lines.push(`Machine: ${report.machine.cores} cores (${report.machine.cpuModel}), ${report.machine.memoryGiB} GiB, ${report.machine.platform}.`);
-  lines.push(`Versions: ${Object.entries(report.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
-  lines.push(`Each point: ${report.settings.warmupS} s warm-up, then ${report.settings.durationS} s measured, closed loop; latency is start to final state of one order.`);
+  lines.push(
+    `Machine: ${report.machine.cores} cores (${report.machine.cpuModel}), ${report.machine.memoryGiB} GiB, ${report.machine.platform}.`,
+  );
+  lines.push(
+    `Versions: ${Object.entries(report.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
+  );
+  lines.push(
+    `Each point: ${report.settings.warmupS} s warm-up, then ${report.settings.durationS} s measured, closed loop; latency is start to final state of one order.`,
+  );
   lines.push('');
-  lines.push('| mode | in flight | orders/s | p50 ms | p95 ms | p99 ms | errors | throughput vs gateway | p50 vs gateway |');
+  lines.push(
+    '| mode | in flight | orders/s | p50 ms | p95 ms | p99 ms | errors | throughput vs gateway | p50 vs gateway |',
+  );
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of report.results) {
     const g = find(report.results, 'gateway', r.concurrency);
     const tput = g && g.throughput > 0 ? `${fmt((r.throughput / g.throughput) * 100, 0)}%` : '–';
     const p50 = g && g.p50 > 0 ? `${fmt(r.p50 / g.p50, 2)}×` : '–';
-    lines.push(`| ${r.mode} | ${r.concurrency} | ${fmt(r.throughput)} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.errors} | ${tput} | ${p50} |`);
+    lines.push(
+      `| ${r.mode} | ${r.concurrency} | ${fmt(r.throughput)} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.errors} | ${tput} | ${p50} |`,
+    );
   }
   if (report.cpu.length > 0) {
     const procs = [...new Set(report.cpu.flatMap((c) => Object.keys(c.cpuMsPerOrder)))];
@@ -77,7 +96,9 @@ export function markdown(report: BenchReport): string {
     lines.push(`|---|---:|${procs.map(() => '---:').join('|')}|---:|`);
     for (const c of report.cpu) {
       const total = Object.values(c.cpuMsPerOrder).reduce((s, x) => s + x, 0);
-      lines.push(`| ${c.mode} | ${c.concurrency} | ${procs.map((p) => fmt(c.cpuMsPerOrder[p] ?? 0, 2)).join(' | ')} | ${fmt(total, 2)} |`);
+      lines.push(
+        `| ${c.mode} | ${c.concurrency} | ${procs.map((p) => fmt(c.cpuMsPerOrder[p] ?? 0, 2)).join(' | ')} | ${fmt(total, 2)} |`,
+      );
     }
     lines.push('');
     lines.push(
@@ -91,13 +112,17 @@ export function markdown(report: BenchReport): string {
       const g = find(report.results, 'gateway', c.concurrency);
       const proj = projectedThroughput(report, c);
       const vs = proj !== undefined && g && g.throughput > 0 ? `${fmt((proj / g.throughput) * 100, 0)}%` : '–';
-      lines.push(`| ${c.mode} | ${c.concurrency} | ${fmt(r?.throughput ?? NaN)} | ${proj !== undefined ? fmt(proj) : '–'} | ${vs} |`);
+      lines.push(
+        `| ${c.mode} | ${c.concurrency} | ${fmt(r?.throughput ?? NaN)} | ${proj !== undefined ? fmt(proj) : '–'} | ${vs} |`,
+      );
     }
   }
   if (report.legs && report.legs.length > 0) {
     const kinds = [...new Set(report.legs.flatMap((l) => Object.keys(l.legs)))];
     lines.push('');
-    lines.push('Where a saga\'s time goes: p50 / p95 ms of each leg, read from the sagas\' own histories (a sample per point; `service` is the services\' own handling time from their `Server-Timing`):');
+    lines.push(
+      "Where a saga's time goes: p50 / p95 ms of each leg, read from the sagas' own histories (a sample per point; `service` is the services' own handling time from their `Server-Timing`):",
+    );
     lines.push('');
     lines.push(`| mode | in flight | sagas read | events / saga | workflow tasks / saga | ${kinds.join(' | ')} |`);
     lines.push(`|---|---:|---:|---:|---:|${kinds.map(() => '---:').join('|')}|`);
@@ -110,17 +135,28 @@ export function markdown(report: BenchReport): string {
   }
   if (report.answered && report.answered.length > 0) {
     lines.push('');
-    lines.push('One order alone, answered vs settled: `?wait=decided` answers when the saga passed its pivot (Update-with-Start; COMPLETING), `?wait=true` when it has ended (ms, client-side):');
+    lines.push(
+      'One order alone, answered vs settled: `?wait=decided` answers when the saga passed its pivot (Update-with-Start; COMPLETING), `?wait=true` when it has ended (ms, client-side):',
+    );
     lines.push('');
     lines.push('| mode | orders | answered p50 | answered p95 | settled p50 | settled p95 |');
     lines.push('|---|---:|---:|---:|---:|---:|');
-    for (const a of report.answered) lines.push(`| ${a.mode} | ${a.orders} | ${a.answeredP50} | ${a.answeredP95} | ${a.settledP50} | ${a.settledP95} |`);
+    for (const a of report.answered)
+      lines.push(
+        `| ${a.mode} | ${a.orders} | ${a.answeredP50} | ${a.answeredP95} | ${a.settledP50} | ${a.settledP95} |`,
+      );
   }
   for (const n of report.notes ?? []) lines.push('', n);
   return lines.join('\n') + '\n';
 }
 
-const COLORS: Record<string, string> = { direct: '#6b7280', gateway: '#2563eb', saga: '#dc2626', 'saga-local': '#16a34a', 'saga-fast': '#9333ea' };
+const COLORS: Record<string, string> = {
+  direct: '#6b7280',
+  gateway: '#2563eb',
+  saga: '#dc2626',
+  'saga-local': '#16a34a',
+  'saga-fast': '#9333ea',
+};
 
 /** A small line chart: x = concurrency (log scale), y = metric, one line per mode. */
 export function svgChart(report: BenchReport, metric: 'throughput' | 'p50', title: string, yLabel: string): string {
@@ -136,7 +172,9 @@ export function svgChart(report: BenchReport, metric: 'throughput' | 'p50', titl
   };
   const yOf = (v: number) => H - m.bottom - (v / yMax) * (H - m.top - m.bottom);
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   parts.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${title}</text>`);
   for (let i = 0; i <= 5; i++) {
@@ -152,8 +190,11 @@ export function svgChart(report: BenchReport, metric: 'throughput' | 'p50', titl
     const pts = levels.map((c) => find(report.results, mode, c)).filter((r): r is RunResult => r !== undefined);
     const color = COLORS[mode] ?? '#000';
     if (pts.length > 0) {
-      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2.5" points="${pts.map((r) => `${xOf(r.concurrency)},${yOf(r[metric])}`).join(' ')}"/>`);
-      for (const r of pts) parts.push(`<circle cx="${xOf(r.concurrency)}" cy="${yOf(r[metric])}" r="3.5" fill="${color}"/>`);
+      parts.push(
+        `<polyline fill="none" stroke="${color}" stroke-width="2.5" points="${pts.map((r) => `${xOf(r.concurrency)},${yOf(r[metric])}`).join(' ')}"/>`,
+      );
+      for (const r of pts)
+        parts.push(`<circle cx="${xOf(r.concurrency)}" cy="${yOf(r[metric])}" r="3.5" fill="${color}"/>`);
     }
     parts.push(`<rect x="${W - m.right + 16}" y="${m.top + k * 22}" width="14" height="4" fill="${color}"/>`);
     parts.push(`<text x="${W - m.right + 36}" y="${m.top + k * 22 + 6}">${mode}</text>`);

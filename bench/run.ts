@@ -40,18 +40,26 @@ export interface BenchOptions {
 
 const percentiles = (v: number[]) => {
   const sorted = [...v].sort((a, b) => a - b);
-  const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  const pct = (p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
   return { n: sorted.length, p50: Math.round(pct(50) * 100) / 100, p95: Math.round(pct(95) * 100) / 100 };
 };
 
 /** Reads the histories of (a sample of) the point's sagas and summarises each leg (lib/saga-timeline.ts). */
-async function legBreakdown(client: Client | undefined, r: RunResult, sample: number): Promise<LegBreakdown | undefined> {
-  if (r.mode === 'direct' && r.serviceMs?.length) return { mode: r.mode, concurrency: r.concurrency, sagas: 0, legs: { service: percentiles(r.serviceMs) } };
+async function legBreakdown(
+  client: Client | undefined,
+  r: RunResult,
+  sample: number,
+): Promise<LegBreakdown | undefined> {
+  if (r.mode === 'direct' && r.serviceMs?.length)
+    return { mode: r.mode, concurrency: r.concurrency, sagas: 0, legs: { service: percentiles(r.serviceMs) } };
   if (!client || !r.sagaIds?.length || sample <= 0) return undefined;
   // evenly spread over the window, not only its first orders
   const step = Math.max(1, Math.floor(r.sagaIds.length / sample));
   const ids = r.sagaIds.filter((_, i) => i % step === 0).slice(0, sample);
-  const timelines = await Promise.all(ids.map(async (id) => sagaTimeline(await client.workflow.getHandle(id).fetchHistory())));
+  const timelines = await Promise.all(
+    ids.map(async (id) => sagaTimeline(await client.workflow.getHandle(id).fetchHistory())),
+  );
   const perSaga = (f: (t: (typeof timelines)[number]) => number) => percentiles(timelines.map(f));
   return {
     mode: r.mode,
@@ -98,11 +106,21 @@ function mysqlPid(): number | undefined {
 }
 
 function versions(root: string): Record<string, string> {
-  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-  const out: Record<string, string> = { node: process.version, '@temporalio/worker': pkg.dependencies['@temporalio/worker'] ?? '?' };
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  const out: Record<string, string> = {
+    node: process.version,
+    '@temporalio/worker': pkg.dependencies['@temporalio/worker'] ?? '?',
+  };
   try {
-    const cli = execFileSync('bash', [path.join(root, 'scripts/temporal-cli.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    out['temporal CLI'] = execFileSync(cli, ['--version'], { encoding: 'utf8' }).trim().replace(/^temporal version /, '');
+    const cli = execFileSync('bash', [path.join(root, 'scripts/temporal-cli.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    out['temporal CLI'] = execFileSync(cli, ['--version'], { encoding: 'utf8' })
+      .trim()
+      .replace(/^temporal version /, '');
   } catch {
     out['temporal CLI'] = '?';
   }
@@ -136,8 +154,18 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const temporal = connection ? new Client({ connection, namespace: 'default' }) : undefined;
   const report: BenchReport = {
     startedAt: new Date().toISOString(),
-    machine: { cores: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '?', memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}` },
-    versions: { ...versions(root), ...(opts.temporal === 'cluster' ? { 'temporal server': 'v1.29.1 built from source, PostgreSQL 15, 4 history shards' } : {}) },
+    machine: {
+      cores: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? '?',
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      platform: `${os.platform()} ${os.release()}`,
+    },
+    versions: {
+      ...versions(root),
+      ...(opts.temporal === 'cluster'
+        ? { 'temporal server': 'v1.29.1 built from source, PostgreSQL 15, 4 history shards' }
+        : {}),
+    },
     settings: { warmupS: opts.warmupS, durationS: opts.durationS, levels: opts.levels, modes: opts.modes },
     results: [],
     cpu: [],
@@ -151,20 +179,28 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     for (const [name, p] of stack.processes) pids[name] = p.proc?.pid;
     // The cluster's PostgreSQL runs a process per connection: its CPU is the sum over them, at each end
     // of the run (a connection opened and closed within the run is missed).
-    const postgresCpu = () => (opts.temporal === 'cluster' ? pidsNamed('postgres').reduce((sum, pid) => sum + cpuSeconds(pid), 0) : 0);
+    const postgresCpu = () =>
+      opts.temporal === 'cluster' ? pidsNamed('postgres').reduce((sum, pid) => sum + cpuSeconds(pid), 0) : 0;
     for (const mode of opts.modes) {
       for (const c of opts.levels) {
         const before = Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, cpuSeconds(pid)]));
         const postgresBefore = postgresCpu();
         const runStarted = Date.now();
-        const r: RunResult = await client.run(mode, sku, c, { warmupS: opts.warmupS, durationS: opts.durationS, orders: opts.orders });
+        const r: RunResult = await client.run(mode, sku, c, {
+          warmupS: opts.warmupS,
+          durationS: opts.durationS,
+          orders: opts.orders,
+        });
         const runS = (Date.now() - runStarted) / 1000;
         const cpuMsPerOrder = Object.fromEntries(
           Object.entries(pids)
-            .map(([n, pid]) => [n, r.completed > 0 ? ((cpuSeconds(pid) - before[n]!) * 1000) / r.completed : 0] as const)
+            .map(
+              ([n, pid]) => [n, r.completed > 0 ? ((cpuSeconds(pid) - before[n]!) * 1000) / r.completed : 0] as const,
+            )
             .filter(([, v]) => v > 0.005),
         );
-        if (opts.temporal === 'cluster' && r.completed > 0) cpuMsPerOrder.postgres = ((postgresCpu() - postgresBefore) * 1000) / r.completed;
+        if (opts.temporal === 'cluster' && r.completed > 0)
+          cpuMsPerOrder.postgres = ((postgresCpu() - postgresBefore) * 1000) / r.completed;
         // CPU includes the warm-up; scale it to the measured window's share of the run
         const share = Math.min(1, r.durationS / runS);
         for (const k of Object.keys(cpuMsPerOrder)) cpuMsPerOrder[k] = cpuMsPerOrder[k]! * share;
@@ -183,8 +219,17 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         const length = { warmupS: 0, durationS: 120, orders: n };
         const answered = await client.run(mode, sku, 1, length, 'decided');
         const settled = await client.run(mode, sku, 1, length, 'true');
-        report.answered!.push({ mode, orders: answered.completed, answeredP50: answered.p50, answeredP95: answered.p95, settledP50: settled.p50, settledP95: settled.p95 });
-        log(`${mode.padEnd(10)} alone: answered p50 ${answered.p50} ms (wait=decided), settled p50 ${settled.p50} ms (wait=true)`);
+        report.answered!.push({
+          mode,
+          orders: answered.completed,
+          answeredP50: answered.p50,
+          answeredP95: answered.p95,
+          settledP50: settled.p50,
+          settledP95: settled.p95,
+        });
+        log(
+          `${mode.padEnd(10)} alone: answered p50 ${answered.p50} ms (wait=decided), settled p50 ${settled.p50} ms (wait=true)`,
+        );
       }
     }
   } finally {
@@ -195,23 +240,38 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   mkdirSync(opts.outDir, { recursive: true });
   writeFileSync(path.join(opts.outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(path.join(opts.outDir, 'results.md'), markdown(report));
-  writeFileSync(path.join(opts.outDir, 'throughput.svg'), svgChart(report, 'throughput', 'Throughput by orders in flight', 'orders / s'));
-  writeFileSync(path.join(opts.outDir, 'latency-p50.svg'), svgChart(report, 'p50', 'Median latency (start to final state)', 'p50 ms'));
+  writeFileSync(
+    path.join(opts.outDir, 'throughput.svg'),
+    svgChart(report, 'throughput', 'Throughput by orders in flight', 'orders / s'),
+  );
+  writeFileSync(
+    path.join(opts.outDir, 'latency-p50.svg'),
+    svgChart(report, 'p50', 'Median latency (start to final state)', 'p50 ms'),
+  );
   return report;
 }
 
 if (require.main === module) {
   const env = process.env;
-  const list = (v: string | undefined, d: string) => (v ?? d).split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (v: string | undefined, d: string) =>
+    (v ?? d)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   const opts: BenchOptions = {
     levels: list(env.BENCH_LEVELS, '1,8,32,128').map(Number),
     durationS: Number(env.BENCH_DURATION_S ?? 20),
     warmupS: Number(env.BENCH_WARMUP_S ?? 5),
     modes: list(env.BENCH_MODES, 'direct,gateway,saga,saga-local,saga-fast') as Mode[],
-    outDir: path.resolve(env.BENCH_OUT ?? path.join(__dirname, env.BENCH_TEMPORAL === 'cluster' ? '../docs/bench/cluster' : '../docs/bench')),
+    outDir: path.resolve(
+      env.BENCH_OUT ??
+        path.join(__dirname, env.BENCH_TEMPORAL === 'cluster' ? '../docs/bench/cluster' : '../docs/bench'),
+    ),
     temporal: env.BENCH_TEMPORAL === 'cluster' ? 'cluster' : 'dev-server',
     eagerActivities: env.BENCH_EAGER !== 'false',
-    workerEnv: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('WORKER_') && e[1] !== undefined)),
+    workerEnv: Object.fromEntries(
+      Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('WORKER_') && e[1] !== undefined),
+    ),
   };
   runBench(opts)
     .then((report) => {

@@ -90,7 +90,11 @@ interface PlannedOrder {
 const SKUS_PER_RUN = 5;
 
 /** The same seeded mix of orders for both approaches (only the SKU prefix differs). */
-function planOrders(approach: Approach, opts: ChaosOptions, runTag: string): { orders: PlannedOrder[]; stock: Record<string, number> } {
+function planOrders(
+  approach: Approach,
+  opts: ChaosOptions,
+  runTag: string,
+): { orders: PlannedOrder[]; stock: Record<string, number> } {
   const rnd = mulberry32(opts.seed);
   const skus = Array.from({ length: SKUS_PER_RUN }, (_, i) => `${runTag}-${approach}-SKU${i}`);
   const orders: PlannedOrder[] = [];
@@ -108,7 +112,13 @@ function planOrders(approach: Approach, opts: ChaosOptions, runTag: string): { o
         customerId: `chaos-${i % 37}`,
         items,
         payment: { cardNumber: r < 0.08 ? '4000000000000002' : '4242424242424242' },
-        shippingAddress: { name: 'Chaos Monkey', line1: '1 Fault Line', city: 'Berlin', postalCode: '10115', country: r > 0.95 ? 'AQ' : 'DE' },
+        shippingAddress: {
+          name: 'Chaos Monkey',
+          line1: '1 Fault Line',
+          city: 'Berlin',
+          postalCode: '10115',
+          country: r > 0.95 ? 'AQ' : 'DE',
+        },
       },
     });
   }
@@ -119,7 +129,12 @@ function planOrders(approach: Approach, opts: ChaosOptions, runTag: string): { o
 
 const SERVICES = ['orders', 'inventory', 'payments', 'shipping'] as const;
 
-async function adminFaults(stack: ProcessStack, adminToken: string, body: unknown | undefined, services: readonly (typeof SERVICES)[number][] = SERVICES) {
+async function adminFaults(
+  stack: ProcessStack,
+  adminToken: string,
+  body: unknown | undefined,
+  services: readonly (typeof SERVICES)[number][] = SERVICES,
+) {
   await Promise.all(
     services.map(async (s) => {
       const url = `${stack.urls[s]}/admin/faults`;
@@ -135,7 +150,12 @@ async function adminFaults(stack: ProcessStack, adminToken: string, body: unknow
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function postJson(url: string, body: unknown, headers: Record<string, string>, timeoutMs = 60_000): Promise<{ status: number; json: Record<string, unknown> } | undefined> {
+async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<{ status: number; json: Record<string, unknown> } | undefined> {
   try {
     const res = await fetch(url, {
       method: 'POST',
@@ -149,24 +169,38 @@ async function postJson(url: string, body: unknown, headers: Record<string, stri
   }
 }
 
-async function runApproach(stack: ProcessStack, approach: Approach, opts: ChaosOptions, adminToken: string, runTag: string): Promise<{ result: ApproachResult; skus: string[] }> {
+async function runApproach(
+  stack: ProcessStack,
+  approach: Approach,
+  opts: ChaosOptions,
+  adminToken: string,
+  runTag: string,
+): Promise<{ result: ApproachResult; skus: string[] }> {
   const log = opts.log ?? (() => undefined);
   const { orders, stock } = planOrders(approach, opts, runTag);
   for (const [sku, available] of Object.entries(stock)) {
     await seedProduct(stack, sku, { name: `Chaos ${sku}`, priceCents: 700 + (sku.length % 5) * 100, available });
   }
-  const faultRules = { seed: opts.seed, rules: [{ route: '*', failureRate: opts.failureRate, latencyMs: 0, crashAfterCommitRate: opts.crashAfterCommitRate }] };
+  const faultRules = {
+    seed: opts.seed,
+    rules: [
+      { route: '*', failureRate: opts.failureRate, latencyMs: 0, crashAfterCommitRate: opts.crashAfterCommitRate },
+    ],
+  };
   await adminFaults(stack, adminToken, faultRules);
 
   const coordinator = stack.get(approach === 'gateway' ? 'gateway' : approach === 'saga' ? 'worker' : 'api-fast');
-  const killAt = new Set(Array.from({ length: opts.kills }, (_, k) => Math.floor(((k + 1) * opts.orders) / (opts.kills + 1))));
+  const killAt = new Set(
+    Array.from({ length: opts.kills }, (_, k) => Math.floor(((k + 1) * opts.orders) / (opts.kills + 1))),
+  );
   const downAt = Math.floor(opts.orders / 3);
   const outcomes: { status?: string; sagaId?: string }[] = orders.map(() => ({}));
   let next = 0;
   let kills = 0;
   let coordinatorDown: Promise<void> = Promise.resolve();
   const started = Date.now();
-  const base = approach === 'gateway' ? stack.urls.gateway! : approach === 'saga' ? stack.urls.api! : stack.urls.apiFast!;
+  const base =
+    approach === 'gateway' ? stack.urls.gateway! : approach === 'saga' ? stack.urls.api! : stack.urls.apiFast!;
   // a restarted API that hosts its worker answers once it has bundled the workflows again: a few seconds
   const startAttempts = approach === 'saga-fast' ? 120 : 5;
   const auth = { authorization: `Bearer ${STACK_API_TOKEN}` };
@@ -201,7 +235,10 @@ async function runApproach(stack: ProcessStack, approach: Approach, opts: ChaosO
           if (r || attempt >= startAttempts) break;
           await sleep(500);
         }
-        outcomes[i] = r && r.status === 202 ? { sagaId: String(r.json.sagaId), status: 'RUNNING' } : { status: r ? `HTTP_${r.status}` : 'NO_ANSWER' };
+        outcomes[i] =
+          r && r.status === 202
+            ? { sagaId: String(r.json.sagaId), status: 'RUNNING' }
+            : { status: r ? `HTTP_${r.status}` : 'NO_ANSWER' };
       }
     }
   };
@@ -254,13 +291,17 @@ async function runApproach(stack: ProcessStack, approach: Approach, opts: ChaosO
 }
 
 /** Which approach an order belongs to: by the SKUs on its lines. */
-async function orderApproaches(stack: ProcessStack, skusByApproach: Record<string, string[]>): Promise<Map<string, Approach>> {
+async function orderApproaches(
+  stack: ProcessStack,
+  skusByApproach: Record<string, string[]>,
+): Promise<Map<string, Approach>> {
   const conn = await mysql.createConnection(`${stack.mysqlUrl.replace(/\/$/, '')}/${stack.dbPrefix}orders`);
   try {
     const [rows] = await conn.query('SELECT order_id, sku FROM order_lines');
     const out = new Map<string, Approach>();
     for (const r of rows as { order_id: string; sku: string }[]) {
-      for (const [a, skus] of Object.entries(skusByApproach)) if (skus.includes(r.sku)) out.set(r.order_id, a as Approach);
+      for (const [a, skus] of Object.entries(skusByApproach))
+        if (skus.includes(r.sku)) out.set(r.order_id, a as Approach);
     }
     return out;
   } finally {
@@ -291,9 +332,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     }
     const audit = await runAudit({ mysqlUrl: stack.mysqlUrl, dbPrefix: stack.dbPrefix, settleMs: 0 });
     const owner = await orderApproaches(stack, skusByApproach);
-    const violations = Object.fromEntries(opts.approaches.map((a) => [a, [] as AuditReport['violations']])) as Record<Approach, AuditReport['violations']>;
+    const violations = Object.fromEntries(opts.approaches.map((a) => [a, [] as AuditReport['violations']])) as Record<
+      Approach,
+      AuditReport['violations']
+    >;
     for (const v of audit.violations) {
-      const approach = v.orderId ? owner.get(v.orderId) : v.sku ? (Object.entries(skusByApproach).find(([, skus]) => skus.includes(v.sku!))?.[0] as Approach | undefined) : undefined;
+      const approach = v.orderId
+        ? owner.get(v.orderId)
+        : v.sku
+          ? (Object.entries(skusByApproach).find(([, skus]) => skus.includes(v.sku!))?.[0] as Approach | undefined)
+          : undefined;
       if (approach) violations[approach].push(v);
     }
     for (const r of results) {
@@ -302,7 +350,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       r.auditedOrders = [...owner.values()].filter((a) => a === r.approach).length;
       r.ordersWithAnomalies = new Set(vs.map((v) => v.orderId).filter(Boolean)).size;
       for (const v of vs) r.anomaliesByClass[v.class] = (r.anomaliesByClass[v.class] ?? 0) + 1;
-      r.duplicateCharges = vs.filter((v) => v.class === 'DUPLICATE_PAYMENT' || v.class === 'CONFIRMED_PAYMENT_AMOUNT_MISMATCH').length;
+      r.duplicateCharges = vs.filter(
+        (v) => v.class === 'DUPLICATE_PAYMENT' || v.class === 'CONFIRMED_PAYMENT_AMOUNT_MISMATCH',
+      ).length;
       r.unrefundedCharges = vs.filter((v) => v.class === 'CANCELLED_PAYMENT_NOT_REFUNDED').length;
     }
     const { log: _l, outDir: _o, temporalAddress: _t, ...options } = opts;
@@ -326,8 +376,13 @@ export function markdownTable(report: ChaosReport): string {
   }
   const classes = [...new Set(report.results.flatMap((r) => Object.keys(r.anomaliesByClass)))].sort();
   if (classes.length > 0) {
-    rows.push('', `| anomaly class | ${report.results.map((r) => r.approach).join(' | ')} |`, `|---|${report.results.map(() => '---:').join('|')}|`);
-    for (const c of classes) rows.push(`| ${c} | ${report.results.map((r) => r.anomaliesByClass[c] ?? 0).join(' | ')} |`);
+    rows.push(
+      '',
+      `| anomaly class | ${report.results.map((r) => r.approach).join(' | ')} |`,
+      `|---|${report.results.map(() => '---:').join('|')}|`,
+    );
+    for (const c of classes)
+      rows.push(`| ${c} | ${report.results.map((r) => r.anomaliesByClass[c] ?? 0).join(' | ')} |`);
   }
   return rows.join('\n') + '\n';
 }

@@ -14,10 +14,15 @@ export interface TemporalConnectionConfig {
 
 /** The connection settings, checked; keyed by the variables that set them, so errors name those. */
 const temporalConnectionSchema = z.object({
-  TEMPORAL_ADDRESS: z.string().regex(/^\S+:\d{1,5}$/, 'host:port, e.g. localhost:7233').default('localhost:7233'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^\S+:\d{1,5}$/, 'host:port, e.g. localhost:7233')
+    .default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().trim().min(1).max(255).default('default'),
   TEMPORAL_API_KEY: z.string().min(1).optional(),
-  TEMPORAL_TLS: z.union([z.boolean(), z.custom<TLSConfig>((v) => typeof v === 'object' && v !== null, 'TLS settings')]).optional(),
+  TEMPORAL_TLS: z
+    .union([z.boolean(), z.custom<TLSConfig>((v) => typeof v === 'object' && v !== null, 'TLS settings')])
+    .optional(),
   TEMPORAL_GRPC_META: z.record(z.string(), z.string()).optional(),
 });
 
@@ -28,7 +33,9 @@ const temporalConnectionSchema = z.object({
  * program's config module (the one place that program reads `process.env`) calls it through
  * `parseConfigWithTemporal`.
  */
-function readTemporalConnection(env: Record<string, string | undefined>): { value: TemporalConnectionConfig; issues?: never } | { issues: string[] } {
+function readTemporalConnection(
+  env: Record<string, string | undefined>,
+): { value: TemporalConnectionConfig; issues?: never } | { issues: string[] } {
   const defined = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
   let loaded: ReturnType<typeof loadClientConnectConfig>;
   try {

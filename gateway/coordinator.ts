@@ -26,7 +26,8 @@ import type { Attempted } from '../shared/attempted';
  */
 
 /** The forward steps, named as the PlaceOrder saga names them. */
-export type GatewayStep = 'createOrder' | 'reserveStock' | 'chargePayment' | 'scheduleShipment' | 'confirmOrder' | 'commitStock';
+export type GatewayStep =
+  'createOrder' | 'reserveStock' | 'chargePayment' | 'scheduleShipment' | 'confirmOrder' | 'commitStock';
 /** The rollback of each step that has one (the saga's compensations). */
 export type GatewayRollback = 'cancelOrder' | 'releaseStock' | 'refundPayment' | 'cancelShipment';
 export type GatewayStatus = 'COMPLETED' | 'COMPENSATED' | 'FAILED';
@@ -64,7 +65,9 @@ export interface CoordinatorOptions {
  * namespace differs from the API's, so one key sent to both never addresses the same order.
  */
 export function gatewayOrderId(idKey: Buffer, idempotencyKey?: string): string {
-  return idempotencyKey === undefined ? randomUUID() : `g${keyedDigest(idKey, `gateway-orders:${idempotencyKey}`).slice(0, 32)}`;
+  return idempotencyKey === undefined
+    ? randomUUID()
+    : `g${keyedDigest(idKey, `gateway-orders:${idempotencyKey}`).slice(0, 32)}`;
 }
 
 /** How the gateway sees a failed call: the client's ApplicationFailure `type` (code or technical type). */
@@ -93,7 +96,8 @@ export class OrderCoordinator {
     // The activities' HTTP client and request builders, reused outside Temporal: the client falls
     // back to attempt 1 and no cancellation signal when it is not inside an activity.
     this.agent = createAgent({ timeoutMs: opts.httpTimeoutMs, connections: opts.httpConnections });
-    const client = (name: string, url: string) => new ServiceClient(name, url, this.agent, opts.httpTimeoutMs, opts.serviceToken);
+    const client = (name: string, url: string) =>
+      new ServiceClient(name, url, this.agent, opts.httpTimeoutMs, opts.serviceToken);
     this.orders = createOrdersActivities(client('orders', opts.urls.orders));
     this.inventory = createInventoryActivities(client('inventory', opts.urls.inventory));
     this.shipping = createShippingActivities(client('shipping', opts.urls.shipping));
@@ -128,26 +132,39 @@ export class OrderCoordinator {
     };
     const answer = (a: GatewayOrderAnswer): GatewayOrderAnswer => {
       const level = a.status === 'FAILED' ? 'error' : 'info';
-      log[level]({ status: a.status, failure: a.failure, rollbackErrors: a.rollbackErrors, ms: Date.now() - startedAt }, 'order processed');
+      log[level](
+        { status: a.status, failure: a.failure, rollbackErrors: a.rollbackErrors, ms: Date.now() - startedAt },
+        'order processed',
+      );
       return a;
     };
 
     let result: NonNullable<GatewayOrderAnswer['result']>;
     try {
       await call('createOrder', () =>
-        this.orders.createOrder({ idempotencyKey: key('createOrder'), orderId, customerId: order.customerId, lines: order.items }),
+        this.orders.createOrder({
+          idempotencyKey: key('createOrder'),
+          orderId,
+          customerId: order.customerId,
+          lines: order.items,
+        }),
       );
       // A constant reason: the rollback's request (and so its stored hash) is the same on every repeat.
       done.push({
         step: 'createOrder',
         rollback: 'cancelOrder',
-        run: () => this.orders.cancelOrder({ idempotencyKey: key('cancelOrder'), orderId, reason: 'gateway rolled back' }),
+        run: () =>
+          this.orders.cancelOrder({ idempotencyKey: key('cancelOrder'), orderId, reason: 'gateway rolled back' }),
       });
 
       const reservation = await call('reserveStock', () =>
         this.inventory.reserveStock({ idempotencyKey: key('reserveStock'), orderId, lines: order.items }),
       );
-      done.push({ step: 'reserveStock', rollback: 'releaseStock', run: () => this.inventory.releaseStock({ idempotencyKey: key('releaseStock'), orderId }) });
+      done.push({
+        step: 'reserveStock',
+        rollback: 'releaseStock',
+        run: () => this.inventory.releaseStock({ idempotencyKey: key('releaseStock'), orderId }),
+      });
 
       const payment = await call('chargePayment', async () => {
         // The total is known once the stock is reserved: an order payments would refuse for its
@@ -161,23 +178,41 @@ export class OrderCoordinator {
       done.push({
         step: 'chargePayment',
         rollback: 'refundPayment',
-        run: () => this.payments.call<RefundResult>('POST', `/charges/${encodeURIComponent(orderId)}/refund`, { body: {}, idempotencyKey: key('refundPayment') }),
+        run: () =>
+          this.payments.call<RefundResult>('POST', `/charges/${encodeURIComponent(orderId)}/refund`, {
+            body: {},
+            idempotencyKey: key('refundPayment'),
+          }),
       });
 
       const shipment = await call('scheduleShipment', () =>
-        this.shipping.scheduleShipment({ idempotencyKey: key('scheduleShipment'), orderId, address: order.shippingAddress }),
+        this.shipping.scheduleShipment({
+          idempotencyKey: key('scheduleShipment'),
+          orderId,
+          address: order.shippingAddress,
+        }),
       );
-      done.push({ step: 'scheduleShipment', rollback: 'cancelShipment', run: () => this.shipping.cancelShipment({ idempotencyKey: key('cancelShipment'), orderId }) });
+      done.push({
+        step: 'scheduleShipment',
+        rollback: 'cancelShipment',
+        run: () => this.shipping.cancelShipment({ idempotencyKey: key('cancelShipment'), orderId }),
+      });
 
       // The confirmation has no rollback of its own: when it fails, everything above is rolled
       // back (if it landed anyway, cancelling the order is refused and the answer is FAILED).
-      await call('confirmOrder', () => this.orders.confirmOrder({ idempotencyKey: key('confirmOrder'), orderId, lines: reservation.lines }));
+      await call('confirmOrder', () =>
+        this.orders.confirmOrder({ idempotencyKey: key('confirmOrder'), orderId, lines: reservation.lines }),
+      );
       result = { totalCents: reservation.totalCents, paymentId: payment.paymentId, shipmentId: shipment.shipmentId };
     } catch (err) {
       const failure = { step: at.step, ...describeFailure(err) };
       if (failure.type === ErrorCodes.IDEMPOTENCY_KEY_REUSED) {
         log.warn({ failure }, 'idempotency key reused with another request');
-        throw new AppError(422, ErrorCodes.IDEMPOTENCY_KEY_REUSED, `This Idempotency-Key was already used for order ${orderId} with a different request`);
+        throw new AppError(
+          422,
+          ErrorCodes.IDEMPOTENCY_KEY_REUSED,
+          `This Idempotency-Key was already used for order ${orderId} with a different request`,
+        );
       }
       log.warn({ failure }, 'step failed; rolling back');
       return answer(await this.rollBack(orderId, failure, done, log));
@@ -210,7 +245,9 @@ export class OrderCoordinator {
         log.error({ step: d.step, rollback: d.rollback, error: f }, 'rollback failed; the step stays in place');
       }
     }
-    return rollbackErrors.length === 0 ? { orderId, status: 'COMPENSATED', failure } : { orderId, status: 'FAILED', failure, rollbackErrors };
+    return rollbackErrors.length === 0
+      ? { orderId, status: 'COMPENSATED', failure }
+      : { orderId, status: 'FAILED', failure, rollbackErrors };
   }
 
   /** Closes the keep-alive pool (after the HTTP server stopped taking requests). */

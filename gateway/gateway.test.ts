@@ -29,17 +29,37 @@ interface Gateway {
 
 /** A real gateway over the suite's services; `urls` points some of its calls elsewhere (a proxy). */
 function startGateway(urls: Partial<ServiceStack['urls']> = {}, httpTimeoutMs = 2000): Gateway {
-  const coordinator = new OrderCoordinator({ urls: { ...stack.urls, ...urls }, httpTimeoutMs, httpConnections: 8, serviceToken: SERVICE_TOKENS.gateway, logger });
+  const coordinator = new OrderCoordinator({
+    urls: { ...stack.urls, ...urls },
+    httpTimeoutMs,
+    httpConnections: 8,
+    serviceToken: SERVICE_TOKENS.gateway,
+    logger,
+  });
   closers.push(() => coordinator.close());
   return { app: createGatewayApp({ coordinator, logger, apiToken: TOKEN }), coordinator };
 }
 
 function orderBody(sku: string, overrides: Record<string, unknown> = {}) {
-  return { customerId: 'cust-7', items: [{ sku, quantity: 2 }], payment: { cardNumber: GOOD_CARD }, shippingAddress: ADDRESS, ...overrides };
+  return {
+    customerId: 'cust-7',
+    items: [{ sku, quantity: 2 }],
+    payment: { cardNumber: GOOD_CARD },
+    shippingAddress: ADDRESS,
+    ...overrides,
+  };
 }
 
-async function placeOrder(g: Gateway, body: unknown, headers: Record<string, string> = {}): Promise<GatewayOrderAnswer> {
-  const res = await request(g.app).post('/orders').set(auth).set(headers).send(body as object);
+async function placeOrder(
+  g: Gateway,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<GatewayOrderAnswer> {
+  const res = await request(g.app)
+    .post('/orders')
+    .set(auth)
+    .set(headers)
+    .send(body as object);
   expect(res.status).toBe(200);
   return res.body as GatewayOrderAnswer;
 }
@@ -87,7 +107,10 @@ async function hangingService(onRequest: () => Promise<void>): Promise<string> {
  * request and then drops the connection without answering (the effect landed, the answer was
  * lost: `afterForwarding`), or drops it without forwarding (`beforeForwarding`).
  */
-async function lossyProxy(targetUrl: string, lose: (method: string, path: string) => 'afterForwarding' | 'beforeForwarding' | undefined): Promise<string> {
+async function lossyProxy(
+  targetUrl: string,
+  lose: (method: string, path: string) => 'afterForwarding' | 'beforeForwarding' | undefined,
+): Promise<string> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -98,7 +121,9 @@ async function lossyProxy(targetUrl: string, lose: (method: string, path: string
           req.socket.destroy();
           return;
         }
-        const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k))) as Record<string, string>;
+        const headers = Object.fromEntries(
+          Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)),
+        ) as Record<string, string>;
         const upstream = await undiciRequest(new URL(req.url ?? '/', targetUrl), {
           method: req.method as 'GET',
           headers,
@@ -109,7 +134,11 @@ async function lossyProxy(targetUrl: string, lose: (method: string, path: string
           req.socket.destroy();
           return;
         }
-        res.writeHead(upstream.statusCode, { 'content-type': String(upstream.headers['content-type'] ?? 'application/json') }).end(text);
+        res
+          .writeHead(upstream.statusCode, {
+            'content-type': String(upstream.headers['content-type'] ?? 'application/json'),
+          })
+          .end(text);
       })();
     });
   });
@@ -142,14 +171,26 @@ describe('gateway: nothing fails', () => {
       paymentAmounts: [2500],
       shipments: ['SCHEDULED'],
     });
-    const lines = await stack.orders.query('SELECT product_name, unit_price_cents FROM order_lines WHERE order_id = ?', [answer.orderId]);
+    const lines = await stack.orders.query(
+      'SELECT product_name, unit_price_cents FROM order_lines WHERE order_id = ?',
+      [answer.orderId],
+    );
     expect(lines).toEqual([{ product_name: 'Teapot', unit_price_cents: 1250 }]);
     expect(await stockOf(stack, sku)).toEqual({ available: 8, reserved: 0, committed: 2 });
-    const [payment] = await stack.payments.query<{ payment_id: string; card_last4: string }>('SELECT payment_id, card_last4 FROM payments WHERE order_id = ?', [answer.orderId]);
+    const [payment] = await stack.payments.query<{ payment_id: string; card_last4: string }>(
+      'SELECT payment_id, card_last4 FROM payments WHERE order_id = ?',
+      [answer.orderId],
+    );
     expect(payment).toEqual({ payment_id: answer.result!.paymentId, card_last4: '4242' });
     // one Idempotency-Key per call, derived from the order and the step
-    const keys = await stack.orders.query<{ idem_key: string }>('SELECT idem_key FROM idempotency_keys WHERE idem_key LIKE ? ORDER BY idem_key', [`%${answer.orderId}%`]);
-    expect(keys.map((k) => k.idem_key)).toEqual([`gateway-order-${answer.orderId}:confirmOrder`, `gateway-order-${answer.orderId}:createOrder`]);
+    const keys = await stack.orders.query<{ idem_key: string }>(
+      'SELECT idem_key FROM idempotency_keys WHERE idem_key LIKE ? ORDER BY idem_key',
+      [`%${answer.orderId}%`],
+    );
+    expect(keys.map((k) => k.idem_key)).toEqual([
+      `gateway-order-${answer.orderId}:confirmOrder`,
+      `gateway-order-${answer.orderId}:createOrder`,
+    ]);
   });
 
   test('when the same Idempotency-Key is sent twice, then the second answer repeats the first and nothing happens twice', async () => {
@@ -159,19 +200,27 @@ describe('gateway: nothing fails', () => {
     const second = await placeOrder(gateway, orderBody(sku), key);
     expect(first.status).toBe('COMPLETED');
     expect(second).toEqual(first);
-    expect(await orderFootprint(stack, first.orderId)).toMatchObject({ order: 'CONFIRMED', payments: ['CAPTURED'], shipments: ['SCHEDULED'] });
+    expect(await orderFootprint(stack, first.orderId)).toMatchObject({
+      order: 'CONFIRMED',
+      payments: ['CAPTURED'],
+      shipments: ['SCHEDULED'],
+    });
     expect(await stockOf(stack, sku)).toEqual({ available: 8, reserved: 0, committed: 2 });
   });
 
-  test('when a customer\'s Idempotency-Key is known, then the order ID cannot be computed from it without the gateway\'s secret', async () => {
+  test("when a customer's Idempotency-Key is known, then the order ID cannot be computed from it without the gateway's secret", async () => {
     const sku = await putProduct(stack, { sku: uniqueId('GW'), available: 10, priceCents: 700 });
     const key = uniqueId('checkout');
     const answer = await placeOrder(gateway, orderBody(sku), { 'Idempotency-Key': key });
     expect(answer.status).toBe('COMPLETED');
     // not the unkeyed derivation the gateway used before (g + sha256("gateway-orders:<key>"))
-    expect(answer.orderId).not.toBe(`g${createHash('sha256').update(`gateway-orders:${key}`).digest('hex').slice(0, 32)}`);
+    expect(answer.orderId).not.toBe(
+      `g${createHash('sha256').update(`gateway-orders:${key}`).digest('hex').slice(0, 32)}`,
+    );
     expect(answer.orderId).toBe(gatewayOrderId(deriveKey(TOKEN, 'gateway/idempotent-ids'), key));
-    expect(gatewayOrderId(deriveKey('another-token-0123456789', 'gateway/idempotent-ids'), key)).not.toBe(answer.orderId);
+    expect(gatewayOrderId(deriveKey('another-token-0123456789', 'gateway/idempotent-ids'), key)).not.toBe(
+      answer.orderId,
+    );
   });
 
   test('when an Idempotency-Key is reused with another address, then it answers 422 and the first order stays as it was', async () => {
@@ -186,7 +235,12 @@ describe('gateway: nothing fails', () => {
       .send(orderBody(sku, { shippingAddress: { ...ADDRESS, city: 'Paris', country: 'FR' } }));
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
-    expect(await orderFootprint(stack, first.orderId)).toMatchObject({ order: 'CONFIRMED', reservation: 'COMMITTED', payments: ['CAPTURED'], shipments: ['SCHEDULED'] });
+    expect(await orderFootprint(stack, first.orderId)).toMatchObject({
+      order: 'CONFIRMED',
+      reservation: 'COMMITTED',
+      payments: ['CAPTURED'],
+      shipments: ['SCHEDULED'],
+    });
     expect(await stockOf(stack, sku)).toEqual({ available: 8, reserved: 0, committed: 2 });
   });
 });
@@ -198,7 +252,11 @@ describe('gateway: a business failure is rolled back', () => {
     expect(answer).toEqual({
       orderId: expect.any(String),
       status: 'COMPENSATED',
-      failure: { step: 'reserveStock', type: 'INSUFFICIENT_STOCK', message: expect.stringContaining('Not enough stock') },
+      failure: {
+        step: 'reserveStock',
+        type: 'INSUFFICIENT_STOCK',
+        message: expect.stringContaining('Not enough stock'),
+      },
     });
     expect(await orderFootprint(stack, answer.orderId)).toEqual({
       order: 'CANCELLED',
@@ -214,26 +272,50 @@ describe('gateway: a business failure is rolled back', () => {
   test('when the card is declined, then it releases the stock and cancels the order and answers COMPENSATED', async () => {
     const sku = await putProduct(stack, { sku: uniqueId('GW'), available: 5 });
     const answer = await placeOrder(gateway, orderBody(sku, { payment: { cardNumber: DECLINED_CARD } }));
-    expect(answer).toMatchObject({ status: 'COMPENSATED', failure: { step: 'chargePayment', type: 'PAYMENT_DECLINED' } });
+    expect(answer).toMatchObject({
+      status: 'COMPENSATED',
+      failure: { step: 'chargePayment', type: 'PAYMENT_DECLINED' },
+    });
     expect(answer.rollbackErrors).toBeUndefined();
-    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['DECLINED'], shipments: [] });
+    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({
+      order: 'CANCELLED',
+      reservation: 'RELEASED',
+      payments: ['DECLINED'],
+      shipments: [],
+    });
     expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
   });
 
   test('when the total is over the payments cap, then it never calls payments, rolls back and answers COMPENSATED with ORDER_TOTAL_OVER_LIMIT', async () => {
     const sku = await putProduct(stack, { sku: uniqueId('GW'), available: 10, priceCents: 100_000_000 });
     const answer = await placeOrder(gateway, orderBody(sku));
-    expect(answer).toMatchObject({ status: 'COMPENSATED', failure: { step: 'chargePayment', type: 'ORDER_TOTAL_OVER_LIMIT' } });
+    expect(answer).toMatchObject({
+      status: 'COMPENSATED',
+      failure: { step: 'chargePayment', type: 'ORDER_TOTAL_OVER_LIMIT' },
+    });
     expect(answer.failure!.message).toMatch(/\$2,000,000\.00.*\$1,000,000\.00/);
-    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: [], shipments: [] });
+    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({
+      order: 'CANCELLED',
+      reservation: 'RELEASED',
+      payments: [],
+      shipments: [],
+    });
     expect(await stockOf(stack, sku)).toEqual({ available: 10, reserved: 0, committed: 0 });
   });
 
   test('when the address is unserviceable, then it refunds, releases the stock, cancels the order and answers COMPENSATED', async () => {
     const sku = await putProduct(stack, { sku: uniqueId('GW'), available: 5 });
     const answer = await placeOrder(gateway, orderBody(sku, { shippingAddress: { ...ADDRESS, country: 'AQ' } }));
-    expect(answer).toMatchObject({ status: 'COMPENSATED', failure: { step: 'scheduleShipment', type: 'UNSERVICEABLE_ADDRESS' } });
-    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['REFUNDED'], shipments: [] });
+    expect(answer).toMatchObject({
+      status: 'COMPENSATED',
+      failure: { step: 'scheduleShipment', type: 'UNSERVICEABLE_ADDRESS' },
+    });
+    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({
+      order: 'CANCELLED',
+      reservation: 'RELEASED',
+      payments: ['REFUNDED'],
+      shipments: [],
+    });
     expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
   });
 });
@@ -248,8 +330,16 @@ describe('gateway: technical failures (the baseline’s known weaknesses)', () =
     } finally {
       await stack.shipping.start();
     }
-    expect(answer).toMatchObject({ status: 'COMPENSATED', failure: { step: 'scheduleShipment', type: 'SERVICE_UNREACHABLE' } });
-    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['REFUNDED'], shipments: [] });
+    expect(answer).toMatchObject({
+      status: 'COMPENSATED',
+      failure: { step: 'scheduleShipment', type: 'SERVICE_UNREACHABLE' },
+    });
+    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({
+      order: 'CANCELLED',
+      reservation: 'RELEASED',
+      payments: ['REFUNDED'],
+      shipments: [],
+    });
     expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
   });
 
@@ -267,8 +357,14 @@ describe('gateway: technical failures (the baseline’s known weaknesses)', () =
     expect(answer).toEqual({
       orderId: expect.any(String),
       status: 'FAILED',
-      failure: { step: 'scheduleShipment', type: 'SERVICE_TIMEOUT', message: expect.stringContaining('no answer within 500 ms') },
-      rollbackErrors: [{ step: 'chargePayment', rollback: 'refundPayment', type: 'SERVICE_UNREACHABLE', message: expect.any(String) }],
+      failure: {
+        step: 'scheduleShipment',
+        type: 'SERVICE_TIMEOUT',
+        message: expect.stringContaining('no answer within 500 ms'),
+      },
+      rollbackErrors: [
+        { step: 'chargePayment', rollback: 'refundPayment', type: 'SERVICE_UNREACHABLE', message: expect.any(String) },
+      ],
     });
     // The other rollbacks ran; the refund never will: the customer paid for a cancelled order.
     expect(await orderFootprint(stack, answer.orderId)).toEqual({
@@ -284,45 +380,79 @@ describe('gateway: technical failures (the baseline’s known weaknesses)', () =
 
   test('when a charge lands but its answer is lost, then it answers COMPENSATED while the cancelled order stays charged', async () => {
     const sku = await putProduct(stack, { sku: uniqueId('GW'), available: 5, priceCents: 400 });
-    const proxy = await lossyProxy(stack.payments.url, (method, path) => (method === 'POST' && path === '/charges' ? 'afterForwarding' : undefined));
+    const proxy = await lossyProxy(stack.payments.url, (method, path) =>
+      method === 'POST' && path === '/charges' ? 'afterForwarding' : undefined,
+    );
     const answer = await placeOrder(startGateway({ payments: proxy }), orderBody(sku));
-    expect(answer).toMatchObject({ status: 'COMPENSATED', failure: { step: 'chargePayment', type: 'SERVICE_UNREACHABLE' } });
+    expect(answer).toMatchObject({
+      status: 'COMPENSATED',
+      failure: { step: 'chargePayment', type: 'SERVICE_UNREACHABLE' },
+    });
     // Only steps that answered success are rolled back: the gateway reports a clean rollback, the data says otherwise.
-    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['CAPTURED'], paymentAmounts: [800] });
+    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({
+      order: 'CANCELLED',
+      reservation: 'RELEASED',
+      payments: ['CAPTURED'],
+      paymentAmounts: [800],
+    });
   });
 
   test('when the confirmation never reaches the orders service, then everything is rolled back and it answers COMPENSATED', async () => {
     const sku = await putProduct(stack, { sku: uniqueId('GW'), available: 5 });
-    const proxy = await lossyProxy(stack.orders.url, (method, path) => (method === 'POST' && path.endsWith('/confirm') ? 'beforeForwarding' : undefined));
+    const proxy = await lossyProxy(stack.orders.url, (method, path) =>
+      method === 'POST' && path.endsWith('/confirm') ? 'beforeForwarding' : undefined,
+    );
     const answer = await placeOrder(startGateway({ orders: proxy }), orderBody(sku));
-    expect(answer).toMatchObject({ status: 'COMPENSATED', failure: { step: 'confirmOrder', type: 'SERVICE_UNREACHABLE' } });
-    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['REFUNDED'], shipments: ['CANCELLED'] });
+    expect(answer).toMatchObject({
+      status: 'COMPENSATED',
+      failure: { step: 'confirmOrder', type: 'SERVICE_UNREACHABLE' },
+    });
+    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({
+      order: 'CANCELLED',
+      reservation: 'RELEASED',
+      payments: ['REFUNDED'],
+      shipments: ['CANCELLED'],
+    });
     expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
   });
 
   test('when the confirmation lands but its answer is lost, then it answers FAILED and the confirmed order is left refunded and unshipped', async () => {
     const sku = await putProduct(stack, { sku: uniqueId('GW'), available: 5 });
-    const proxy = await lossyProxy(stack.orders.url, (method, path) => (method === 'POST' && path.endsWith('/confirm') ? 'afterForwarding' : undefined));
+    const proxy = await lossyProxy(stack.orders.url, (method, path) =>
+      method === 'POST' && path.endsWith('/confirm') ? 'afterForwarding' : undefined,
+    );
     const answer = await placeOrder(startGateway({ orders: proxy }), orderBody(sku));
     expect(answer).toMatchObject({
       status: 'FAILED',
       failure: { step: 'confirmOrder', type: 'SERVICE_UNREACHABLE' },
       rollbackErrors: [{ step: 'createOrder', rollback: 'cancelOrder', type: 'ILLEGAL_TRANSITION' }],
     });
-    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({ order: 'CONFIRMED', reservation: 'RELEASED', payments: ['REFUNDED'], shipments: ['CANCELLED'] });
+    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({
+      order: 'CONFIRMED',
+      reservation: 'RELEASED',
+      payments: ['REFUNDED'],
+      shipments: ['CANCELLED'],
+    });
     expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
   });
 
   test('when the stock commit fails after the confirmation, then it answers FAILED, rolls nothing back and the stock stays held', async () => {
     const sku = await putProduct(stack, { sku: uniqueId('GW'), available: 5 });
-    const proxy = await lossyProxy(stack.inventory.url, (method, path) => (method === 'POST' && path.endsWith('/commit') ? 'beforeForwarding' : undefined));
+    const proxy = await lossyProxy(stack.inventory.url, (method, path) =>
+      method === 'POST' && path.endsWith('/commit') ? 'beforeForwarding' : undefined,
+    );
     const answer = await placeOrder(startGateway({ inventory: proxy }), orderBody(sku));
     expect(answer).toEqual({
       orderId: expect.any(String),
       status: 'FAILED',
       failure: { step: 'commitStock', type: 'SERVICE_UNREACHABLE', message: expect.any(String) },
     });
-    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({ order: 'CONFIRMED', reservation: 'HELD', payments: ['CAPTURED'], shipments: ['SCHEDULED'] });
+    expect(await orderFootprint(stack, answer.orderId)).toMatchObject({
+      order: 'CONFIRMED',
+      reservation: 'HELD',
+      payments: ['CAPTURED'],
+      shipments: ['SCHEDULED'],
+    });
     expect(await stockOf(stack, sku)).toEqual({ available: 3, reserved: 2, committed: 0 });
   });
 });
@@ -333,7 +463,10 @@ describe('gateway: client mistakes', () => {
     const none = await request(gateway.app).post('/orders').send(orderBody('GW-1'));
     expect(none.status).toBe(401);
     expect(none.body.error.code).toBe('UNAUTHORIZED');
-    const wrong = await request(gateway.app).post('/orders').set('Authorization', 'Bearer nope').send(orderBody('GW-1'));
+    const wrong = await request(gateway.app)
+      .post('/orders')
+      .set('Authorization', 'Bearer nope')
+      .send(orderBody('GW-1'));
     expect(wrong.status).toBe(401);
     expect(await orderCount()).toBe(before);
   });
@@ -346,24 +479,70 @@ describe('gateway: client mistakes', () => {
 
   const cases: [string, (r: request.Test) => request.Test, number, string][] = [
     ['malformed JSON', (r) => r.set('Content-Type', 'application/json').send('{"customerId": '), 400, 'INVALID_JSON'],
-    ['a body that is not JSON', (r) => r.set('Content-Type', 'text/plain').send('hello'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    [
+      'a body that is not JSON',
+      (r) => r.set('Content-Type', 'text/plain').send('hello'),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
     ['no body', (r) => r, 400, 'VALIDATION_FAILED'],
     ['an unknown field', (r) => r.send({ ...orderBody('A1'), coupon: 'FREE' }), 400, 'VALIDATION_FAILED'],
-    ['a quantity of 0', (r) => r.send(orderBody('A1', { items: [{ sku: 'A1', quantity: 0 }] })), 400, 'VALIDATION_FAILED'],
-    ['the same SKU twice', (r) => r.send(orderBody('A1', { items: [{ sku: 'A1', quantity: 1 }, { sku: 'A1', quantity: 2 }] })), 400, 'VALIDATION_FAILED'],
-    ['a card number with letters', (r) => r.send(orderBody('A1', { payment: { cardNumber: '4242abcd42424242' } })), 400, 'VALIDATION_FAILED'],
-    ['an unknown country code', (r) => r.send(orderBody('A1', { shippingAddress: { ...ADDRESS, country: 'XX' } })), 400, 'VALIDATION_FAILED'],
-    ['a body over the limit', (r) => r.send(orderBody('A1', { customerId: 'x'.repeat(70_000) })), 413, 'PAYLOAD_TOO_LARGE'],
-    ['an Idempotency-Key of 201 characters', (r) => r.set('Idempotency-Key', 'k'.repeat(201)).send(orderBody('A1')), 400, 'VALIDATION_FAILED'],
+    [
+      'a quantity of 0',
+      (r) => r.send(orderBody('A1', { items: [{ sku: 'A1', quantity: 0 }] })),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'the same SKU twice',
+      (r) =>
+        r.send(
+          orderBody('A1', {
+            items: [
+              { sku: 'A1', quantity: 1 },
+              { sku: 'A1', quantity: 2 },
+            ],
+          }),
+        ),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a card number with letters',
+      (r) => r.send(orderBody('A1', { payment: { cardNumber: '4242abcd42424242' } })),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'an unknown country code',
+      (r) => r.send(orderBody('A1', { shippingAddress: { ...ADDRESS, country: 'XX' } })),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a body over the limit',
+      (r) => r.send(orderBody('A1', { customerId: 'x'.repeat(70_000) })),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ],
+    [
+      'an Idempotency-Key of 201 characters',
+      (r) => r.set('Idempotency-Key', 'k'.repeat(201)).send(orderBody('A1')),
+      400,
+      'VALIDATION_FAILED',
+    ],
     ['an unknown query parameter', (r) => r.query({ wait: 'maybe' }).send(orderBody('A1')), 400, 'VALIDATION_FAILED'],
   ];
-  test.each(cases)('when POST /orders has %s, then it answers a 4xx JSON error and creates no order', async (_name, build, status, code) => {
-    const before = await orderCount();
-    const res = await build(request(gateway.app).post('/orders').set(auth));
-    expect(res.status).toBe(status);
-    expect(res.body.error).toMatchObject({ code, message: expect.any(String) });
-    expect(await orderCount()).toBe(before);
-  });
+  test.each(cases)(
+    'when POST /orders has %s, then it answers a 4xx JSON error and creates no order',
+    async (_name, build, status, code) => {
+      const before = await orderCount();
+      const res = await build(request(gateway.app).post('/orders').set(auth));
+      expect(res.status).toBe(status);
+      expect(res.body.error).toMatchObject({ code, message: expect.any(String) });
+      expect(await orderCount()).toBe(before);
+    },
+  );
 
   test('when a route does not exist, then it answers a 404 JSON error', async () => {
     const res = await request(gateway.app).get('/sagas').set(auth);
@@ -375,8 +554,16 @@ describe('gateway: client mistakes', () => {
 describe('gateway: configuration', () => {
   test('when only API_TOKEN and SERVICE_TOKEN are set, then it listens on 3005 and calls the services where the worker does', () => {
     const config = loadGatewayConfig({ API_TOKEN: TOKEN, SERVICE_TOKEN: SERVICE_TOKENS.gateway });
-    const worker = workerConfigSchema.parse({ CARD_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'), SERVICE_TOKEN: SERVICE_TOKENS.worker });
-    expect(config).toMatchObject({ GATEWAY_PORT: 3005, BIND_HOST: '127.0.0.1', HTTP_TIMEOUT_MS: worker.HTTP_TIMEOUT_MS, LOG_LEVEL: 'info' });
+    const worker = workerConfigSchema.parse({
+      CARD_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
+      SERVICE_TOKEN: SERVICE_TOKENS.worker,
+    });
+    expect(config).toMatchObject({
+      GATEWAY_PORT: 3005,
+      BIND_HOST: '127.0.0.1',
+      HTTP_TIMEOUT_MS: worker.HTTP_TIMEOUT_MS,
+      LOG_LEVEL: 'info',
+    });
     expect([config.ORDERS_URL, config.INVENTORY_URL, config.PAYMENTS_URL, config.SHIPPING_URL]).toEqual([
       worker.ORDERS_URL,
       worker.INVENTORY_URL,
@@ -386,7 +573,9 @@ describe('gateway: configuration', () => {
   });
 
   test('when API_TOKEN is missing and a port is bad, then it refuses to start listing both', () => {
-    expect(() => loadGatewayConfig({ GATEWAY_PORT: '99999' })).toThrow(/GATEWAY_PORT[\s\S]*API_TOKEN|API_TOKEN[\s\S]*GATEWAY_PORT/);
+    expect(() => loadGatewayConfig({ GATEWAY_PORT: '99999' })).toThrow(
+      /GATEWAY_PORT[\s\S]*API_TOKEN|API_TOKEN[\s\S]*GATEWAY_PORT/,
+    );
     expect(gatewayConfigSchema.safeParse({ API_TOKEN: 'short' }).success).toBe(false);
   });
 });

@@ -15,7 +15,12 @@ async function main(): Promise<void> {
   const config = loadGatewayConfig();
   const logger = createLogger('gateway', config.LOG_LEVEL);
   const coordinator = new OrderCoordinator({
-    urls: { orders: config.ORDERS_URL, inventory: config.INVENTORY_URL, payments: config.PAYMENTS_URL, shipping: config.SHIPPING_URL },
+    urls: {
+      orders: config.ORDERS_URL,
+      inventory: config.INVENTORY_URL,
+      payments: config.PAYMENTS_URL,
+      shipping: config.SHIPPING_URL,
+    },
     httpTimeoutMs: config.HTTP_TIMEOUT_MS,
     httpConnections: config.HTTP_CONNECTIONS,
     serviceToken: config.SERVICE_TOKEN,
@@ -23,7 +28,10 @@ async function main(): Promise<void> {
   });
   const app = createGatewayApp({ coordinator, logger, apiToken: config.API_TOKEN });
   const server = await listenWithJsonErrors(app, config.GATEWAY_PORT, config.BIND_HOST);
-  logger.info({ url: `http://${config.BIND_HOST}:${boundPort(server)}`, timeoutMs: config.HTTP_TIMEOUT_MS }, 'gateway listening');
+  logger.info(
+    { url: `http://${config.BIND_HOST}:${boundPort(server)}`, timeoutMs: config.HTTP_TIMEOUT_MS },
+    'gateway listening',
+  );
   stopGracefully(logger, server, () => coordinator.close());
 }
 

@@ -8,17 +8,36 @@ import { connectBroker } from '../lib/nats';
 import { streamOf, type EventSource } from '../lib/events';
 import { stackAuth, type ProcessStack } from './process-stack';
 
-const ADDRESS = { name: 'Ada Lovelace', line1: '12 St James Square', city: 'London', postalCode: 'SW1Y 4JH', country: 'GB' };
+const ADDRESS = {
+  name: 'Ada Lovelace',
+  line1: '12 St James Square',
+  city: 'London',
+  postalCode: 'SW1Y 4JH',
+  country: 'GB',
+};
 
 async function call(stack: ProcessStack, method: string, url: string, body: unknown): Promise<void> {
-  const res = await fetch(url, { method, headers: { 'content-type': 'application/json', authorization: stackAuth(stack, 'worker') }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: stackAuth(stack, 'worker') },
+    body: JSON.stringify(body),
+  });
   if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
 }
 
 /** One order's four changes, as a completed saga makes them (without Temporal: the point here is the events). */
-export async function orderWithFourChanges(stack: ProcessStack, orderId: string, customerId: string, sku: string): Promise<void> {
+export async function orderWithFourChanges(
+  stack: ProcessStack,
+  orderId: string,
+  customerId: string,
+  sku: string,
+): Promise<void> {
   await call(stack, 'POST', `${stack.urls.orders}/orders`, { orderId, customerId, lines: [{ sku, quantity: 1 }] });
-  await call(stack, 'POST', `${stack.urls.payments}/charges`, { orderId, amountCents: 1250, cardNumber: '4242424242424242' });
+  await call(stack, 'POST', `${stack.urls.payments}/charges`, {
+    orderId,
+    amountCents: 1250,
+    cardNumber: '4242424242424242',
+  });
   await call(stack, 'POST', `${stack.urls.shipping}/shipments`, { orderId, address: ADDRESS });
   await call(stack, 'POST', `${stack.urls.orders}/orders/${orderId}/confirm`, {
     lines: [{ sku, productName: 'Load product', nameVersion: 1, unitPriceCents: 1250 }],
@@ -26,7 +45,10 @@ export async function orderWithFourChanges(stack: ProcessStack, orderId: string,
 }
 
 /** `orders` orders (4 changes each) with `concurrency` in flight; returns their IDs. */
-export async function driveOrders(stack: ProcessStack, opts: { orders: number; concurrency: number; prefix: string; sku: string }): Promise<string[]> {
+export async function driveOrders(
+  stack: ProcessStack,
+  opts: { orders: number; concurrency: number; prefix: string; sku: string },
+): Promise<string[]> {
   const ids = Array.from({ length: opts.orders }, (_, i) => `${opts.prefix}-${i}`);
   let next = 0;
   await Promise.all(
@@ -72,7 +94,10 @@ export async function waitForConsumers(natsUrl: string, names: string[], timeout
   for (;;) {
     const lags = await consumerLags(natsUrl).catch(() => new Map<string, number>());
     if (names.every((n) => lags.get(n) === 0)) return;
-    if (Date.now() > deadline) throw new Error(`consumers not drained after ${timeoutMs} ms: ${names.map((n) => `${n}=${lags.get(n) ?? 'missing'}`).join(', ')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `consumers not drained after ${timeoutMs} ms: ${names.map((n) => `${n}=${lags.get(n) ?? 'missing'}`).join(', ')}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }

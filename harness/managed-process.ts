@@ -63,7 +63,11 @@ export class ManagedProcess {
   async start(timeoutMs = 90_000): Promise<void> {
     // readiness checks read this incarnation's output only
     this.output = [];
-    const proc = spawn(this.command, this.args, { cwd: root, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(this.command, this.args, {
+      cwd: root,
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.proc = proc;
     const keep = (d: Buffer) => {
       const text = d.toString();
@@ -75,10 +79,14 @@ export class ManagedProcess {
     proc.stderr!.on('data', keep);
     let exited = false;
     proc.once('exit', () => (exited = true));
-    await waitUntil(this.name, async () => {
-      if (exited) throw new Error(`${this.name} exited while starting:\n${this.output.join('').slice(-3000)}`);
-      return this.ready();
-    }, timeoutMs);
+    await waitUntil(
+      this.name,
+      async () => {
+        if (exited) throw new Error(`${this.name} exited while starting:\n${this.output.join('').slice(-3000)}`);
+        return this.ready();
+      },
+      timeoutMs,
+    );
   }
 
   get running(): boolean {

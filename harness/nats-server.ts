@@ -25,10 +25,15 @@ export interface NatsServer {
 
 /** The nats-server binary (building it the first time; cached outside the clone). */
 export function natsServerBinary(): string {
-  return execFileSync('bash', [path.join(root, 'scripts/ensure-nats.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return execFileSync('bash', [path.join(root, 'scripts/ensure-nats.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
 }
 
-export async function startNatsServer(opts: { name?: string; port?: number; storeDir?: string; log?: boolean } = {}): Promise<NatsServer> {
+export async function startNatsServer(
+  opts: { name?: string; port?: number; storeDir?: string; log?: boolean } = {},
+): Promise<NatsServer> {
   const binary = natsServerBinary();
   const port = opts.port ?? (await freePort());
   const monitorPort = await freePort();
@@ -39,7 +44,19 @@ export async function startNatsServer(opts: { name?: string; port?: number; stor
   const proc = new ManagedProcess(
     opts.name ?? 'nats',
     binary,
-    ['--jetstream', '--store_dir', storeDir, '--addr', '127.0.0.1', '--port', String(port), '--http_port', String(monitorPort), '--server_name', `saga-${port}`],
+    [
+      '--jetstream',
+      '--store_dir',
+      storeDir,
+      '--addr',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--http_port',
+      String(monitorPort),
+      '--server_name',
+      `saga-${port}`,
+    ],
     {},
     // JetStream is ready (its store recovered) when this answers 200, not merely when the port opens.
     async () => (await portOpen(port)) && httpOk(`${monitorUrl}/healthz?js-enabled-only=true`),

@@ -97,7 +97,17 @@ export interface ProcessStack {
   serviceTokens: Record<ServiceCaller, string>;
   /** The stack's broker (withEvents). */
   nats?: NatsServer;
-  urls: { orders: string; inventory: string; payments: string; shipping: string; orderHistory?: string; api?: string; apiLocal?: string; apiFast?: string; gateway?: string };
+  urls: {
+    orders: string;
+    inventory: string;
+    payments: string;
+    shipping: string;
+    orderHistory?: string;
+    api?: string;
+    apiLocal?: string;
+    apiFast?: string;
+    gateway?: string;
+  };
   processes: Map<string, ManagedProcess>;
   get(name: string): ManagedProcess;
   stop(opts?: { dropDatabases?: boolean }): Promise<void>;
@@ -111,19 +121,29 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
   const dbPrefix = `h_${opts.label.replace(/[^a-z0-9]/gi, '').slice(0, 10)}_${randomBytes(3).toString('hex')}_`;
   const taskQueue = `${opts.label}-${randomBytes(3).toString('hex')}`;
   const processes = new Map<string, ManagedProcess>();
-  const tsx = (file: string, nodeArgs: string[] = []): [string, string[]] => [process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, file)]];
+  const tsx = (file: string, nodeArgs: string[] = []): [string, string[]] => [
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', path.join(root, file)],
+  ];
   const log = opts.log ?? false;
 
   let temporalAddress = opts.temporalAddress;
   let cluster: TemporalCluster | undefined;
   if (!temporalAddress && opts.temporal === 'cluster') {
-    cluster = await startTemporalCluster({ database: `temporal_${dbPrefix.replace(/_$/, '').toLowerCase()}`, uiPort: false, log });
+    cluster = await startTemporalCluster({
+      database: `temporal_${dbPrefix.replace(/_$/, '').toLowerCase()}`,
+      uiPort: false,
+      log,
+    });
     temporalAddress = cluster.address;
     // listed with the stack's processes (CPU accounting, logs); stop() stops it with the rest
     processes.set('temporal', cluster.processes[0]!);
   }
   if (!temporalAddress) {
-    const cli = execFileSync('bash', [path.join(root, 'scripts/temporal-cli.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    const cli = execFileSync('bash', [path.join(root, 'scripts/temporal-cli.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
     const port = await freePort();
     const temporal = new ManagedProcess(
       'temporal',
@@ -154,7 +174,9 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     await new Promise((r) => setTimeout(r, 1500));
   }
 
-  const ports = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await freePort()] as const))) as Record<(typeof SERVICES)[number], number>;
+  const ports = Object.fromEntries(
+    await Promise.all(SERVICES.map(async (s) => [s, await freePort()] as const)),
+  ) as Record<(typeof SERVICES)[number], number>;
   const urls: ProcessStack['urls'] = {
     orders: `http://127.0.0.1:${ports.orders}`,
     inventory: `http://127.0.0.1:${ports.inventory}`,
@@ -172,10 +194,18 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     SERVICE_CALLERS: formatServiceCallers(serviceTokens),
     ...(nats ? { NATS_URL: nats.url, OUTBOX_POLL_MS: '20' } : {}),
   };
-  const faults: Record<string, string> = opts.adminToken ? { FAULTS_ENABLED: 'true', ADMIN_TOKEN: opts.adminToken } : {};
+  const faults: Record<string, string> = opts.adminToken
+    ? { FAULTS_ENABLED: 'true', ADMIN_TOKEN: opts.adminToken }
+    : {};
   await Promise.all(
     SERVICES.map(async (s) => {
-      const svc = new ManagedProcess(s, ...tsx(`services/${s}/main.ts`), { ...common, ...faults, [`${s.toUpperCase()}_PORT`]: String(ports[s]) }, () => httpOk(`${urls[s]}/healthz`), log);
+      const svc = new ManagedProcess(
+        s,
+        ...tsx(`services/${s}/main.ts`),
+        { ...common, ...faults, [`${s.toUpperCase()}_PORT`]: String(ports[s]) },
+        () => httpOk(`${urls[s]}/healthz`),
+        log,
+      );
       await svc.start();
       processes.set(s, svc);
     }),
@@ -184,13 +214,30 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
   if (nats) {
     const port = await freePort();
     urls.orderHistory = `http://127.0.0.1:${port}`;
-    const history = new ManagedProcess('order-history', ...tsx('services/order-history/main.ts'), { ...common, ORDER_HISTORY_PORT: String(port) }, () => httpOk(`${urls.orderHistory}/healthz`), log);
+    const history = new ManagedProcess(
+      'order-history',
+      ...tsx('services/order-history/main.ts'),
+      { ...common, ORDER_HISTORY_PORT: String(port) },
+      () => httpOk(`${urls.orderHistory}/healthz`),
+      log,
+    );
     await history.start();
     processes.set('order-history', history);
   }
 
-  const temporalEnv = { TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: 'default', TASK_QUEUE: taskQueue, CARD_ENCRYPTION_KEY: STACK_CARD_KEY, LOG_LEVEL: 'warn' };
-  const serviceUrls = { ORDERS_URL: urls.orders, INVENTORY_URL: urls.inventory, PAYMENTS_URL: urls.payments, SHIPPING_URL: urls.shipping };
+  const temporalEnv = {
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: 'default',
+    TASK_QUEUE: taskQueue,
+    CARD_ENCRYPTION_KEY: STACK_CARD_KEY,
+    LOG_LEVEL: 'warn',
+  };
+  const serviceUrls = {
+    ORDERS_URL: urls.orders,
+    INVENTORY_URL: urls.inventory,
+    PAYMENTS_URL: urls.payments,
+    SHIPPING_URL: urls.shipping,
+  };
   const workerMetricsUrls = new Map<string, string>();
   if (opts.withWorker !== false) {
     const count = opts.workers ?? 1;
@@ -203,7 +250,14 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
         const worker: ManagedProcess = new ManagedProcess(
           name,
           ...tsx('worker.ts', opts.nodeArgs?.worker),
-          { ...temporalEnv, ...serviceUrls, SERVICE_TOKEN: serviceTokens.worker, WORKER_METRICS_PORT: String(metricsPort), LOG_LEVEL: 'info', ...opts.workerEnv },
+          {
+            ...temporalEnv,
+            ...serviceUrls,
+            SERVICE_TOKEN: serviceTokens.worker,
+            WORKER_METRICS_PORT: String(metricsPort),
+            LOG_LEVEL: 'info',
+            ...opts.workerEnv,
+          },
           async (): Promise<boolean> => worker.output.join('').includes('worker running'),
           log,
         );
@@ -216,8 +270,23 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
   const startApi = async (name: string, url: 'api' | 'apiLocal' | 'apiFast', mode: Record<string, string> = {}) => {
     const port = await freePort();
     urls[url] = `http://127.0.0.1:${port}`;
-    const env = { ...temporalEnv, API_PORT: String(port), BIND_HOST: '127.0.0.1', API_TOKEN: STACK_API_TOKEN, MYSQL_URL: mysqlUrl, DB_PREFIX: dbPrefix, ...mode, ...opts.apiEnv };
-    const api = new ManagedProcess(name, ...tsx('api/main.ts', opts.nodeArgs?.api), env, () => httpOk(`${urls[url]}/healthz`), log);
+    const env = {
+      ...temporalEnv,
+      API_PORT: String(port),
+      BIND_HOST: '127.0.0.1',
+      API_TOKEN: STACK_API_TOKEN,
+      MYSQL_URL: mysqlUrl,
+      DB_PREFIX: dbPrefix,
+      ...mode,
+      ...opts.apiEnv,
+    };
+    const api = new ManagedProcess(
+      name,
+      ...tsx('api/main.ts', opts.nodeArgs?.api),
+      env,
+      () => httpOk(`${urls[url]}/healthz`),
+      log,
+    );
     await api.start();
     processes.set(name, api);
   };
@@ -241,7 +310,14 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     const gateway = new ManagedProcess(
       'gateway',
       ...tsx('gateway/main.ts'),
-      { ...serviceUrls, SERVICE_TOKEN: serviceTokens.gateway, GATEWAY_PORT: String(gatewayPort), BIND_HOST: '127.0.0.1', API_TOKEN: STACK_API_TOKEN, LOG_LEVEL: 'warn' },
+      {
+        ...serviceUrls,
+        SERVICE_TOKEN: serviceTokens.gateway,
+        GATEWAY_PORT: String(gatewayPort),
+        BIND_HOST: '127.0.0.1',
+        API_TOKEN: STACK_API_TOKEN,
+        LOG_LEVEL: 'warn',
+      },
       () => httpOk(`${urls.gateway}/healthz`),
       log,
     );
@@ -267,13 +343,24 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     async stop({ dropDatabases = true } = {}) {
       // API, gateway and worker first, Temporal last
       const workers = [...processes.keys()].filter((n) => n.startsWith('worker'));
-      for (const name of ['api', 'api-local', 'api-fast', 'gateway', ...workers, 'order-history', ...SERVICES, 'temporal']) await processes.get(name)?.kill('SIGTERM');
+      for (const name of [
+        'api',
+        'api-local',
+        'api-fast',
+        'gateway',
+        ...workers,
+        'order-history',
+        ...SERVICES,
+        'temporal',
+      ])
+        await processes.get(name)?.kill('SIGTERM');
       await nats?.stop();
       await cluster?.stop({ dropDatabases: true });
       if (dropDatabases) {
         const conn = await mysql.createConnection(mysqlUrl);
         try {
-          for (const s of [...SERVICES, 'order_history']) await conn.query(`DROP DATABASE IF EXISTS \`${dbPrefix}${s}\``);
+          for (const s of [...SERVICES, 'order_history'])
+            await conn.query(`DROP DATABASE IF EXISTS \`${dbPrefix}${s}\``);
         } finally {
           await conn.end();
         }

@@ -70,12 +70,22 @@ export interface ClusterBinaries {
 
 /** Runs a script; its progress (builds) goes to stderr as it happens. */
 function run(command: string, args: string[], env: Record<string, string> = {}): string {
-  return execFileSync(command, args, { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return execFileSync(command, args, {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
 }
 
 /** Runs a quick check or set-up step; when it fails, the error carries what it said (it names what to do). */
 function runChecked(what: string, command: string, args: string[], env: Record<string, string>): void {
-  const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const result = spawnSync(command, args, {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   if (result.status !== 0) throw new Error(`${what} failed:\n${`${result.stdout}${result.stderr}`.trim()}`);
 }
 
@@ -88,34 +98,51 @@ export function clusterBinaries(): ClusterBinaries {
   return { server: server!, sqlTool: sqlTool!, uiServer: uiServer!, cli, schemaDir };
 }
 
-const SCHEMA_HINT = 'the Temporal schema is older than this server: run `npm run temporal:schema` (deploy/temporal/schema.sh) to update it';
+const SCHEMA_HINT =
+  'the Temporal schema is older than this server: run `npm run temporal:schema` (deploy/temporal/schema.sh) to update it';
 
 /** Ensures PostgreSQL, sets up the schemas, starts the server, registers the namespace, starts the UI. */
 export async function startTemporalCluster(opts: TemporalClusterOptions = {}): Promise<TemporalCluster> {
   const log = opts.log ?? false;
   const database = opts.database ?? 'temporal';
-  const visibilityDatabase = opts.visibilityDatabase ?? (database === 'temporal' ? 'temporal_visibility' : `${database}_visibility`);
+  const visibilityDatabase =
+    opts.visibilityDatabase ?? (database === 'temporal' ? 'temporal_visibility' : `${database}_visibility`);
   const namespace = opts.namespace ?? 'default';
   const sqlEnv = { TEMPORAL_SQL_DATABASE: database, TEMPORAL_SQL_VISIBILITY_DATABASE: visibilityDatabase, ...opts.env };
 
   runChecked('PostgreSQL for Temporal', 'bash', ['scripts/ensure-postgres.sh'], sqlEnv);
   const bin = clusterBinaries();
   if (opts.schema !== 'as-is') {
-    runChecked('the Temporal schema set-up', 'sh', [CLUSTER_FILES.schemaScript], { ...sqlEnv, TEMPORAL_SQL_TOOL: bin.sqlTool, TEMPORAL_SCHEMA_DIR: bin.schemaDir });
+    runChecked('the Temporal schema set-up', 'sh', [CLUSTER_FILES.schemaScript], {
+      ...sqlEnv,
+      TEMPORAL_SQL_TOOL: bin.sqlTool,
+      TEMPORAL_SCHEMA_DIR: bin.schemaDir,
+    });
   }
 
   const frontendPort = opts.frontendPort ?? (await freePort());
   const portEnv: Record<string, string> = { TEMPORAL_FRONTEND_PORT: String(frontendPort) };
   if (!opts.defaultInternalPorts) {
-    for (const key of ['FRONTEND_HTTP', 'HISTORY', 'MATCHING', 'WORKER']) portEnv[`TEMPORAL_${key}_PORT`] = String(await freePort());
+    for (const key of ['FRONTEND_HTTP', 'HISTORY', 'MATCHING', 'WORKER'])
+      portEnv[`TEMPORAL_${key}_PORT`] = String(await freePort());
     // membership ports are stored in a smallint column
-    for (const key of ['FRONTEND', 'HISTORY', 'MATCHING', 'WORKER']) portEnv[`TEMPORAL_${key}_MEMBERSHIP_PORT`] = String(await freePortInRange(20_000, 32_000));
+    for (const key of ['FRONTEND', 'HISTORY', 'MATCHING', 'WORKER'])
+      portEnv[`TEMPORAL_${key}_MEMBERSHIP_PORT`] = String(await freePortInRange(20_000, 32_000));
   }
   const address = `127.0.0.1:${frontendPort}`;
   const server = new ManagedProcess(
     'temporal',
     bin.server,
-    ['--root', root, '--config', CLUSTER_FILES.serverConfigDir, '--env', CLUSTER_FILES.serverConfigEnv, '--allow-no-auth', 'start'],
+    [
+      '--root',
+      root,
+      '--config',
+      CLUSTER_FILES.serverConfigDir,
+      '--env',
+      CLUSTER_FILES.serverConfigEnv,
+      '--allow-no-auth',
+      'start',
+    ],
     { ...sqlEnv, ...portEnv, TEMPORAL_DYNAMIC_CONFIG_FILE: path.join(root, CLUSTER_FILES.dynamicConfig) },
     () => portOpen(frontendPort),
     log,
@@ -126,12 +153,17 @@ export async function startTemporalCluster(opts: TemporalClusterOptions = {}): P
   } catch (err) {
     await server.kill('SIGKILL');
     const output = server.output.join('');
-    if (/schema version|compatible version|version mismatch/i.test(output)) throw new Error(`${SCHEMA_HINT}\n${output.slice(-2000)}`, { cause: err });
+    if (/schema version|compatible version|version mismatch/i.test(output))
+      throw new Error(`${SCHEMA_HINT}\n${output.slice(-2000)}`, { cause: err });
     throw err;
   }
   processes.push(server);
   try {
-    run('sh', [CLUSTER_FILES.namespaceScript], { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, TEMPORAL_CLI: bin.cli });
+    run('sh', [CLUSTER_FILES.namespaceScript], {
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_NAMESPACE: namespace,
+      TEMPORAL_CLI: bin.cli,
+    });
 
     let uiUrl: string | undefined;
     if (opts.uiPort !== false) {

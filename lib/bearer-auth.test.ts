@@ -31,14 +31,27 @@ describe('bearerAuth (the API, the gateway and fault injection)', () => {
     ['a suffix', `Bearer ${TOKEN}x`],
     ['upper case', `Bearer ${TOKEN.toUpperCase()}`],
     ['the token twice', `Bearer ${TOKEN} ${TOKEN}`],
-  ])('when %s, then 401 UNAUTHORIZED naming the setting (not its value) and WWW-Authenticate: Bearer', async (_what, header) => {
-    const req = request(app()).get('/x');
-    const res = header === undefined ? await req : await req.set('Authorization', header);
-    expect({ status: res.status, code: res.body.error?.code, challenge: res.headers['www-authenticate'] }).toEqual({ status: 401, code: 'UNAUTHORIZED', challenge: 'Bearer' });
-    expect(res.body.error.message).toBe('Send Authorization: Bearer <API_TOKEN>');
-  });
+  ])(
+    'when %s, then 401 UNAUTHORIZED naming the setting (not its value) and WWW-Authenticate: Bearer',
+    async (_what, header) => {
+      const req = request(app()).get('/x');
+      const res = header === undefined ? await req : await req.set('Authorization', header);
+      expect({ status: res.status, code: res.body.error?.code, challenge: res.headers['www-authenticate'] }).toEqual({
+        status: 401,
+        code: 'UNAUTHORIZED',
+        challenge: 'Bearer',
+      });
+      expect(res.body.error.message).toBe('Send Authorization: Bearer <API_TOKEN>');
+    },
+  );
 
   test('when a header is read, then only a Bearer scheme with one token yields it', () => {
-    expect([bearerToken('Bearer abc'), bearerToken('bearer   abc  '), bearerToken('Basic abc'), bearerToken(undefined), bearerToken('Bearer')]).toEqual(['abc', 'abc', undefined, undefined, undefined]);
+    expect([
+      bearerToken('Bearer abc'),
+      bearerToken('bearer   abc  '),
+      bearerToken('Basic abc'),
+      bearerToken(undefined),
+      bearerToken('Bearer'),
+    ]).toEqual(['abc', 'abc', undefined, undefined, undefined]);
   });
 });

@@ -17,7 +17,9 @@ export function bearerToken(header: string | undefined): string | undefined {
  * Finds whose token this is, in constant time: both sides are hashed (so lengths do not leak) and
  * every known token is compared, whichever matches.
  */
-export function tokenMatcher<N extends string>(tokens: ReadonlyMap<N, string>): (given: string | undefined) => N | undefined {
+export function tokenMatcher<N extends string>(
+  tokens: ReadonlyMap<N, string>,
+): (given: string | undefined) => N | undefined {
   const known = [...tokens].map(([name, token]) => ({ name, digest: sha256(token) }));
   return (given) => {
     const digest = sha256(given ?? '');

@@ -20,7 +20,9 @@ export function sealCardNumber(cardNumber: string, key: Buffer, orderId: string)
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(orderId));
   const ciphertext = Buffer.concat([cipher.update(cardNumber, 'utf8'), cipher.final()]);
-  return [VERSION, iv, ciphertext, cipher.getAuthTag()].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+  return [VERSION, iv, ciphertext, cipher.getAuthTag()]
+    .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
+    .join('.');
 }
 
 /** Opens a token sealed for `orderId`; throws when the key, the order or the token does not match. */

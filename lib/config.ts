@@ -54,7 +54,10 @@ export const dbPrefix = z
   .regex(/^[A-Za-z0-9_]*$/, 'letters, digits and underscores only')
   .default('saga_');
 /** An admin bearer token; an empty value (`ADMIN_TOKEN=` in a .env file) counts as unset. */
-const adminToken = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'at least 16 characters').optional());
+const adminToken = z.preprocess(
+  (v) => (v === '' ? undefined : v),
+  z.string().min(16, 'at least 16 characters').optional(),
+);
 
 /** A NATS URL (nats://host:port): the event broker (lib/nats.ts). */
 export const natsUrl = z
@@ -94,8 +97,15 @@ export const mysqlServiceEnv = {
  * injection is never reachable without a token, so a service refuses to start with
  * FAULTS_ENABLED=true and no ADMIN_TOKEN.
  */
-export function requireAdminTokenForFaults(env: { FAULTS_ENABLED: boolean; ADMIN_TOKEN?: string | undefined }, ctx: z.RefinementCtx): void {
+export function requireAdminTokenForFaults(
+  env: { FAULTS_ENABLED: boolean; ADMIN_TOKEN?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
   if (env.FAULTS_ENABLED && env.ADMIN_TOKEN === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: 'required (at least 16 characters) when FAULTS_ENABLED is true' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ADMIN_TOKEN'],
+      message: 'required (at least 16 characters) when FAULTS_ENABLED is true',
+    });
   }
 }

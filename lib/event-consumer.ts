@@ -89,8 +89,18 @@ function consumerMetrics(registry: Registry) {
     const sources = new Map<string, () => Promise<number | undefined>>();
     lagSources.set(registry, sources);
     m = {
-      handled: new Counter({ name: 'event_consumer_events_total', help: 'Events handled, by consumer and outcome (applied, stale, ignored, duplicate, poison)', labelNames: ['consumer', 'outcome'], registers: [registry] }),
-      errors: new Counter({ name: 'event_consumer_errors_total', help: 'Failed attempts to apply an event or reach the broker', labelNames: ['consumer'], registers: [registry] }),
+      handled: new Counter({
+        name: 'event_consumer_events_total',
+        help: 'Events handled, by consumer and outcome (applied, stale, ignored, duplicate, poison)',
+        labelNames: ['consumer', 'outcome'],
+        registers: [registry],
+      }),
+      errors: new Counter({
+        name: 'event_consumer_errors_total',
+        help: 'Failed attempts to apply an event or reach the broker',
+        labelNames: ['consumer'],
+        registers: [registry],
+      }),
       lag: new Gauge({
         name: 'event_consumer_lag',
         help: 'Events in the stream not yet acknowledged by the consumer (asked of the broker at scrape time)',
@@ -110,7 +120,9 @@ function consumerMetrics(registry: Registry) {
 }
 
 /** Starts a durable consumer loop; `stop()` ends it (the broker keeps its position). */
-export function startEventConsumer<TSchema extends Record<string, unknown>>(opts: EventConsumerOptions<TSchema>): EventConsumer {
+export function startEventConsumer<TSchema extends Record<string, unknown>>(
+  opts: EventConsumerOptions<TSchema>,
+): EventConsumer {
   const stream = streamOf(opts.source).name;
   const log = opts.logger.child({ component: 'event-consumer', consumer: opts.name, stream });
   const metrics = opts.registry ? consumerMetrics(opts.registry) : undefined;
@@ -139,7 +151,10 @@ export function startEventConsumer<TSchema extends Record<string, unknown>>(opts
       event = parseEvent(msg.data);
     } catch (err) {
       // A message no version of this code can read: retrying will not help. Kept in the stream; logged.
-      log.error({ err: err instanceof Error ? err.message : String(err), streamSeq: msg.seq }, 'event does not match its schema; skipped');
+      log.error(
+        { err: err instanceof Error ? err.message : String(err), streamSeq: msg.seq },
+        'event does not match its schema; skipped',
+      );
       metrics?.handled.inc({ consumer: opts.name, outcome: 'poison' });
       msg.term();
       return;
@@ -148,7 +163,13 @@ export function startEventConsumer<TSchema extends Record<string, unknown>>(opts
     try {
       outcome = await inTransaction(opts.db, async (tx) => {
         try {
-          await tx.insert(inbox).values({ eventId: event.eventId, consumer: opts.name, type: event.type, streamSeq: msg.seq, outcome: 'applied' });
+          await tx.insert(inbox).values({
+            eventId: event.eventId,
+            consumer: opts.name,
+            type: event.type,
+            streamSeq: msg.seq,
+            outcome: 'applied',
+          });
         } catch (err) {
           if (mysqlErrorCode(err) === 'ER_DUP_ENTRY') return 'duplicate' as const;
           throw err;
@@ -159,7 +180,10 @@ export function startEventConsumer<TSchema extends Record<string, unknown>>(opts
       });
     } catch (err) {
       metrics?.errors.inc({ consumer: opts.name });
-      log.warn({ err: err instanceof Error ? err.message : String(err), eventId: event.eventId, type: event.type }, 'applying an event failed; it will be redelivered');
+      log.warn(
+        { err: err instanceof Error ? err.message : String(err), eventId: event.eventId, type: event.type },
+        'applying an event failed; it will be redelivered',
+      );
       msg.nak(1000);
       return;
     }
@@ -202,7 +226,10 @@ export function startEventConsumer<TSchema extends Record<string, unknown>>(opts
         metrics?.errors.inc({ consumer: opts.name });
         const message = err instanceof Error ? err.message : String(err);
         if (message !== lastError) {
-          log.error({ err: message, natsUrl: opts.natsUrl }, 'event consumer cannot read its stream; the copy is stale until it can, retrying');
+          log.error(
+            { err: message, natsUrl: opts.natsUrl },
+            'event consumer cannot read its stream; the copy is stale until it can, retrying',
+          );
           lastError = message;
         }
         if (!jsm) {
@@ -222,7 +249,10 @@ export function startEventConsumer<TSchema extends Record<string, unknown>>(opts
       for (;;) {
         const n = await lag().catch(() => undefined);
         if (n === 0) return;
-        if (Date.now() > deadline) throw new Error(`consumer ${opts.name} not caught up after ${timeoutMs} ms (lag ${n ?? 'unknown'}; ${lastError ?? 'no error'})`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `consumer ${opts.name} not caught up after ${timeoutMs} ms (lag ${n ?? 'unknown'}; ${lastError ?? 'no error'})`,
+          );
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -72,8 +72,18 @@ function relayMetrics(registry: Registry, backlog: () => Promise<{ count: number
         labelNames: ['source', 'duplicate'],
         registers: [registry],
       }),
-      errors: new Counter({ name: 'outbox_relay_errors_total', help: 'Relay rounds that failed (broker or database unreachable)', labelNames: ['source'], registers: [registry] }),
-      connected: new Gauge({ name: 'outbox_relay_connected', help: '1 while the relay holds a broker connection', labelNames: ['source'], registers: [registry] }),
+      errors: new Counter({
+        name: 'outbox_relay_errors_total',
+        help: 'Relay rounds that failed (broker or database unreachable)',
+        labelNames: ['source'],
+        registers: [registry],
+      }),
+      connected: new Gauge({
+        name: 'outbox_relay_connected',
+        help: '1 while the relay holds a broker connection',
+        labelNames: ['source'],
+        registers: [registry],
+      }),
     };
     metricCache.set(registry, m);
     new Gauge({
@@ -139,10 +149,15 @@ export function startEventRelay(opts: EventRelayOptions): EventRelay {
 
   const round = async (): Promise<number> => {
     if (!js || !nc || nc.isClosed()) await connectOnce();
-    const [rows] = await pool.query<OutboxRow[]>('SELECT seq, event_id, subject, body FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?', [batchSize]);
+    const [rows] = await pool.query<OutboxRow[]>(
+      'SELECT seq, event_id, subject, body FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?',
+      [batchSize],
+    );
     if (rows.length === 0) return 0;
     const results = await Promise.allSettled(
-      rows.map((r) => js!.publish(r.subject, r.body, { msgID: r.event_id, expect: { streamName: stream }, timeout: 5000 })),
+      rows.map((r) =>
+        js!.publish(r.subject, r.body, { msgID: r.event_id, expect: { streamName: stream }, timeout: 5000 }),
+      ),
     );
     const acked: { seq: number; streamSeq: number; duplicate: boolean }[] = [];
     let failure: unknown;
@@ -157,10 +172,10 @@ export function startEventRelay(opts: EventRelayOptions): EventRelay {
     if (acked.length > 0) {
       await opts.afterPublish?.(acked.length);
       const cases = acked.map(() => 'WHEN ? THEN ?').join(' ');
-      await pool.query<ResultSetHeader>(`UPDATE outbox SET sent_at = NOW(3), stream_seq = CASE seq ${cases} END WHERE seq IN (?)`, [
-        ...acked.flatMap((a) => [a.seq, a.streamSeq]),
-        acked.map((a) => a.seq),
-      ]);
+      await pool.query<ResultSetHeader>(
+        `UPDATE outbox SET sent_at = NOW(3), stream_seq = CASE seq ${cases} END WHERE seq IN (?)`,
+        [...acked.flatMap((a) => [a.seq, a.streamSeq]), acked.map((a) => a.seq)],
+      );
       const dups = acked.filter((a) => a.duplicate).length;
       if (dups > 0) metrics?.published.inc({ source, duplicate: 'true' }, dups);
       if (acked.length > dups) metrics?.published.inc({ source, duplicate: 'false' }, acked.length - dups);
@@ -172,7 +187,9 @@ export function startEventRelay(opts: EventRelayOptions): EventRelay {
   const prune = async () => {
     if (Date.now() - lastPrune < 60_000) return;
     lastPrune = Date.now();
-    await pool.query('DELETE FROM outbox WHERE sent_at < NOW(3) - INTERVAL ? HOUR LIMIT 5000', [opts.retentionHours ?? 24]);
+    await pool.query('DELETE FROM outbox WHERE sent_at < NOW(3) - INTERVAL ? HOUR LIMIT 5000', [
+      opts.retentionHours ?? 24,
+    ]);
   };
 
   const loop = (async () => {
@@ -193,8 +210,14 @@ export function startEventRelay(opts: EventRelayOptions): EventRelay {
         metrics?.connected.set({ source }, nc && !nc.isClosed() ? 1 : 0);
         const message = err instanceof Error ? err.message : String(err);
         if (message !== lastError) {
-          const waiting = await backlog().then((b) => b.count, () => undefined);
-          log.error({ err: message, backlog: waiting, natsUrl: opts.natsUrl }, 'outbox relay cannot publish; events wait in the outbox and the relay keeps retrying');
+          const waiting = await backlog().then(
+            (b) => b.count,
+            () => undefined,
+          );
+          log.error(
+            { err: message, backlog: waiting, natsUrl: opts.natsUrl },
+            'outbox relay cannot publish; events wait in the outbox and the relay keeps retrying',
+          );
           lastError = message;
         }
         // A connection that never came up is dropped and made again; an established one reconnects by itself.
@@ -212,7 +235,10 @@ export function startEventRelay(opts: EventRelayOptions): EventRelay {
     async drained(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       while ((await backlog()).count > 0) {
-        if (Date.now() > deadline) throw new Error(`${source} outbox not drained after ${timeoutMs} ms (${(await backlog()).count} left; ${lastError ?? 'no error'})`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `${source} outbox not drained after ${timeoutMs} ms (${(await backlog()).count} left; ${lastError ?? 'no error'})`,
+          );
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -44,7 +44,9 @@ function relay(source: 'inventory' | 'orders', extra: Partial<Parameters<typeof 
 }
 
 /** Every message in a stream, in stream order. */
-async function streamEvents(source: 'inventory' | 'orders'): Promise<{ seq: number; msgId: string | undefined; event: EventEnvelope }[]> {
+async function streamEvents(
+  source: 'inventory' | 'orders',
+): Promise<{ seq: number; msgId: string | undefined; event: EventEnvelope }[]> {
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(streamOf(source).name);
   const out = [];
@@ -56,7 +58,10 @@ async function streamEvents(source: 'inventory' | 'orders'): Promise<{ seq: numb
 }
 
 async function rename(sku: string, name: string) {
-  const res = await stack.inventory.as('operator').put(`/products/${sku}`).send({ name, priceCents: 1250, available: 5 });
+  const res = await stack.inventory
+    .as('operator')
+    .put(`/products/${sku}`)
+    .send({ name, priceCents: 1250, available: 5 });
   expect(res.status).toBe(200);
   return res.body as { nameVersion: number };
 }
@@ -92,7 +97,9 @@ describe('outbox and relay', () => {
     const r = relay('inventory');
     await r.drained();
     const published = await streamEvents('inventory');
-    const rows = await stack.inventory.query<{ event_id: string; stream_seq: number; sent_at: Date | null }>('SELECT event_id, stream_seq, sent_at FROM outbox ORDER BY seq');
+    const rows = await stack.inventory.query<{ event_id: string; stream_seq: number; sent_at: Date | null }>(
+      'SELECT event_id, stream_seq, sent_at FROM outbox ORDER BY seq',
+    );
     expect(rows.every((row) => row.sent_at !== null)).toBe(true);
     expect(published.map((p) => p.event.eventId)).toEqual(rows.map((row) => row.event_id));
     expect(published.every((p) => p.msgId === p.event.eventId)).toBe(true);
@@ -134,12 +141,17 @@ describe('outbox and relay', () => {
     const url = `nats://127.0.0.1:${port}`;
     const err = await connectBroker(url, 'probe').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BrokerUnavailableError);
-    expect((err as Error).message).toMatch(new RegExp(`Cannot use the event broker at nats://127\\.0\\.0\\.1:${port}: .*NATS_URL`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`Cannot use the event broker at nats://127\\.0\\.0\\.1:${port}: .*NATS_URL`),
+    );
 
     const r = relay('orders', { natsUrl: url });
     const sku = await putProduct(stack, { available: 100 });
     for (let i = 0; i < 5; i++) {
-      const res = await stack.orders.as().post('/orders').send({ orderId: uniqueId('ord'), customerId: 'c-away', lines: [{ sku, quantity: 1 }] });
+      const res = await stack.orders
+        .as()
+        .post('/orders')
+        .send({ orderId: uniqueId('ord'), customerId: 'c-away', lines: [{ sku, quantity: 1 }] });
       expect(res.status).toBe(201);
     }
     await new Promise((res) => setTimeout(res, 500));
@@ -164,7 +176,10 @@ describe('consumers', () => {
     for (let i = 2; i <= 6; i++) await rename(sku, `Name ${i}`);
     await r.drained();
     await c.caughtUp();
-    const [copy] = await stack.orders.query<{ name: string; version: number }>('SELECT name, version FROM product_names WHERE sku = ?', [sku]);
+    const [copy] = await stack.orders.query<{ name: string; version: number }>(
+      'SELECT name, version FROM product_names WHERE sku = ?',
+      [sku],
+    );
     expect(copy).toEqual({ name: 'Name 6', version: 6 });
   });
 
@@ -173,14 +188,25 @@ describe('consumers', () => {
     const renamed = await rename(sku, 'Dup 2');
     const jsm = await jetstreamManager(nc);
     await waitFor(async () => (await consumerLag(jsm, 'inventory', productNamesConsumer.name)) === 0);
-    const [row] = await stack.inventory.query<{ body: string }>("SELECT body FROM outbox WHERE aggregate_id = ? AND type = 'ProductRenamed'", [sku]);
+    const [row] = await stack.inventory.query<{ body: string }>(
+      "SELECT body FROM outbox WHERE aggregate_id = ? AND type = 'ProductRenamed'",
+      [sku],
+    );
     const event = parseEvent(row!.body);
     // The same event published again under another message ID, so the broker does not drop it: only the inbox stands in the way.
-    await jetstream(nc).publish(`inventory.product.ProductRenamed`, JSON.stringify({ ...event, payload: { ...event.payload, name: 'Tampered' } }));
+    await jetstream(nc).publish(
+      `inventory.product.ProductRenamed`,
+      JSON.stringify({ ...event, payload: { ...event.payload, name: 'Tampered' } }),
+    );
     await waitFor(async () => (await consumerLag(jsm, 'inventory', productNamesConsumer.name)) === 0);
-    const [copy] = await stack.orders.query<{ name: string; version: number }>('SELECT name, version FROM product_names WHERE sku = ?', [sku]);
+    const [copy] = await stack.orders.query<{ name: string; version: number }>(
+      'SELECT name, version FROM product_names WHERE sku = ?',
+      [sku],
+    );
     expect(copy).toEqual({ name: 'Dup 2', version: renamed.nameVersion });
-    const inbox = await stack.orders.query<{ n: number }>('SELECT COUNT(*) AS n FROM inbox WHERE event_id = ?', [event.eventId]);
+    const inbox = await stack.orders.query<{ n: number }>('SELECT COUNT(*) AS n FROM inbox WHERE event_id = ?', [
+      event.eventId,
+    ]);
     expect(Number(inbox[0]!.n)).toBe(1);
   });
 
@@ -190,21 +216,34 @@ describe('consumers', () => {
     await rename(sku, 'Old 3');
     const jsm = await jetstreamManager(nc);
     await waitFor(async () => (await consumerLag(jsm, 'inventory', productNamesConsumer.name)) === 0);
-    const [row] = await stack.inventory.query<{ body: string }>("SELECT body FROM outbox WHERE aggregate_id = ? AND version = 2", [sku]);
+    const [row] = await stack.inventory.query<{ body: string }>(
+      'SELECT body FROM outbox WHERE aggregate_id = ? AND version = 2',
+      [sku],
+    );
     const v2 = parseEvent(row!.body);
     const late = { ...v2, eventId: '00000000-0000-4000-8000-' + Date.now().toString(16).padStart(12, '0').slice(-12) };
     await jetstream(nc).publish('inventory.product.ProductRenamed', JSON.stringify(late));
     await waitFor(async () => (await consumerLag(jsm, 'inventory', productNamesConsumer.name)) === 0);
-    const [copy] = await stack.orders.query<{ name: string; version: number }>('SELECT name, version FROM product_names WHERE sku = ?', [sku]);
+    const [copy] = await stack.orders.query<{ name: string; version: number }>(
+      'SELECT name, version FROM product_names WHERE sku = ?',
+      [sku],
+    );
     expect(copy).toEqual({ name: 'Old 3', version: 3 });
-    const [inbox] = await stack.orders.query<{ outcome: string }>('SELECT outcome FROM inbox WHERE event_id = ?', [late.eventId]);
+    const [inbox] = await stack.orders.query<{ outcome: string }>('SELECT outcome FROM inbox WHERE event_id = ?', [
+      late.eventId,
+    ]);
     expect(inbox).toEqual({ outcome: 'stale' });
   });
 });
 
 let consumerRunning: EventConsumer | undefined;
 function consumer(): EventConsumer {
-  consumerRunning ??= startEventConsumer({ ...productNamesConsumer, natsUrl: nats.url, db: stack.orders.database.db, logger });
+  consumerRunning ??= startEventConsumer({
+    ...productNamesConsumer,
+    natsUrl: nats.url,
+    db: stack.orders.database.db,
+    logger,
+  });
   if (!running.includes(consumerRunning)) running.push(consumerRunning);
   return consumerRunning;
 }

@@ -34,22 +34,41 @@ const orderState = z.object({
   totalCents: cents.nullable(),
   lines: z.array(orderLine),
 });
-const paymentState = z.object({ orderId: id, paymentId: z.string().min(1).max(36), status: z.string().min(1).max(16), amountCents: cents });
-const shipmentState = z.object({ orderId: id, shipmentId: z.string().min(1).max(36), status: z.string().min(1).max(16), country: z.string().length(2).nullable() });
+const paymentState = z.object({
+  orderId: id,
+  paymentId: z.string().min(1).max(36),
+  status: z.string().min(1).max(16),
+  amountCents: cents,
+});
+const shipmentState = z.object({
+  orderId: id,
+  shipmentId: z.string().min(1).max(36),
+  status: z.string().min(1).max(16),
+  country: z.string().length(2).nullable(),
+});
 const reservationState = z.object({
   orderId: id,
   status: z.string().min(1).max(16),
   totalCents: cents,
   lines: z.array(z.object({ sku: id, quantity: z.number().int().min(1) })),
 });
-const product = z.object({ sku: id, name: z.string().min(1).max(255), nameVersion: z.number().int().min(1), priceCents: cents });
+const product = z.object({
+  sku: id,
+  name: z.string().min(1).max(255),
+  nameVersion: z.number().int().min(1),
+  priceCents: cents,
+});
 
 /** Every event type: who publishes it, about which aggregate, with which payload. */
 export const EVENT_CATALOG = {
   // orders
   OrderCreated: { source: 'orders', aggregate: 'order', payload: orderState },
   OrderConfirmed: { source: 'orders', aggregate: 'order', payload: orderState },
-  OrderCancelled: { source: 'orders', aggregate: 'order', payload: orderState.extend({ reason: z.string().nullable() }) },
+  OrderCancelled: {
+    source: 'orders',
+    aggregate: 'order',
+    payload: orderState.extend({ reason: z.string().nullable() }),
+  },
   // a customer's cancellation of a confirmed order (CancelOrder): CANCELLING, then CANCELLED or back to CONFIRMED
   OrderCancellationStarted: { source: 'orders', aggregate: 'order', payload: orderState },
   OrderCancellationReverted: { source: 'orders', aggregate: 'order', payload: orderState },
@@ -112,7 +131,9 @@ export function parseEvent(data: Uint8Array | string): EventEnvelope {
   const envelope = envelopeSchema.parse(JSON.parse(text));
   const spec = EVENT_CATALOG[envelope.type];
   if (spec.source !== envelope.source || spec.aggregate !== envelope.aggregate) {
-    throw new Error(`event ${envelope.eventId}: ${envelope.type} belongs to ${spec.source}/${spec.aggregate}, not ${envelope.source}/${envelope.aggregate}`);
+    throw new Error(
+      `event ${envelope.eventId}: ${envelope.type} belongs to ${spec.source}/${spec.aggregate}, not ${envelope.source}/${envelope.aggregate}`,
+    );
   }
   const payload = spec.payload.parse(envelope.payload) as EventPayload<EventType>;
   return { ...envelope, payload };

@@ -4,7 +4,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createLogger } from './logger';
-import { RunningService, TEST_CALLERS, TEST_SERVICE_CALLERS, authAs, startServices, uniqueId, type ServiceStack } from '../test/support/services';
+import {
+  RunningService,
+  TEST_CALLERS,
+  TEST_SERVICE_CALLERS,
+  authAs,
+  startServices,
+  uniqueId,
+  type ServiceStack,
+} from '../test/support/services';
 import { createPaymentsApp } from '../services/payments/app';
 import { loadInventoryConfig } from '../services/inventory/config';
 import { loadOrdersConfig } from '../services/orders/config';
@@ -28,7 +36,11 @@ afterEach(async () => {
 
 const url = () => stack.payments.url;
 
-function admin(method: 'GET' | 'PUT' | 'DELETE', body?: unknown, headers: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` }) {
+function admin(
+  method: 'GET' | 'PUT' | 'DELETE',
+  body?: unknown,
+  headers: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` },
+) {
   return fetch(`${url()}${FAULTS_PATH}`, {
     method,
     headers: { 'content-type': 'application/json', ...headers },
@@ -49,7 +61,11 @@ async function current(): Promise<FaultsView> {
 function charge(orderId: string, key?: string) {
   return fetch(`${url()}/charges`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: authAs('worker'), ...(key ? { 'idempotency-key': key } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      authorization: authAs('worker'),
+      ...(key ? { 'idempotency-key': key } : {}),
+    },
     body: JSON.stringify({ orderId, amountCents: 700, cardNumber: CARD }),
   });
 }
@@ -101,7 +117,12 @@ describe('off unless configured', () => {
     const plain = new RunningService(
       'payments',
       stack.payments.database,
-      createPaymentsApp({ db: stack.payments.database.db, database: stack.payments.database, logger: createLogger('payments', 'silent'), callers: TEST_CALLERS }),
+      createPaymentsApp({
+        db: stack.payments.database.db,
+        database: stack.payments.database,
+        logger: createLogger('payments', 'silent'),
+        callers: TEST_CALLERS,
+      }),
     );
     await plain.start();
     try {
@@ -111,9 +132,15 @@ describe('off unless configured', () => {
           headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
           body: method === 'PUT' ? JSON.stringify({ seed: 1, rules: [{ route: '*', failureRate: 1 }] }) : undefined,
         });
-        expect({ method, status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code }).toEqual({ method, status: 404, code: 'NOT_FOUND' });
+        expect({
+          method,
+          status: res.status,
+          code: ((await res.json()) as { error: { code: string } }).error.code,
+        }).toEqual({ method, status: 404, code: 'NOT_FOUND' });
       }
-      expect((await fetch(`${plain.url}/payments?orderId=x`, { headers: { authorization: authAs('worker') } })).status).toBe(200);
+      expect(
+        (await fetch(`${plain.url}/payments?orderId=x`, { headers: { authorization: authAs('worker') } })).status,
+      ).toBe(200);
     } finally {
       await plain.stop();
     }
@@ -124,10 +151,20 @@ describe('off unless configured', () => {
       const SERVICE_CALLERS = TEST_SERVICE_CALLERS;
       expect(() => load({ SERVICE_CALLERS, FAULTS_ENABLED: 'true' })).toThrow(/ADMIN_TOKEN: required/);
       expect(() => load({ SERVICE_CALLERS, FAULTS_ENABLED: 'true', ADMIN_TOKEN: '' })).toThrow(/ADMIN_TOKEN: required/);
-      expect(() => load({ SERVICE_CALLERS, FAULTS_ENABLED: 'true', ADMIN_TOKEN: 'too-short' })).toThrow(/ADMIN_TOKEN: at least 16 characters/);
-      expect(load({ SERVICE_CALLERS, FAULTS_ENABLED: 'true', ADMIN_TOKEN: ADMIN_TOKEN })).toMatchObject({ FAULTS_ENABLED: true, ADMIN_TOKEN });
+      expect(() => load({ SERVICE_CALLERS, FAULTS_ENABLED: 'true', ADMIN_TOKEN: 'too-short' })).toThrow(
+        /ADMIN_TOKEN: at least 16 characters/,
+      );
+      expect(load({ SERVICE_CALLERS, FAULTS_ENABLED: 'true', ADMIN_TOKEN: ADMIN_TOKEN })).toMatchObject({
+        FAULTS_ENABLED: true,
+        ADMIN_TOKEN,
+      });
     }
-    const deps = { db: stack.payments.database.db, database: stack.payments.database, logger: createLogger('payments', 'silent'), callers: TEST_CALLERS };
+    const deps = {
+      db: stack.payments.database.db,
+      database: stack.payments.database,
+      logger: createLogger('payments', 'silent'),
+      callers: TEST_CALLERS,
+    };
     expect(() => createPaymentsApp({ ...deps, faults: { adminToken: 'too-short' } })).toThrow(/at least 16 characters/);
   });
 });
@@ -135,11 +172,20 @@ describe('off unless configured', () => {
 describe('admin endpoints', () => {
   test('when the admin token is missing or wrong, then /admin/faults answers 401 and the configuration is unchanged', async () => {
     const body = { seed: 1, rules: [{ route: '*', failureRate: 1 }] };
-    const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: `Bearer ${ADMIN_TOKEN}x` }, { authorization: `Basic ${ADMIN_TOKEN}` }];
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer wrong-token-0123456789' },
+      { authorization: `Bearer ${ADMIN_TOKEN}x` },
+      { authorization: `Basic ${ADMIN_TOKEN}` },
+    ];
     for (const headers of attempts) {
       for (const method of ['GET', 'PUT', 'DELETE'] as const) {
         const res = await admin(method, method === 'PUT' ? body : undefined, headers);
-        expect({ method, status: res.status, error: ((await res.json()) as { error: { code: string } }).error.code }).toEqual({ method, status: 401, error: 'UNAUTHORIZED' });
+        expect({
+          method,
+          status: res.status,
+          error: ((await res.json()) as { error: { code: string } }).error.code,
+        }).toEqual({ method, status: 401, error: 'UNAUTHORIZED' });
       }
     }
     expect((await current()).config).toBeNull();
@@ -149,8 +195,16 @@ describe('admin endpoints', () => {
   const bad: [string, unknown, string][] = [
     ['no seed', { rules: [] }, 'seed'],
     ['a fractional seed', { seed: 1.5, rules: [] }, 'seed'],
-    ['a failure rate above 1', { seed: 1, rules: [{ route: 'POST /charges', failureRate: 1.5 }] }, 'rules.0.failureRate'],
-    ['a negative crash rate', { seed: 1, rules: [{ route: 'POST /charges', crashAfterCommitRate: -0.1 }] }, 'rules.0.crashAfterCommitRate'],
+    [
+      'a failure rate above 1',
+      { seed: 1, rules: [{ route: 'POST /charges', failureRate: 1.5 }] },
+      'rules.0.failureRate',
+    ],
+    [
+      'a negative crash rate',
+      { seed: 1, rules: [{ route: 'POST /charges', crashAfterCommitRate: -0.1 }] },
+      'rules.0.crashAfterCommitRate',
+    ],
     ['a negative latency', { seed: 1, rules: [{ route: 'POST /charges', latencyMs: -1 }] }, 'rules.0.latencyMs'],
     ['a fractional latency', { seed: 1, rules: [{ route: 'POST /charges', latencyMs: 2.5 }] }, 'rules.0.latencyMs'],
     ['a route without a method', { seed: 1, rules: [{ route: '/charges', failureRate: 1 }] }, 'rules.0.route'],
@@ -160,20 +214,27 @@ describe('admin endpoints', () => {
     ['a negative downForMs', { seed: 1, rules: [], downForMs: -5 }, 'downForMs'],
     ['rules that are not a list', { seed: 1, rules: { route: '*' } }, 'rules'],
   ];
-  test.each(bad)('when PUT has %s, then it answers 400 VALIDATION_FAILED and changes nothing', async (_what, body, reported) => {
-    const res = await admin('PUT', body);
-    const json = (await res.json()) as { error: { code: string; details: { path: string }[] } };
-    expect({ status: res.status, code: json.error.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
-    expect(json.error.details.map((d) => d.path)).toContain(reported);
-    expect((await current()).config).toBeNull();
-  });
+  test.each(bad)(
+    'when PUT has %s, then it answers 400 VALIDATION_FAILED and changes nothing',
+    async (_what, body, reported) => {
+      const res = await admin('PUT', body);
+      const json = (await res.json()) as { error: { code: string; details: { path: string }[] } };
+      expect({ status: res.status, code: json.error.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+      expect(json.error.details.map((d) => d.path)).toContain(reported);
+      expect((await current()).config).toBeNull();
+    },
+  );
 
   test('when a rule names a route the service does not declare, then PUT answers 400 listing the routes it has', async () => {
     const res = await admin('PUT', { seed: 1, rules: [{ route: 'POST /charge', failureRate: 1 }] });
-    const json = (await res.json()) as { error: { code: string; message: string; details: { unknown: string[]; routes: string[] } } };
+    const json = (await res.json()) as {
+      error: { code: string; message: string; details: { unknown: string[]; routes: string[] } };
+    };
     expect({ status: res.status, code: json.error.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
     expect(json.error.details.unknown).toEqual(['POST /charge']);
-    expect(json.error.details.routes).toEqual(expect.arrayContaining(['GET /healthz', 'GET /payments', 'POST /charges', 'POST /charges/:orderId/refund']));
+    expect(json.error.details.routes).toEqual(
+      expect.arrayContaining(['GET /healthz', 'GET /payments', 'POST /charges', 'POST /charges/:orderId/refund']),
+    );
     expect((await current()).config).toBeNull();
   });
 
@@ -181,7 +242,11 @@ describe('admin endpoints', () => {
     const malformed = await admin('PUT', '{"seed": ');
     expect(malformed.status).toBe(400);
     expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe('INVALID_JSON');
-    const text = await fetch(`${url()}${FAULTS_PATH}`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'text/plain' }, body: 'seed=1' });
+    const text = await fetch(`${url()}${FAULTS_PATH}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'text/plain' },
+      body: 'seed=1',
+    });
     expect(text.status).toBe(415);
     expect((await current()).config).toBeNull();
   });
@@ -190,9 +255,14 @@ describe('admin endpoints', () => {
     const put = await configure({ seed: 7, rules: [{ route: 'POST /charges', failureRate: 0.5 }] });
     const got = await current();
     expect(got).toEqual(put);
-    expect(got.config).toEqual({ seed: 7, rules: [{ route: 'POST /charges', failureRate: 0.5, latencyMs: 0, crashAfterCommitRate: 0 }] });
+    expect(got.config).toEqual({
+      seed: 7,
+      rules: [{ route: 'POST /charges', failureRate: 0.5, latencyMs: 0, crashAfterCommitRate: 0 }],
+    });
     expect(got.injected).toEqual({ failure: 0, latency: 0, crashAfterCommit: 0, down: 0 });
-    expect(got.byRule).toEqual([{ route: 'POST /charges', matched: 0, injected: { failure: 0, latency: 0, crashAfterCommit: 0 } }]);
+    expect(got.byRule).toEqual([
+      { route: 'POST /charges', matched: 0, injected: { failure: 0, latency: 0, crashAfterCommit: 0 } },
+    ]);
     expect(got.downUntil).toBeNull();
     expect(new Date(got.since!).getTime()).toBeGreaterThan(Date.now() - 60_000);
     expect(got.routes).toContain('POST /charges/:orderId/refund');
@@ -211,12 +281,17 @@ describe('faults', () => {
     expect(new Set(first.codes)).toEqual(new Set(['INJECTED_FAULT']));
     // A failed call never reached the handler: exactly the answered charges exist.
     const rows = await paymentRows(first.orderIds);
-    expect(new Set(rows.map((r) => r.order_id))).toEqual(new Set(first.orderIds.filter((_, i) => first.statuses[i] === 201)));
+    expect(new Set(rows.map((r) => r.order_id))).toEqual(
+      new Set(first.orderIds.filter((_, i) => first.statuses[i] === 201)),
+    );
     const counters = await current();
     expect(counters.injected).toEqual({ failure: failed, latency: 0, crashAfterCommit: 0, down: 0 });
     expect(counters.byRule[0]).toMatchObject({ matched: 200, injected: { failure: failed } });
     // Other routes are not touched by the rule.
-    expect((await fetch(`${url()}/payments?orderId=${first.orderIds[0]}`, { headers: { authorization: authAs('worker') } })).status).toBe(200);
+    expect(
+      (await fetch(`${url()}/payments?orderId=${first.orderIds[0]}`, { headers: { authorization: authAs('worker') } }))
+        .status,
+    ).toBe(200);
 
     // The same seed again (a PUT restarts the streams and the counters): the very same sequence.
     await configure({ seed: 42, rules: [{ route: 'POST /charges', failureRate: 0.3 }] });
@@ -233,14 +308,18 @@ describe('faults', () => {
   test('when a route has latencyMs, then its requests are delayed by at least that and other routes are not', async () => {
     await configure({ seed: 1, rules: [{ route: 'GET /payments', latencyMs: 300 }] });
     const started = performance.now();
-    const res = await fetch(`${url()}/payments?orderId=${uniqueId('lat')}`, { headers: { authorization: authAs('worker') } });
+    const res = await fetch(`${url()}/payments?orderId=${uniqueId('lat')}`, {
+      headers: { authorization: authAs('worker') },
+    });
     const elapsed = performance.now() - started;
     expect(res.status).toBe(200);
     expect(elapsed).toBeGreaterThanOrEqual(300);
     expect((await fetch(`${url()}/healthz`)).status).toBe(200);
     const counters = await current();
     expect(counters.injected).toEqual({ failure: 0, latency: 1, crashAfterCommit: 0, down: 0 });
-    expect(counters.byRule).toEqual([{ route: 'GET /payments', matched: 1, injected: { failure: 0, latency: 1, crashAfterCommit: 0 } }]);
+    expect(counters.byRule).toEqual([
+      { route: 'GET /payments', matched: 1, injected: { failure: 0, latency: 1, crashAfterCommit: 0 } },
+    ]);
   });
 
   test('when a charge is drawn to crash after commit, then the client gets no answer but the payment exists, and a retry with its key gets the stored answer with no second effect', async () => {
@@ -258,11 +337,18 @@ describe('faults', () => {
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(((await retry.json()) as { paymentId: string }).paymentId).toBe(rows[0]!.payment_id);
     expect(await paymentRows([orderId])).toEqual(rows);
-    const [stored] = await stack.payments.query<{ n: number }>('SELECT COUNT(*) AS n FROM idempotency_keys WHERE idem_key = ?', [key]);
+    const [stored] = await stack.payments.query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM idempotency_keys WHERE idem_key = ?',
+      [key],
+    );
     expect(Number(stored!.n)).toBe(1);
 
     // A request the handler rejects commits nothing, so nothing is crashed either.
-    const invalid = await fetch(`${url()}/charges`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: authAs('worker') }, body: JSON.stringify({ orderId }) });
+    const invalid = await fetch(`${url()}/charges`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: authAs('worker') },
+      body: JSON.stringify({ orderId }),
+    });
     expect(invalid.status).toBe(400);
     expect((await current()).injected.crashAfterCommit).toBe(1);
   });
@@ -287,7 +373,9 @@ describe('faults', () => {
 
   test("when a '*' rule follows a specific one, then the first matching rule applies, and DELETE answers the final counters and clears", async () => {
     await configure({ seed: 5, rules: [{ route: 'GET /payments' }, { route: '*', failureRate: 1 }] });
-    expect((await fetch(`${url()}/payments?orderId=x`, { headers: { authorization: authAs('worker') } })).status).toBe(200);
+    expect((await fetch(`${url()}/payments?orderId=x`, { headers: { authorization: authAs('worker') } })).status).toBe(
+      200,
+    );
     expect((await fetch(`${url()}/healthz`)).status).toBe(503);
     const orderId = uniqueId('star');
     expect((await charge(orderId)).status).toBe(503);

@@ -23,7 +23,10 @@ export const faultRuleSchema = z.strictObject({
   /** `'*'` (every request) or a method and the route pattern exactly as the service declares it. */
   route: z
     .string()
-    .regex(new RegExp(`^(\\*|(${METHODS.join('|')}) /\\S*)$`), "'*' or a method and a route pattern as the service declares it, e.g. 'POST /charges'"),
+    .regex(
+      new RegExp(`^(\\*|(${METHODS.join('|')}) /\\S*)$`),
+      "'*' or a method and a route pattern as the service declares it, e.g. 'POST /charges'",
+    ),
   /** Share of matching requests answered 503 without running the handler. */
   failureRate: z.number().min(0).max(1).default(0),
   /** Delay before a matching request is handled. */
@@ -40,7 +43,10 @@ export const faultConfigSchema = z.strictObject({
     .array(faultRuleSchema)
     .max(50)
     .default([])
-    .refine((rules) => new Set(rules.map((r) => r.route)).size === rules.length, 'each route may appear in one rule only'),
+    .refine(
+      (rules) => new Set(rules.map((r) => r.route)).size === rules.length,
+      'each route may appear in one rule only',
+    ),
   /** For this long (from now), every request's connection is reset before it is read. */
   downForMs: z.number().int().min(0).max(3_600_000).optional(),
 });
@@ -180,7 +186,10 @@ export function createFaultInjector(opts: { adminToken: string; logger: Logger }
   function activate(config: FaultConfig): void {
     const unknown = config.rules.filter((r) => r.route !== '*' && !routes.includes(r.route)).map((r) => r.route);
     if (unknown.length > 0) {
-      throw new AppError(400, ErrorCodes.VALIDATION_FAILED, `Not a route of this service: ${unknown.join(', ')}`, { unknown, routes });
+      throw new AppError(400, ErrorCodes.VALIDATION_FAILED, `Not a route of this service: ${unknown.join(', ')}`, {
+        unknown,
+        routes,
+      });
     }
     const now = Date.now();
     active = {

@@ -27,7 +27,8 @@ export function methodNotAllowed(app: Express): RequestHandler {
     const allowed = new Set<string>();
     for (const layer of layers) {
       if (!layer.match(req.path)) continue;
-      for (const [method, on] of Object.entries(layer.route!.methods)) if (on && method !== '_all') allowed.add(method.toUpperCase());
+      for (const [method, on] of Object.entries(layer.route!.methods))
+        if (on && method !== '_all') allowed.add(method.toUpperCase());
     }
     if (allowed.size === 0) return next();
     if (allowed.has('GET')) allowed.add('HEAD');
@@ -38,7 +39,9 @@ export function methodNotAllowed(app: Express): RequestHandler {
       res.status(204).end();
       return;
     }
-    res.status(405).json(errorBody(ErrorCodes.METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${req.path}; allowed: ${allow}`));
+    res
+      .status(405)
+      .json(errorBody(ErrorCodes.METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${req.path}; allowed: ${allow}`));
   };
 }
 

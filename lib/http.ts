@@ -37,7 +37,12 @@ export function baseApp(opts: { beforeBody?: RequestHandler[] } = {}): express.E
 const utf8JsonOnly: RequestHandler = (req, _res, next) => {
   const type = req.headers['content-type'] ?? '';
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1]?.toLowerCase();
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && /^application\/([\w.-]+\+)?json\b/i.test(type)) {
+  if (
+    charset !== undefined &&
+    charset !== 'utf-8' &&
+    charset !== 'utf8' &&
+    /^application\/([\w.-]+\+)?json\b/i.test(type)
+  ) {
     next(new AppError(415, ErrorCodes.UNSUPPORTED_MEDIA_TYPE, `JSON bodies must be UTF-8, not ${charset}`));
     return;
   }
@@ -123,7 +128,14 @@ export function methodNotAllowedHandlers(routes: string[]): express.Router {
   for (const [path, methods] of byPath) {
     router.all(path, (req, res) => {
       res.setHeader('Allow', methods.join(', '));
-      res.status(405).json(errorBody(ErrorCodes.METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${path}; allowed: ${methods.join(', ')}`));
+      res
+        .status(405)
+        .json(
+          errorBody(
+            ErrorCodes.METHOD_NOT_ALLOWED,
+            `${req.method} is not allowed on ${path}; allowed: ${methods.join(', ')}`,
+          ),
+        );
     });
   }
   return router;

@@ -29,7 +29,9 @@ afterAll(async () => {
 });
 
 async function effects(prefix: string): Promise<number> {
-  const [row] = await stack.orders.query<{ n: number }>('SELECT COUNT(*) AS n FROM orders WHERE order_id LIKE ?', [`${prefix}%`]);
+  const [row] = await stack.orders.query<{ n: number }>('SELECT COUNT(*) AS n FROM orders WHERE order_id LIKE ?', [
+    `${prefix}%`,
+  ]);
   return Number(row!.n);
 }
 
@@ -55,7 +57,12 @@ function effectWork(prefix: string, opts: { delayMs?: number; failFirst?: boolea
   return { work, state };
 }
 
-const req = (key: string | undefined, body: unknown = { a: 1 }, path = '/things', method = 'POST') => ({ key, method, path, body });
+const req = (key: string | undefined, body: unknown = { a: 1 }, path = '/things', method = 'POST') => ({
+  key,
+  method,
+  path,
+  body,
+});
 
 describe('runIdempotent', () => {
   it('when no key is sent, then the work runs every time and nothing is stored', async () => {
@@ -104,7 +111,12 @@ describe('runIdempotent', () => {
     const key = uniqueId('key');
     const { work, state } = effectWork(prefix);
     await runIdempotent(db, req(key, { a: 1 }), work);
-    for (const other of [req(key, { a: 2 }), req(key, { a: 1 }, '/other'), req(key, { a: 1 }, '/things', 'PUT'), req(key, [1])]) {
+    for (const other of [
+      req(key, { a: 2 }),
+      req(key, { a: 1 }, '/other'),
+      req(key, { a: 1 }, '/things', 'PUT'),
+      req(key, [1]),
+    ]) {
       const err = await runIdempotent(db, other, work).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AppError);
       expect(err).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
@@ -141,7 +153,9 @@ describe('runIdempotent', () => {
     };
     const first = await runIdempotent(db, req(key), work);
     const second = await runIdempotent(db, req(key), work);
-    const body = { error: { code: 'PAYMENT_DECLINED', message: 'Card ending 0002 was declined', details: { paymentId: 'p-1' } } };
+    const body = {
+      error: { code: 'PAYMENT_DECLINED', message: 'Card ending 0002 was declined', details: { paymentId: 'p-1' } },
+    };
     expect(first).toEqual({ status: 402, body, replayed: false });
     expect(second).toEqual({ status: 402, body, replayed: true });
     expect(calls).toBe(1);
@@ -185,7 +199,10 @@ describe('runIdempotent', () => {
     expect([upper.replayed, lower.replayed]).toEqual([false, false]);
     expect(state.calls).toBe(2);
     expect(await effects(prefix)).toBe(2);
-    const rows = await db.select().from(idempotencyKeys).where(sql`${idempotencyKeys.key} IN (${base.toUpperCase()}, ${base.toLowerCase()})`);
+    const rows = await db
+      .select()
+      .from(idempotencyKeys)
+      .where(sql`${idempotencyKeys.key} IN (${base.toUpperCase()}, ${base.toLowerCase()})`);
     expect(rows.map((r) => r.key).sort()).toEqual([base.toUpperCase(), base.toLowerCase()].sort());
   });
 
@@ -198,7 +215,10 @@ describe('runIdempotent', () => {
     expect(outcomes.filter((o) => !o.replayed)).toHaveLength(1);
     for (const o of outcomes) expect(o).toMatchObject({ status: 201, body: { created: `${prefix}-1` } });
     expect(await effects(prefix)).toBe(1);
-    const [count] = await stack.orders.query<{ n: number }>('SELECT COUNT(*) AS n FROM idempotency_keys WHERE idem_key = ?', [key]);
+    const [count] = await stack.orders.query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM idempotency_keys WHERE idem_key = ?',
+      [key],
+    );
     expect(Number(count!.n)).toBe(1);
   });
 
@@ -208,14 +228,19 @@ describe('runIdempotent', () => {
     const { work, state } = effectWork(prefix, { delayMs: 200, failFirst: true });
     const settled = await Promise.allSettled(Array.from({ length: 6 }, () => runIdempotent(db, req(key), work)));
     const failed = settled.filter((s) => s.status === 'rejected');
-    const ok = settled.filter((s): s is PromiseFulfilledResult<Awaited<ReturnType<typeof runIdempotent>>> => s.status === 'fulfilled');
+    const ok = settled.filter(
+      (s): s is PromiseFulfilledResult<Awaited<ReturnType<typeof runIdempotent>>> => s.status === 'fulfilled',
+    );
     expect(failed).toHaveLength(1);
     expect(ok).toHaveLength(5);
     expect(ok.filter((s) => !s.value.replayed)).toHaveLength(1);
     for (const s of ok) expect(s.value.body).toEqual({ created: `${prefix}-2` });
     expect(state.calls).toBe(2);
     expect(await effects(prefix)).toBe(1);
-    expect(await storedKey(key)).toMatchObject({ status_code: 201, response_body: JSON.stringify({ created: `${prefix}-2` }) });
+    expect(await storedKey(key)).toMatchObject({
+      status_code: 201,
+      response_body: JSON.stringify({ created: `${prefix}-2` }),
+    });
   });
 });
 
@@ -229,7 +254,10 @@ describe('requestHash', () => {
     expect(base).toMatch(/^[0-9a-f]{64}$/);
     // The hash is what a stored key is compared with: a stored row holds exactly this value.
     const key = uniqueId('key');
-    await runIdempotent(db, { key, method: 'post', path: '/x', body: { a: 1, b: [1, { c: 2, d: 3 }] } }, async () => ({ status: 200, body: null }));
+    await runIdempotent(db, { key, method: 'post', path: '/x', body: { a: 1, b: [1, { c: 2, d: 3 }] } }, async () => ({
+      status: 200,
+      body: null,
+    }));
     expect(await storedKey(key)).toEqual({ request_hash: base, status_code: 200, response_body: 'null' });
   });
 });

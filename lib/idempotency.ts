@@ -50,7 +50,9 @@ function canonical(value: unknown): string {
 }
 
 export function requestHash(req: Pick<IdempotentRequest, 'method' | 'path' | 'body'>): string {
-  return createHash('sha256').update(`${req.method.toUpperCase()} ${req.path}\n${canonical(req.body)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${req.method.toUpperCase()} ${req.path}\n${canonical(req.body)}`)
+    .digest('hex');
 }
 
 class ReplayMarker extends Error {}

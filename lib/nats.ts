@@ -6,7 +6,13 @@
  */
 import { connect } from '@nats-io/transport-node';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
-import { jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import {
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import { streamOf, type EventSource } from './events';
 
 /** How long the broker remembers a `Nats-Msg-Id` to drop a republished duplicate (the relay republishes only what it could not mark). */
@@ -29,7 +35,14 @@ export class BrokerUnavailableError extends Error {
 /** Connects once (no endless reconnect inside the client: the callers retry and report). */
 export async function connectBroker(url: string, name: string): Promise<NatsConnection> {
   try {
-    const nc = await connect({ servers: url, name, timeout: 2000, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    const nc = await connect({
+      servers: url,
+      name,
+      timeout: 2000,
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+    });
     return nc;
   } catch (err) {
     throw new BrokerUnavailableError(url, err);
@@ -60,7 +73,8 @@ export async function ensureStream(jsm: JetStreamManager, source: EventSource): 
       await jsm.streams.add(config);
     } catch (addErr) {
       // Someone else created it between our look and our add.
-      if (!/already in use|already exists/i.test(addErr instanceof Error ? addErr.message : String(addErr))) throw addErr;
+      if (!/already in use|already exists/i.test(addErr instanceof Error ? addErr.message : String(addErr)))
+        throw addErr;
     }
   }
 }
@@ -70,6 +84,9 @@ export async function jetstreamOf(nc: NatsConnection, url: string): Promise<JetS
   try {
     return await jetstreamManager(nc, { timeout: 5000 });
   } catch (err) {
-    throw new BrokerUnavailableError(url, new Error(`JetStream is not available (${err instanceof Error ? err.message : String(err)})`));
+    throw new BrokerUnavailableError(
+      url,
+      new Error(`JetStream is not available (${err instanceof Error ? err.message : String(err)})`),
+    );
   }
 }

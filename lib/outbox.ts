@@ -6,7 +6,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
-import { bigint, char, index, int, mysqlTable, primaryKey, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
+import {
+  bigint,
+  char,
+  index,
+  int,
+  mysqlTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  varchar,
+} from 'drizzle-orm/mysql-core';
 import type { Tx } from './db';
 import { EVENT_CATALOG, subjectOf, type EventEnvelope, type EventPayload, type EventType } from './events';
 

@@ -63,7 +63,8 @@ export interface SagaTimeline {
 
 function toMs(ts: Timestamp): number | undefined {
   if (!ts) return undefined;
-  const seconds = ts.seconds === undefined || ts.seconds === null ? 0 : Number(ts.seconds as number | { toString(): string });
+  const seconds =
+    ts.seconds === undefined || ts.seconds === null ? 0 : Number(ts.seconds as number | { toString(): string });
   return seconds * 1000 + (ts.nanos ?? 0) / 1e6;
 }
 
@@ -119,9 +120,15 @@ export function sagaTimeline(history: { events?: HistoryEvent[] | null }): SagaT
       const scheduled = ref(e.activityTaskStartedEventAttributes.scheduledEventId);
       const name = scheduled?.activityTaskScheduledEventAttributes?.activityType?.name ?? undefined;
       if (scheduled) push('activity.scheduleToStart', at(scheduled), at(e) - at(scheduled), name);
-    } else if (e.activityTaskCompletedEventAttributes || e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes) {
+    } else if (
+      e.activityTaskCompletedEventAttributes ||
+      e.activityTaskFailedEventAttributes ||
+      e.activityTaskTimedOutEventAttributes
+    ) {
       activities++;
-      const attrs = (e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes)!;
+      const attrs = (e.activityTaskCompletedEventAttributes ??
+        e.activityTaskFailedEventAttributes ??
+        e.activityTaskTimedOutEventAttributes)!;
       const scheduled = ref(attrs.scheduledEventId);
       const started = ref((attrs as { startedEventId?: unknown }).startedEventId);
       const name = scheduled?.activityTaskScheduledEventAttributes?.activityType?.name ?? undefined;
@@ -166,7 +173,9 @@ export function sagaTimeline(history: { events?: HistoryEvent[] | null }): SagaT
 }
 
 /** p50 / p95 of each leg kind over many timelines (the benchmark's breakdown). */
-export function legPercentiles(timelines: SagaTimeline[]): Partial<Record<LegKind | 'total', { n: number; p50: number; p95: number }>> {
+export function legPercentiles(
+  timelines: SagaTimeline[],
+): Partial<Record<LegKind | 'total', { n: number; p50: number; p95: number }>> {
   const values = new Map<LegKind | 'total', number[]>();
   const add = (k: LegKind | 'total', v: number) => (values.get(k) ?? values.set(k, []).get(k)!).push(v);
   for (const t of timelines) {

@@ -43,21 +43,32 @@ export const serviceTokenSchema = z
 
 /** `SERVICE_CALLERS`: `name:token` pairs, comma-separated; names from SERVICE_CALLER_NAMES, tokens distinct. */
 export const serviceCallersSchema = z
-  .string({ error: `required: the callers this service serves, e.g. "worker:<token>,gateway:<token>" (names: ${SERVICE_CALLER_NAMES.join(', ')})` })
+  .string({
+    error: `required: the callers this service serves, e.g. "worker:<token>,gateway:<token>" (names: ${SERVICE_CALLER_NAMES.join(', ')})`,
+  })
   .transform((text, ctx): ServiceCallers => {
     const callers = new Map<ServiceCaller, string>();
-    const entries = text.split(',').map((e) => e.trim()).filter(Boolean);
+    const entries = text
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
     if (entries.length === 0) ctx.addIssue({ code: 'custom', message: 'at least one caller' });
     for (const entry of entries) {
       const at = entry.indexOf(':');
       const name = (at < 0 ? entry : entry.slice(0, at)) as ServiceCaller;
       const token = at < 0 ? '' : entry.slice(at + 1);
       if (!SERVICE_CALLER_NAMES.includes(name)) {
-        ctx.addIssue({ code: 'custom', message: `unknown caller "${name}" (known: ${SERVICE_CALLER_NAMES.join(', ')})` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown caller "${name}" (known: ${SERVICE_CALLER_NAMES.join(', ')})`,
+        });
       } else if (callers.has(name)) {
         ctx.addIssue({ code: 'custom', message: `caller ${name} is listed twice` });
       } else if (!serviceTokenSchema.safeParse(token).success) {
-        ctx.addIssue({ code: 'custom', message: `caller ${name}: the token must be at least ${MIN_TOKEN_LENGTH} visible ASCII characters, no comma or colon` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `caller ${name}: the token must be at least ${MIN_TOKEN_LENGTH} visible ASCII characters, no comma or colon`,
+        });
       } else if ([...callers.values()].includes(token)) {
         ctx.addIssue({ code: 'custom', message: `caller ${name}: every caller needs a token of its own` });
       } else {
@@ -84,7 +95,11 @@ export function callerOf(res: Response): ServiceCaller | undefined {
  * Requires a known caller's bearer token on every request but `skip`'s: 401 UNAUTHORIZED
  * otherwise. Mounted before the body parser, so an unauthenticated body is never read.
  */
-export function authenticateCallers(opts: { callers: ServiceCallers; logger: Logger; skip: (method: string, path: string) => boolean }): RequestHandler {
+export function authenticateCallers(opts: {
+  callers: ServiceCallers;
+  logger: Logger;
+  skip: (method: string, path: string) => boolean;
+}): RequestHandler {
   if (opts.callers.size === 0) throw new Error('Service authentication needs at least one caller (SERVICE_CALLERS)');
   const match = tokenMatcher(opts.callers);
   return (req, res, next) => {
@@ -94,7 +109,10 @@ export function authenticateCallers(opts: { callers: ServiceCallers; logger: Log
     }
     const caller = match(bearerToken(req.header('authorization')));
     if (!caller) {
-      opts.logger.warn({ method: req.method, path: req.path, remote: req.socket.remoteAddress }, 'unauthenticated service call refused');
+      opts.logger.warn(
+        { method: req.method, path: req.path, remote: req.socket.remoteAddress },
+        'unauthenticated service call refused',
+      );
       res.setHeader('WWW-Authenticate', 'Bearer');
       next(new AppError(401, ErrorCodes.UNAUTHORIZED, "Send Authorization: Bearer <the caller's SERVICE_TOKEN>"));
       return;
@@ -114,8 +132,18 @@ export function allowCallers(...names: ServiceCaller[]): RequestHandler {
   const handler: RequestHandler = (req, res, next) => {
     const caller = callerOf(res);
     if (caller === undefined || !allowed.has(caller)) {
-      (res.locals as { authLogger?: Logger }).authLogger?.warn({ caller, method: req.method, path: req.path }, 'service call by a caller this route does not serve');
-      next(new AppError(403, ErrorCodes.FORBIDDEN, `Caller ${caller ?? '(none)'} may not call ${req.method} ${req.route?.path ?? req.path}`, { allowed: names }));
+      (res.locals as { authLogger?: Logger }).authLogger?.warn(
+        { caller, method: req.method, path: req.path },
+        'service call by a caller this route does not serve',
+      );
+      next(
+        new AppError(
+          403,
+          ErrorCodes.FORBIDDEN,
+          `Caller ${caller ?? '(none)'} may not call ${req.method} ${req.route?.path ?? req.path}`,
+          { allowed: names },
+        ),
+      );
       return;
     }
     next();
@@ -128,10 +156,12 @@ export function allowCallers(...names: ServiceCaller[]): RequestHandler {
 export function assertWriteRoutesNameCallers(app: Express): void {
   const open: string[] = [];
   for (const layer of app.router.stack) {
-    const route = layer.route as unknown as { path: unknown; methods: Record<string, boolean>; stack: { handle: RequestHandler }[] } | undefined;
+    const route = layer.route as unknown as
+      { path: unknown; methods: Record<string, boolean>; stack: { handle: RequestHandler }[] } | undefined;
     if (!route) continue;
     const writes = Object.keys(route.methods).filter((m) => m !== 'get' && m !== 'head' && m !== '_all');
-    if (writes.length > 0 && !allowHandlers.has(route.stack[0]!.handle)) open.push(`${writes.join('|').toUpperCase()} ${String(route.path)}`);
+    if (writes.length > 0 && !allowHandlers.has(route.stack[0]!.handle))
+      open.push(`${writes.join('|').toUpperCase()} ${String(route.path)}`);
   }
   if (open.length > 0) throw new Error(`Write routes must name their callers with allowCallers(): ${open.join(', ')}`);
 }

@@ -38,12 +38,16 @@ export function createServiceApp<TSchema extends Record<string, unknown>>(
   deps: ServiceDeps<TSchema>,
   routes: (app: express.Express) => void,
 ): express.Express {
-  const faults = deps.faults ? createFaultInjector({ adminToken: deps.faults.adminToken, logger: deps.logger }) : undefined;
+  const faults = deps.faults
+    ? createFaultInjector({ adminToken: deps.faults.adminToken, logger: deps.logger })
+    : undefined;
   const authenticate = authenticateCallers({
     callers: deps.callers,
     logger: deps.logger,
     skip: (method, path) =>
-      path === FAULTS_PATH || ((path === '/healthz' || (path === '/metrics' && deps.metrics !== undefined)) && (method === 'GET' || method === 'HEAD')),
+      path === FAULTS_PATH ||
+      ((path === '/healthz' || (path === '/metrics' && deps.metrics !== undefined)) &&
+        (method === 'GET' || method === 'HEAD')),
   });
   const app = baseApp({ beforeBody: [serverTiming(), authenticate, ...(faults ? [faults.gate] : [])] });
   if (faults) app.use(faults.admin);
@@ -85,7 +89,11 @@ export function answerClientErrorsAsJson(server: Server): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     // Already gone, or an answer already started on it (its headers were sent): nothing sensible can
     // be written. (A request still being handled is cut short, as Node's own answer would.)
-    if (err.code === 'ECONNRESET' || !socket.writable || (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+    if (
+      err.code === 'ECONNRESET' ||
+      !socket.writable ||
+      (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
+    ) {
       socket.destroy();
       return;
     }
@@ -149,7 +157,8 @@ export async function runService<
   events?: { source?: EventSource; consumers?: EventConsumerSpec<TSchema>[] };
 }): Promise<void> {
   // The config refuses FAULTS_ENABLED without an ADMIN_TOKEN (lib/config.ts); checked again here for any other caller.
-  if (spec.config.FAULTS_ENABLED && !spec.config.ADMIN_TOKEN) throw new Error(`${spec.name}: FAULTS_ENABLED needs an ADMIN_TOKEN`);
+  if (spec.config.FAULTS_ENABLED && !spec.config.ADMIN_TOKEN)
+    throw new Error(`${spec.name}: FAULTS_ENABLED needs an ADMIN_TOKEN`);
   const logger = createLogger(spec.name, spec.config.LOG_LEVEL);
   const database = await openDatabase({
     mysqlUrl: spec.config.MYSQL_URL,
@@ -165,7 +174,14 @@ export async function runService<
   collectDefaultMetrics({ register: metrics });
   const app = spec.createApp({ db: database.db, database, logger, callers, faults, metrics }, spec.config);
   const server = await listen(app, spec.port, spec.config.BIND_HOST);
-  logger.info({ url: `http://${spec.config.BIND_HOST}:${boundPort(server)}`, database: database.name, callers: [...callers.keys()] }, `${spec.name} listening`);
+  logger.info(
+    {
+      url: `http://${spec.config.BIND_HOST}:${boundPort(server)}`,
+      database: database.name,
+      callers: [...callers.keys()],
+    },
+    `${spec.name} listening`,
+  );
   const background = startEvents(spec.name, spec.config, spec.events, { database, logger, metrics });
   stopGracefully(logger, server, async () => {
     for (const b of background) await b.stop();
@@ -202,7 +218,9 @@ function startEvents<TSchema extends Record<string, unknown>>(
   if (!events) return [];
   const natsUrl = config.NATS_URL;
   if (!natsUrl) {
-    deps.logger.warn(`${name}: NATS_URL is not set: events stay in the outbox and local copies are not updated until it is`);
+    deps.logger.warn(
+      `${name}: NATS_URL is not set: events stay in the outbox and local copies are not updated until it is`,
+    );
     return [];
   }
   const started: (EventRelay | EventConsumer)[] = [];
@@ -220,8 +238,13 @@ function startEvents<TSchema extends Record<string, unknown>>(
     );
   }
   for (const consumer of events.consumers ?? []) {
-    started.push(startEventConsumer({ ...consumer, natsUrl, db: deps.database.db, logger: deps.logger, registry: deps.metrics }));
+    started.push(
+      startEventConsumer({ ...consumer, natsUrl, db: deps.database.db, logger: deps.logger, registry: deps.metrics }),
+    );
   }
-  deps.logger.info({ natsUrl, relay: events.source ?? null, consumers: (events.consumers ?? []).map((c) => c.name) }, 'events: relay and consumers started');
+  deps.logger.info(
+    { natsUrl, relay: events.source ?? null, consumers: (events.consumers ?? []).map((c) => c.name) },
+    'events: relay and consumers started',
+  );
   return started;
 }

@@ -20,7 +20,9 @@ const ID_PATTERN = (max: number) => new RegExp(`^[A-Za-z0-9][${ID_CHARACTERS}]{0
 
 /** An opaque ID: 1-`max` letters, digits, `.`, `_`, `-`, starting with a letter or a digit. */
 export function idSchema(what: string, max = 64) {
-  return z.string().regex(ID_PATTERN(max), `${what}: 1-${max} letters, digits, . _ - (starting with a letter or digit)`);
+  return z
+    .string()
+    .regex(ID_PATTERN(max), `${what}: 1-${max} letters, digits, . _ - (starting with a letter or digit)`);
 }
 
 /**

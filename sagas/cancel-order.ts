@@ -34,7 +34,11 @@ const scenarios: Scenario[] = [
     ends: 'COMPLETED',
     async run(ctx) {
       const orderId = await confirmedOrder(ctx, 'Teapot');
-      return ctx.start(CANCEL_ORDER, { orderId, reason: 'ordered the wrong size', options: ctx.fast } satisfies CancelOrderInput);
+      return ctx.start(CANCEL_ORDER, {
+        orderId,
+        reason: 'ordered the wrong size',
+        options: ctx.fast,
+      } satisfies CancelOrderInput);
     },
   },
   {
@@ -42,7 +46,10 @@ const scenarios: Scenario[] = [
     ends: 'COMPLETED',
     async run(ctx) {
       const orderId = await confirmedOrder(ctx, 'Kettle');
-      return ctx.start(CANCEL_ORDER, { orderId, options: { ...ctx.fast, activityMode: 'local' } } satisfies CancelOrderInput);
+      return ctx.start(CANCEL_ORDER, {
+        orderId,
+        options: { ...ctx.fast, activityMode: 'local' },
+      } satisfies CancelOrderInput);
     },
   },
   {
@@ -51,7 +58,11 @@ const scenarios: Scenario[] = [
     ends: 'COMPENSATED',
     async run(ctx) {
       const orderId = await confirmedOrder(ctx, 'Mug');
-      const dispatched = await ctx.callService('shipping', 'operator', { method: 'POST', path: `/shipments/${orderId}/dispatch`, body: {} });
+      const dispatched = await ctx.callService('shipping', 'operator', {
+        method: 'POST',
+        path: `/shipments/${orderId}/dispatch`,
+        body: {},
+      });
       if (dispatched.status !== 200) throw new Error(`dispatch answered ${dispatched.status}`);
       return ctx.start(CANCEL_ORDER, { orderId, options: ctx.fast } satisfies CancelOrderInput);
     },
@@ -71,24 +82,41 @@ export const cancelOrderSaga = defineSaga({
   workflow: cancelOrder,
   idPrefix: 'cancel',
   body: cancelOrderBody,
-  summary: 'Cancel a confirmed order: mark it CANCELLING, cancel its shipment (refused once dispatched), refund it, return its stock, mark it CANCELLED',
-  toInput: (body, ctx): CancelOrderInput => ({ orderId: body.orderId, ...(body.reason !== undefined ? { reason: body.reason } : {}), options: ctx.options }),
+  summary:
+    'Cancel a confirmed order: mark it CANCELLING, cancel its shipment (refused once dispatched), refund it, return its stock, mark it CANCELLED',
+  toInput: (body, ctx): CancelOrderInput => ({
+    orderId: body.orderId,
+    ...(body.reason !== undefined ? { reason: body.reason } : {}),
+    options: ctx.options,
+  }),
   workflowId: (input) => cancelOrderWorkflowId(input.orderId),
   // One cancellation of an order at a time, whatever the Idempotency-Key; a new one once it ended
   // (refused while PENDING, the order can be cancelled once confirmed; already cancelled, it is 409).
   workflowIdentity: 'business-key',
-  digestRequest: (body) => ({ path: `/orders/${body.orderId}/cancel`, body: body.reason !== undefined ? { reason: body.reason } : {} }),
+  digestRequest: (body) => ({
+    path: `/orders/${body.orderId}/cancel`,
+    body: body.reason !== undefined ? { reason: body.reason } : {},
+  }),
   echo: (input) => ({ orderId: input.orderId }),
   rejections: {
     ORDER_NOT_FOUND: { status: 404, description: 'there is no such order' },
-    ILLEGAL_TRANSITION: { status: 409, description: 'the order is not CONFIRMED (still PENDING, already CANCELLED, or being cancelled)' },
-    SHIPMENT_ALREADY_DISPATCHED: { status: 409, description: 'its parcel has left: the order stays CONFIRMED and nothing is refunded' },
+    ILLEGAL_TRANSITION: {
+      status: 409,
+      description: 'the order is not CONFIRMED (still PENDING, already CANCELLED, or being cancelled)',
+    },
+    SHIPMENT_ALREADY_DISPATCHED: {
+      status: 409,
+      description: 'its parcel has left: the order stays CONFIRMED and nothing is refunded',
+    },
   },
   route: {
     path: '/orders/:orderId/cancel',
     params: z.strictObject({ orderId: orderIdSchema }),
     body: cancelRouteBody,
-    toSagaBody: (params, body: z.infer<typeof cancelRouteBody>) => ({ orderId: params.orderId!, ...(body.reason !== undefined ? { reason: body.reason } : {}) }),
+    toSagaBody: (params, body: z.infer<typeof cancelRouteBody>) => ({
+      orderId: params.orderId!,
+      ...(body.reason !== undefined ? { reason: body.reason } : {}),
+    }),
     summary: 'Start a CancelOrder saga',
   },
   scenarios,

@@ -32,7 +32,10 @@ export function placeOrderWorkflowId(orderId: string): string {
 }
 
 /** Forward steps that retry until the service is back (outage scenarios). */
-const untilBack = (ctx: ScenarioContext): SagaRunOptions => ({ ...ctx.fast, stepRetry: { initialIntervalMs: 200, maximumIntervalMs: 400, maximumAttempts: 0 } });
+const untilBack = (ctx: ScenarioContext): SagaRunOptions => ({
+  ...ctx.fast,
+  stepRetry: { initialIntervalMs: 200, maximumIntervalMs: 400, maximumAttempts: 0 },
+});
 /** Forward steps and compensations that give up after two attempts (STUCK scenarios). */
 const giveUpFast = (ctx: ScenarioContext): SagaRunOptions => ({
   ...ctx.fast,
@@ -72,7 +75,10 @@ const scenarios: Scenario[] = [
     ends: 'COMPENSATED',
     async run(ctx) {
       const sku = await ctx.putProduct({ available: 5 });
-      return ctx.start(PLACE_ORDER, ctx.orderInput(sku, { options: { ...ctx.fast, activityMode: 'local' }, cardNumber: ctx.cards.declined }));
+      return ctx.start(
+        PLACE_ORDER,
+        ctx.orderInput(sku, { options: { ...ctx.fast, activityMode: 'local' }, cardNumber: ctx.cards.declined }),
+      );
     },
   },
   {
@@ -96,7 +102,10 @@ const scenarios: Scenario[] = [
     ends: 'COMPENSATED',
     async run(ctx) {
       const sku = await ctx.putProduct({ available: 5 });
-      return ctx.start(PLACE_ORDER, ctx.orderInput(sku, { options: ctx.fast, shippingAddress: { ...ctx.address, country: 'AQ' } }));
+      return ctx.start(
+        PLACE_ORDER,
+        ctx.orderInput(sku, { options: ctx.fast, shippingAddress: { ...ctx.address, country: 'AQ' } }),
+      );
     },
   },
   {
@@ -107,7 +116,12 @@ const scenarios: Scenario[] = [
       await ctx.service('payments').stop();
       const handle = await ctx.start(PLACE_ORDER, ctx.orderInput(sku, { options: untilBack(ctx) }));
       // Cancel while the charge retries against the stopped service, once every other step settled.
-      await ctx.waitForState(handle, (s) => s.steps.some((st) => st.name === 'chargePayment') && s.steps.every((st) => st.name === 'chargePayment' || st.status !== 'RUNNING'));
+      await ctx.waitForState(
+        handle,
+        (s) =>
+          s.steps.some((st) => st.name === 'chargePayment') &&
+          s.steps.every((st) => st.name === 'chargePayment' || st.status !== 'RUNNING'),
+      );
       await handle.cancel();
       await ctx.waitForState(handle, (s) => s.status === 'COMPENSATING');
       await ctx.service('payments').start();
@@ -133,7 +147,10 @@ const scenarios: Scenario[] = [
     async run(ctx) {
       const sku = await ctx.putProduct({ available: 5 });
       await ctx.service('shipping').stop();
-      const handle = await ctx.start(PLACE_ORDER, ctx.orderInput(sku, { options: { ...untilBack(ctx), deadlineMs: 1500 } }));
+      const handle = await ctx.start(
+        PLACE_ORDER,
+        ctx.orderInput(sku, { options: { ...untilBack(ctx), deadlineMs: 1500 } }),
+      );
       await ctx.waitForState(handle, (s) => s.status === 'COMPENSATING');
       await ctx.service('shipping').start();
       return handle;
@@ -154,7 +171,10 @@ const scenarios: Scenario[] = [
     ends: 'RESOLVED_MANUALLY',
     async run(ctx) {
       const handle = await shippingDownUntilStuck(ctx);
-      await handle.signal(resolveManuallySignal, { note: 'carrier confirmed no shipment exists', operator: 'ops@example.com' });
+      await handle.signal(resolveManuallySignal, {
+        note: 'carrier confirmed no shipment exists',
+        operator: 'ops@example.com',
+      });
       await ctx.service('shipping').start();
       return handle;
     },
@@ -170,11 +190,21 @@ export const placeOrderSaga = defineSaga({
   toInput(body, ctx): PlaceOrderInput {
     const orderId = ctx.newId('orders');
     const { payment, ...rest } = body;
-    return { ...rest, orderId, payment: { cardToken: ctx.sealCard(payment.cardNumber, orderId), last4: payment.cardNumber.slice(-4) }, options: ctx.options };
+    return {
+      ...rest,
+      orderId,
+      payment: { cardToken: ctx.sealCard(payment.cardNumber, orderId), last4: payment.cardNumber.slice(-4) },
+      options: ctx.options,
+    };
   },
   workflowId: (input) => placeOrderWorkflowId(input.orderId),
   digestRequest: (body) => ({ path: '/orders', body }),
   echo: (input) => ({ orderId: input.orderId }),
-  route: { path: '/orders', body: placeOrderBody, toSagaBody: (_params, body: PlaceOrderBody) => body, summary: 'Start a PlaceOrder saga' },
+  route: {
+    path: '/orders',
+    body: placeOrderBody,
+    toSagaBody: (_params, body: PlaceOrderBody) => body,
+    summary: 'Start a PlaceOrder saga',
+  },
   scenarios,
 });

@@ -16,7 +16,10 @@ export function renameProductWorkflowId(sku: string, requestId: string): string 
   return `rename-${sku}-${requestId}`;
 }
 
-const renameOptions = (ctx: ScenarioContext): SagaRunOptions => ({ ...ctx.fast, retriableRetry: { initialIntervalMs: 200, maximumIntervalMs: 400, maximumAttempts: 0 } });
+const renameOptions = (ctx: ScenarioContext): SagaRunOptions => ({
+  ...ctx.fast,
+  retriableRetry: { initialIntervalMs: 200, maximumIntervalMs: 400, maximumAttempts: 0 },
+});
 
 /** A product with one confirmed order holding a copy of its name. */
 async function productWithOrder(ctx: ScenarioContext, name: string): Promise<string> {
@@ -40,7 +43,12 @@ const scenarios: Scenario[] = [
     async run(ctx) {
       const sku = await productWithOrder(ctx, 'Old Kettle');
       await ctx.service('orders').stop();
-      const handle = await ctx.start(RENAME_PRODUCT, { sku, name: 'Kettle Pro', requestId: 'r1', options: renameOptions(ctx) });
+      const handle = await ctx.start(RENAME_PRODUCT, {
+        sku,
+        name: 'Kettle Pro',
+        requestId: 'r1',
+        options: renameOptions(ctx),
+      });
       await ctx.waitForState(handle, (s) => s.steps.some((st) => st.name === 'updateOrderProductNames'));
       await ctx.sleep(2000);
       await ctx.service('orders').start();
@@ -64,7 +72,12 @@ export const renameProductSaga = defineSaga({
   idPrefix: 'rename',
   body: renameProductBody,
   summary: "Rename a product: in inventory (which versions the name), then in the orders service's copies",
-  toInput: (body, ctx): RenameProductInput => ({ sku: body.sku, name: body.name, requestId: ctx.newId('rename'), options: ctx.options }),
+  toInput: (body, ctx): RenameProductInput => ({
+    sku: body.sku,
+    name: body.name,
+    requestId: ctx.newId('rename'),
+    options: ctx.options,
+  }),
   workflowId: (input) => renameProductWorkflowId(input.sku, input.requestId),
   digestRequest: (body) => ({ path: `/products/${body.sku}/rename`, body: { name: body.name } }),
   echo: (input) => ({ sku: input.sku }),

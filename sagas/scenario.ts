@@ -24,14 +24,21 @@ export interface ScenarioContext {
    * Calls a route of one of the real services as one of its callers, e.g. what the warehouse does
    * while a saga runs (`operator`: `POST /shipments/:orderId/dispatch`). Answers the status and body.
    */
-  callService(name: ServiceName, caller: 'worker' | 'operator', request: { method: 'GET' | 'POST' | 'PUT'; path: string; body?: unknown }): Promise<{ status: number; body: unknown }>;
+  callService(
+    name: ServiceName,
+    caller: 'worker' | 'operator',
+    request: { method: 'GET' | 'POST' | 'PUT'; path: string; body?: unknown },
+  ): Promise<{ status: number; body: unknown }>;
   /** Polls the saga's state until `predicate` holds. */
   waitForState(handle: WorkflowHandle, predicate: (s: SagaState) => boolean): Promise<SagaState>;
   /** The saga's final state once its workflow closed. */
   finalState(handle: WorkflowHandle): Promise<SagaState>;
   sleep(ms: number): Promise<void>;
   /** A PlaceOrder input for one unit of `sku` (a good card and address unless overridden). */
-  orderInput(sku: string, overrides?: Partial<Omit<PlaceOrderInput, 'payment'>> & { cardNumber?: string }): PlaceOrderInput;
+  orderInput(
+    sku: string,
+    overrides?: Partial<Omit<PlaceOrderInput, 'payment'>> & { cardNumber?: string },
+  ): PlaceOrderInput;
   cards: { good: string; declined: string };
   address: PlaceOrderInput['shippingAddress'];
   /** Short timers: FAST (steps give up after a few attempts, compensations never). */

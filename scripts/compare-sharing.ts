@@ -46,11 +46,31 @@ async function main(): Promise<void> {
   const sql = await mysql.createConnection(stack.mysqlUrl);
   const q = async <T>(query: string, params: unknown[] = []) => (await sql.query(query, params))[0] as T[];
   const db = (n: string) => `\`${stack.dbPrefix}${n}\``;
-  const copyVersion = async (sku: string) => Number((await q<{ v: number }>(`SELECT version AS v FROM ${db('orders')}.product_names WHERE sku = ?`, [sku]))[0]?.v ?? 0);
+  const copyVersion = async (sku: string) =>
+    Number(
+      (await q<{ v: number }>(`SELECT version AS v FROM ${db('orders')}.product_names WHERE sku = ?`, [sku]))[0]?.v ??
+        0,
+    );
   const api = (p: string, body?: unknown) =>
-    fetch(`${stack.urls.api}${p}`, { method: body ? 'POST' : 'GET', headers: { 'content-type': 'application/json', authorization: `Bearer ${STACK_API_TOKEN}` }, body: body ? JSON.stringify(body) : undefined });
-  const asOperator = (url: string, init: RequestInit = {}) => fetch(url, { ...init, headers: { 'content-type': 'application/json', authorization: stackAuth(stack, 'operator'), ...(init.headers ?? {}) } });
-  const results: Record<string, unknown> = { ranAt: new Date().toISOString(), machine: `${os.cpus().length} cores, ${os.platform()}`, sizes: { renames: RENAMES, orders: ORDERS, backlog: BACKLOG } };
+    fetch(`${stack.urls.api}${p}`, {
+      method: body ? 'POST' : 'GET',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${STACK_API_TOKEN}` },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  const asOperator = (url: string, init: RequestInit = {}) =>
+    fetch(url, {
+      ...init,
+      headers: {
+        'content-type': 'application/json',
+        authorization: stackAuth(stack, 'operator'),
+        ...(init.headers ?? {}),
+      },
+    });
+  const results: Record<string, unknown> = {
+    ranAt: new Date().toISOString(),
+    machine: `${os.cpus().length} cores, ${os.platform()}`,
+    sizes: { renames: RENAMES, orders: ORDERS, backlog: BACKLOG },
+  };
   try {
     await seedProduct(stack, 'CMP-1', { name: 'Compare mug', priceCents: 1250, available: 1_000_000 });
     let version = 1;
@@ -73,7 +93,10 @@ async function main(): Promise<void> {
     const eventMs: number[] = [];
     for (let i = 0; i < RENAMES; i++) {
       const t0 = performance.now();
-      const res = await asOperator(`${stack.urls.inventory}/products/CMP-1`, { method: 'PUT', body: JSON.stringify({ name: `Event name ${i}`, priceCents: 1250, available: 1_000_000 }) });
+      const res = await asOperator(`${stack.urls.inventory}/products/CMP-1`, {
+        method: 'PUT',
+        body: JSON.stringify({ name: `Event name ${i}`, priceCents: 1250, available: 1_000_000 }),
+      });
       if (!res.ok) throw new Error(`rename ${res.status}`);
       version++;
       await until(async () => (await copyVersion('CMP-1')) >= version);
@@ -87,7 +110,11 @@ async function main(): Promise<void> {
       syncMs.push(performance.now() - t0);
     }
     results.rename = {
-      saga: { answeredMs: stats(sagaMs), copyConvergedMs: stats(sagaCopyMs), temporalHistoryEventsPerRename: historyEvents.length ? stats(historyEvents) : null },
+      saga: {
+        answeredMs: stats(sagaMs),
+        copyConvergedMs: stats(sagaCopyMs),
+        temporalHistoryEventsPerRename: historyEvents.length ? stats(historyEvents) : null,
+      },
       events: { copyConvergedMs: stats(eventMs) },
       synchronousRead: { readLatencyMs: stats(syncMs), staleness: 'none: every read asks the owner' },
     };
@@ -117,13 +144,16 @@ async function main(): Promise<void> {
     results.orderStatus = {
       events: { historyConvergedAfterConfirmMs: stats(historyMs) },
       synchronousRead: { threeServiceReadLatencyMs: stats(fanoutMs) },
-      saga: 'PlaceOrder writes each owner in turn; no saga pushes to a read model (GET /sagas/:id is the coordinator\'s own view)',
+      saga: "PlaceOrder writes each owner in turn; no saga pushes to a read model (GET /sagas/:id is the coordinator's own view)",
     };
     console.log('orderStatus', JSON.stringify(results.orderStatus));
 
     // 3. The owner is down.
     await stack.get('orders').kill('SIGKILL');
-    const syncDown = await asOperator(`${stack.urls.orders}/orders/cmp-0`).then((r) => `HTTP ${r.status}`, (e: Error) => `error: ${(e.cause as Error | undefined)?.message ?? e.message}`);
+    const syncDown = await asOperator(`${stack.urls.orders}/orders/cmp-0`).then(
+      (r) => `HTTP ${r.status}`,
+      (e: Error) => `error: ${(e.cause as Error | undefined)?.message ?? e.message}`,
+    );
     const h0 = performance.now();
     const historyDown = await asOperator(`${stack.urls.orderHistory}/orders/cmp-0`);
     const historyDownMs = performance.now() - h0;
@@ -131,17 +161,26 @@ async function main(): Promise<void> {
     await stack.get('orders').start();
     await stack.get('inventory').kill('SIGKILL');
     const r0 = performance.now();
-    const started = (await (await api('/products/CMP-1/rename', { name: 'Renamed while inventory is down' })).json()) as { sagaId: string };
+    const started = (await (
+      await api('/products/CMP-1/rename', { name: 'Renamed while inventory is down' })
+    ).json()) as { sagaId: string };
     await sleep(3000);
     const during = (await (await api(`/sagas/${started.sagaId}`)).json()) as { status: string };
     await stack.get('inventory').start();
     const back = performance.now();
-    await until(async () => ((await (await api(`/sagas/${started.sagaId}`)).json()) as { status: string }).status === 'COMPLETED', 120_000);
+    await until(
+      async () => ((await (await api(`/sagas/${started.sagaId}`)).json()) as { status: string }).status === 'COMPLETED',
+      120_000,
+    );
     version++;
     results.ownerDown = {
       synchronousRead: { ordersDown: syncDown },
-      events: { ordersDownHistoryRead: `HTTP ${historyDown.status}, status ${historyDownBody.status}, ${round(historyDownMs)} ms (the last state it heard of)` },
-      saga: { inventoryDownFor3s: `saga ${during.status} while inventory is down; completed ${round(performance.now() - back)} ms after it came back (${round(performance.now() - r0)} ms in all)` },
+      events: {
+        ordersDownHistoryRead: `HTTP ${historyDown.status}, status ${historyDownBody.status}, ${round(historyDownMs)} ms (the last state it heard of)`,
+      },
+      saga: {
+        inventoryDownFor3s: `saga ${during.status} while inventory is down; completed ${round(performance.now() - back)} ms after it came back (${round(performance.now() - r0)} ms in all)`,
+      },
     };
     console.log('ownerDown', JSON.stringify(results.ownerDown));
 
@@ -152,16 +191,26 @@ async function main(): Promise<void> {
     const driveMs = performance.now() - d0;
     const c0 = performance.now();
     await stack.get('order-history').start();
-    await waitForConsumers(stack.nats!.url, ['order-history-orders', 'order-history-payments', 'order-history-shipping'], 300_000);
+    await waitForConsumers(
+      stack.nats!.url,
+      ['order-history-orders', 'order-history-payments', 'order-history-shipping'],
+      300_000,
+    );
     const catchUpMs = performance.now() - c0;
     // The saga's copy with orders down: RenameProduct retries its copy step until orders is back.
     await stack.get('orders').kill('SIGKILL');
     const s0 = performance.now();
-    const renameDown = (await (await api('/products/CMP-1/rename', { name: 'Renamed while orders is down' })).json()) as { sagaId: string };
+    const renameDown = (await (
+      await api('/products/CMP-1/rename', { name: 'Renamed while orders is down' })
+    ).json()) as { sagaId: string };
     await sleep(3000);
     await stack.get('orders').start();
     const ob = performance.now();
-    await until(async () => ((await (await api(`/sagas/${renameDown.sagaId}`)).json()) as { status: string }).status === 'COMPLETED', 120_000);
+    await until(
+      async () =>
+        ((await (await api(`/sagas/${renameDown.sagaId}`)).json()) as { status: string }).status === 'COMPLETED',
+      120_000,
+    );
     results.consumerDown = {
       events: {
         changesWhileDown: BACKLOG * 4,
@@ -169,34 +218,48 @@ async function main(): Promise<void> {
         catchUpAfterRestartMs: round(catchUpMs),
         catchUpEventsPerSecond: Math.round((BACKLOG * 4) / (catchUpMs / 1000)),
       },
-      saga: { ordersDownFor3s: `completed ${round(performance.now() - ob)} ms after orders came back (${round(performance.now() - s0)} ms in all)` },
-      synchronousRead: 'no copy to fall behind; a reader that is down reads nothing, and reads the current state when it is back',
+      saga: {
+        ordersDownFor3s: `completed ${round(performance.now() - ob)} ms after orders came back (${round(performance.now() - s0)} ms in all)`,
+      },
+      synchronousRead:
+        'no copy to fall behind; a reader that is down reads nothing, and reads the current state when it is back',
     };
     console.log('consumerDown', JSON.stringify(results.consumerDown));
 
     // 5. Cost per change: the relay's publish rate with a backlog, and what each way writes.
     await stack.get('nats').kill('SIGKILL');
     await driveOrders(stack, { orders: BACKLOG, concurrency: 8, prefix: 'cmpcost', sku: 'CMP-1' });
-    const [pending] = await q<{ n: number }>(`SELECT (SELECT COUNT(*) FROM ${db('orders')}.outbox WHERE sent_at IS NULL) + (SELECT COUNT(*) FROM ${db('payments')}.outbox WHERE sent_at IS NULL) + (SELECT COUNT(*) FROM ${db('shipping')}.outbox WHERE sent_at IS NULL) AS n`);
+    const [pending] = await q<{ n: number }>(
+      `SELECT (SELECT COUNT(*) FROM ${db('orders')}.outbox WHERE sent_at IS NULL) + (SELECT COUNT(*) FROM ${db('payments')}.outbox WHERE sent_at IS NULL) + (SELECT COUNT(*) FROM ${db('shipping')}.outbox WHERE sent_at IS NULL) AS n`,
+    );
     const p0 = performance.now();
     await stack.get('nats').start();
     await until(async () => {
-      const [left] = await q<{ n: number }>(`SELECT (SELECT COUNT(*) FROM ${db('orders')}.outbox WHERE sent_at IS NULL) + (SELECT COUNT(*) FROM ${db('payments')}.outbox WHERE sent_at IS NULL) + (SELECT COUNT(*) FROM ${db('shipping')}.outbox WHERE sent_at IS NULL) AS n`);
+      const [left] = await q<{ n: number }>(
+        `SELECT (SELECT COUNT(*) FROM ${db('orders')}.outbox WHERE sent_at IS NULL) + (SELECT COUNT(*) FROM ${db('payments')}.outbox WHERE sent_at IS NULL) + (SELECT COUNT(*) FROM ${db('shipping')}.outbox WHERE sent_at IS NULL) AS n`,
+      );
       return Number(left!.n) === 0;
     }, 300_000);
     const drainMs = performance.now() - p0;
     results.cost = {
       events: {
-        perChange: '1 outbox INSERT + 1 outbox_versions upsert in the change\'s transaction; 1 UPDATE (mark sent, batched) by the relay; 1 publish; per consumer: 1 delivery + 1 transaction (inbox INSERT + copy UPDATE) + 1 ack',
+        perChange:
+          "1 outbox INSERT + 1 outbox_versions upsert in the change's transaction; 1 UPDATE (mark sent, batched) by the relay; 1 publish; per consumer: 1 delivery + 1 transaction (inbox INSERT + copy UPDATE) + 1 ack",
         relayDrainedEvents: Number(pending!.n),
         relayDrainMsIncludingBrokerStart: round(drainMs),
         relayEventsPerSecond: Math.round(Number(pending!.n) / (drainMs / 1000)),
       },
       saga: {
-        perRename: '1 workflow; activities: rename in inventory + the copy in orders (2 HTTP calls, each its own transaction with an idempotency key)',
+        perRename:
+          '1 workflow; activities: rename in inventory + the copy in orders (2 HTTP calls, each its own transaction with an idempotency key)',
         temporalHistoryEventsPerRename: historyEvents.length ? stats(historyEvents) : null,
       },
-      synchronousRead: { perRead: '1 HTTP call to the owner per read (3 for an order\'s status), nothing per change', readLatencyMs: results.rename && (results.rename as { synchronousRead: { readLatencyMs: unknown } }).synchronousRead.readLatencyMs },
+      synchronousRead: {
+        perRead: "1 HTTP call to the owner per read (3 for an order's status), nothing per change",
+        readLatencyMs:
+          results.rename &&
+          (results.rename as { synchronousRead: { readLatencyMs: unknown } }).synchronousRead.readLatencyMs,
+      },
     };
     console.log('cost', JSON.stringify(results.cost));
   } finally {
@@ -216,4 +279,3 @@ main().then(
     process.exit(1);
   },
 );
-

@@ -90,7 +90,10 @@ function prefixed(name: string, stream: NodeJS.ReadableStream | null) {
 }
 
 function start(name: string, command: string, args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
-  return adopt(name, spawn(command, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  return adopt(
+    name,
+    spawn(command, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
 }
 
 /** Prefixes the process's output and stops the stack when it exits unexpectedly. */
@@ -133,7 +136,11 @@ async function seedCatalog(): Promise<void> {
     const existing = await fetch(url, { headers: { authorization } });
     if (existing.status === 404) {
       const { sku: _sku, ...body } = p;
-      const put = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify(body) });
+      const put = await fetch(url, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization },
+        body: JSON.stringify(body),
+      });
       if (!put.ok) throw new Error(`seeding ${p.sku}: ${put.status} ${await put.text()}`);
     } else if (!existing.ok) {
       throw new Error(`reading ${p.sku}: ${existing.status} ${await existing.text()}`);
@@ -170,21 +177,36 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
 
-  const cli = execFileSync('bash', [path.join(root, 'scripts/temporal-cli.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const cli = execFileSync('bash', [path.join(root, 'scripts/temporal-cli.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
   execFileSync('bash', [path.join(root, 'scripts/ensure-mysql.sh')], { stdio: 'inherit', env });
 
-  for (const [name, port] of [['temporal', temporalPort], ['temporal-ui', uiPort], ...Object.entries(ports)] as [string, number][]) {
+  for (const [name, port] of [['temporal', temporalPort], ['temporal-ui', uiPort], ...Object.entries(ports)] as [
+    string,
+    number,
+  ][]) {
     if (await portOpen(port)) throw new Error(`port ${port} (${name}) is already in use: is another stack running?`);
   }
 
-  if (!Number.isInteger(workerCount) || workerCount < 1) throw new Error(`WORKERS must be a whole number >= 1, not ${process.env.WORKERS}`);
+  if (!Number.isInteger(workerCount) || workerCount < 1)
+    throw new Error(`WORKERS must be a whole number >= 1, not ${process.env.WORKERS}`);
   for (let i = 0; i < workerCount && firstMetricsPort > 0; i++) {
-    if (await portOpen(firstMetricsPort + i)) throw new Error(`port ${firstMetricsPort + i} (worker metrics) is already in use: is another stack running?`);
+    if (await portOpen(firstMetricsPort + i))
+      throw new Error(`port ${firstMetricsPort + i} (worker metrics) is already in use: is another stack running?`);
   }
 
   if (temporalMode === 'cluster') {
-    console.log('Temporal cluster mode: PostgreSQL, the server and its Web UI built from source (first time: several minutes)...');
-    const cluster = await startTemporalCluster({ frontendPort: temporalPort, uiPort, defaultInternalPorts: true, log: true });
+    console.log(
+      'Temporal cluster mode: PostgreSQL, the server and its Web UI built from source (first time: several minutes)...',
+    );
+    const cluster = await startTemporalCluster({
+      frontendPort: temporalPort,
+      uiPort,
+      defaultInternalPorts: true,
+      log: true,
+    });
     clusterProcesses.push(...cluster.processes);
     for (const p of cluster.processes) {
       p.proc?.on('exit', (code, signal) => {
@@ -203,7 +225,8 @@ async function main(): Promise<void> {
   env.NATS_URL = natsUrl;
 
   const tsx = (file: string): [string, string[]] => [process.execPath, ['--import', 'tsx', path.join(root, file)]];
-  for (const svc of ['orders', 'inventory', 'payments', 'shipping', 'order-history'] as const) start(svc, ...tsx(`services/${svc}/main.ts`));
+  for (const svc of ['orders', 'inventory', 'payments', 'shipping', 'order-history'] as const)
+    start(svc, ...tsx(`services/${svc}/main.ts`));
   for (const svc of ['orders', 'inventory', 'payments', 'shipping', 'order-history'] as const) {
     await waitFor(svc, () => httpOk(`http://127.0.0.1:${ports[svc]}/healthz`));
   }
@@ -269,7 +292,9 @@ async function provideBroker(): Promise<string> {
       void stopAll(1);
     }
   });
-  console.log(`events: started nats-server on ${broker.url}${port === 4222 ? '' : ' (4222 is taken by another process)'}, store .data/nats`);
+  console.log(
+    `events: started nats-server on ${broker.url}${port === 4222 ? '' : ' (4222 is taken by another process)'}, store .data/nats`,
+  );
   // `npm run streams` reads it, so it describes this broker and not whatever else listens on 4222.
   writeFileSync(DEV_BROKER_URL_FILE, `${broker.url}\n`);
   return broker.url;

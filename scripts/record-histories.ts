@@ -27,20 +27,32 @@ import type { Scenario, ScenarioContext } from '../sagas/scenario';
 import { SERVICE_TOKENS, callAs, startServices, uniqueId, type ServiceStack } from '../test/support/services';
 import { FAST, finalState, waitForState } from '../test/support/temporal';
 import { ADDRESS, DECLINED_CARD, GOOD_CARD, TEST_CARD_KEY, orderInput, putProduct } from '../test/support/fixtures';
-import { HISTORIES_DIR, activitiesIn, cardNumbersIn, fixtureName, historyToJson, patchesIn } from '../test/replay/fixture-files';
+import {
+  HISTORIES_DIR,
+  activitiesIn,
+  cardNumbersIn,
+  fixtureName,
+  historyToJson,
+  patchesIn,
+} from '../test/replay/fixture-files';
 
 const root = path.resolve(__dirname, '..');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Every registered saga's scenarios (sagas/index.ts), with the saga they belong to. */
-export const SCENARIOS: (Scenario & { saga: SagaDefinition })[] = SAGAS.flatMap((saga) => saga.scenarios.map((s) => ({ ...s, saga })));
+export const SCENARIOS: (Scenario & { saga: SagaDefinition })[] = SAGAS.flatMap((saga) =>
+  saga.scenarios.map((s) => ({ ...s, saga })),
+);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { only: { type: 'string' }, overwrite: { type: 'boolean', default: false } },
     strict: true,
   });
-  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = values.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = only?.filter((n) => !SCENARIOS.some((s) => s.name === n)) ?? [];
   if (unknown.length > 0) {
     throw new Error(`Unknown scenario(s): ${unknown.join(', ')}. Known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
@@ -48,7 +60,10 @@ async function main(): Promise<void> {
   const selected = only ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARIOS;
 
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const cli = execFileSync('bash', [path.join(root, 'scripts/temporal-cli.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const cli = execFileSync('bash', [path.join(root, 'scripts/temporal-cli.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
   execFileSync('bash', [path.join(root, 'scripts/ensure-mysql.sh')], { stdio: 'inherit' });
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
@@ -90,13 +105,22 @@ async function main(): Promise<void> {
       start: (type, input) => {
         const saga = sagaByType(type);
         if (!saga) throw new Error(`No saga type ${type} in the registry`);
-        return env.client.workflow.start(saga.workflow, { taskQueue, workflowId: saga.workflowId(input), args: [input], ...workflowIdPolicies(saga.workflowIdentity) });
+        return env.client.workflow.start(saga.workflow, {
+          taskQueue,
+          workflowId: saga.workflowId(input),
+          args: [input],
+          ...workflowIdPolicies(saga.workflowIdentity),
+        });
       },
       putProduct: (opts) => putProduct(services, opts),
       service: (name) => services[name],
       callService: async (name, caller, { method, path, body }) => {
         const agent = callAs(services[name].url, caller);
-        const res = await (method === 'GET' ? agent.get(path) : method === 'PUT' ? agent.put(path).send(body as object) : agent.post(path).send(body as object));
+        const res = await (method === 'GET'
+          ? agent.get(path)
+          : method === 'PUT'
+            ? agent.put(path).send(body as object)
+            : agent.post(path).send(body as object));
         return { status: res.status, body: res.body as unknown };
       },
       waitForState: (handle, predicate) => waitForState(handle, predicate),
@@ -115,7 +139,9 @@ async function main(): Promise<void> {
         const handle = await scenario.run(ctx);
         const state: SagaState = await finalState(handle);
         if (state.status !== scenario.ends) {
-          throw new Error(`ended ${state.status}, expected ${scenario.ends} (failure: ${JSON.stringify(state.failure)})`);
+          throw new Error(
+            `ended ${state.status}, expected ${scenario.ends} (failure: ${JSON.stringify(state.failure)})`,
+          );
         }
         const history = await handle.fetchHistory();
         const json = historyToJson(history) + '\n';

@@ -83,7 +83,12 @@ export async function replayLive(
       }
     } catch (err) {
       const id = 'workflowId' in target ? target.workflowId : `query ${target.query}`;
-      report({ workflowId: id, runId: 'workflowId' in target ? (target.runId ?? '') : '', ok: false, error: `could not list or describe: ${describeError(err)}` });
+      report({
+        workflowId: id,
+        runId: 'workflowId' in target ? (target.runId ?? '') : '',
+        ok: false,
+        error: `could not list or describe: ${describeError(err)}`,
+      });
     }
   }
   for await (const r of Worker.runReplayHistories({ ...workflows, replayName: 'replay-cli' }, histories())) {
@@ -122,18 +127,28 @@ async function main(): Promise<number> {
   }
   const limit = values.limit === undefined ? undefined : Number(values.limit);
   const byId = values['workflow-id'] !== undefined;
-  if (byId === (values.query !== undefined) || (values['run-id'] !== undefined && !byId) || (limit !== undefined && (byId || !Number.isInteger(limit) || limit < 1))) {
-    console.error(`Give either --workflow-id (optionally with --run-id) or --query (optionally with --limit, a positive integer).\n${USAGE}`);
+  if (
+    byId === (values.query !== undefined) ||
+    (values['run-id'] !== undefined && !byId) ||
+    (limit !== undefined && (byId || !Number.isInteger(limit) || limit < 1))
+  ) {
+    console.error(
+      `Give either --workflow-id (optionally with --run-id) or --query (optionally with --limit, a positive integer).\n${USAGE}`,
+    );
     return 2;
   }
-  const target: ReplayTarget = byId ? { workflowId: values['workflow-id']!, runId: values['run-id'] } : { query: values.query!, limit };
+  const target: ReplayTarget = byId
+    ? { workflowId: values['workflow-id']!, runId: values['run-id'] }
+    : { query: values.query!, limit };
 
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const config = loadReplayConfig();
   const connection = await Connection.connect(config.temporal.connection);
   try {
     const client = new Client({ connection, namespace: config.temporal.namespace });
-    console.log(`Replaying against the workflows in this checkout (namespace ${config.temporal.namespace} at ${config.temporal.connection.address})`);
+    console.log(
+      `Replaying against the workflows in this checkout (namespace ${config.temporal.namespace} at ${config.temporal.connection.address})`,
+    );
     const results = await replayLive(client, target, { workflowsPath: require.resolve('../workflows') }, (r) => {
       const run = r.runId ? ` (run ${r.runId})` : '';
       console.log(r.ok ? `OK      ${r.workflowId}${run}` : `FAILED  ${r.workflowId}${run}: ${r.error}`);

@@ -49,7 +49,20 @@ async function main(): Promise<void> {
       return;
     }
     console.log(`Broker ${config.NATS_URL}\n`);
-    console.log(table([['stream', 'subjects', 'storage', 'messages', 'bytes', 'first', 'last'], ...streams.map((s) => [s.name, s.subjects.join(','), s.storage, String(s.messages), String(s.bytes), String(s.firstSeq), String(s.lastSeq)])]));
+    console.log(
+      table([
+        ['stream', 'subjects', 'storage', 'messages', 'bytes', 'first', 'last'],
+        ...streams.map((s) => [
+          s.name,
+          s.subjects.join(','),
+          s.storage,
+          String(s.messages),
+          String(s.bytes),
+          String(s.firstSeq),
+          String(s.lastSeq),
+        ]),
+      ]),
+    );
     const consumers = streams.flatMap((s) => s.consumers.map((c) => ({ stream: s.name, ...c })));
     console.log('');
     console.log(
@@ -57,7 +70,16 @@ async function main(): Promise<void> {
         ? 'No consumers.'
         : table([
             ['stream', 'consumer', 'filter', 'delivered', 'ack floor', 'lag', 'ack pending', 'redelivered'],
-            ...consumers.map((c) => [c.stream, c.name, c.filter, String(c.delivered), String(c.ackFloor), String(c.lag), String(c.ackPending), String(c.redelivered)]),
+            ...consumers.map((c) => [
+              c.stream,
+              c.name,
+              c.filter,
+              String(c.delivered),
+              String(c.ackFloor),
+              String(c.lag),
+              String(c.ackPending),
+              String(c.redelivered),
+            ]),
           ]),
     );
   } finally {

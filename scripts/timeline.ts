@@ -13,14 +13,23 @@ export function formatTimeline(sagaId: string, t: SagaTimeline): string {
   const lines = [
     `${sagaId}: ${t.totalMs} ms ${t.closed ? 'start to close' : 'so far (still running)'}, ${t.events} events, ${t.workflowTasks} workflow tasks, ${t.activities} activities, ${t.localActivities} local activities`,
   ];
-  for (const l of t.legs) lines.push(`  +${String(l.atMs).padStart(8)} ms  ${l.kind.padEnd(29)} ${String(l.durationMs).padStart(8)} ms  ${l.name ?? ''}`);
+  for (const l of t.legs)
+    lines.push(
+      `  +${String(l.atMs).padStart(8)} ms  ${l.kind.padEnd(29)} ${String(l.durationMs).padStart(8)} ms  ${l.name ?? ''}`,
+    );
   lines.push('  summary (count, total, max):');
-  for (const [kind, s] of Object.entries(t.summary)) lines.push(`    ${kind.padEnd(29)} ${String(s.count).padStart(3)}  ${String(s.totalMs).padStart(8)} ms  ${String(s.maxMs).padStart(8)} ms`);
+  for (const [kind, s] of Object.entries(t.summary))
+    lines.push(
+      `    ${kind.padEnd(29)} ${String(s.count).padStart(3)}  ${String(s.totalMs).padStart(8)} ms  ${String(s.maxMs).padStart(8)} ms`,
+    );
   return lines.join('\n');
 }
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({ options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    options: { json: { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
   if (positionals.length !== 1) {
     console.error('usage: npm run timeline -- <sagaId> [--json]');
     return 2;

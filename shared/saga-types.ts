@@ -1,7 +1,16 @@
 /** Types of the saga runtime's visible state, shared by workflows, the API and tests (no runtime deps). */
 
-export type SagaStatus = 'RUNNING' | 'COMPLETED' | 'COMPENSATING' | 'COMPENSATED' | 'CANCELLED' | 'STUCK' | 'RESOLVED_MANUALLY';
-export const SAGA_STATUSES: readonly SagaStatus[] = ['RUNNING', 'COMPLETED', 'COMPENSATING', 'COMPENSATED', 'CANCELLED', 'STUCK', 'RESOLVED_MANUALLY'];
+export type SagaStatus =
+  'RUNNING' | 'COMPLETED' | 'COMPENSATING' | 'COMPENSATED' | 'CANCELLED' | 'STUCK' | 'RESOLVED_MANUALLY';
+export const SAGA_STATUSES: readonly SagaStatus[] = [
+  'RUNNING',
+  'COMPLETED',
+  'COMPENSATING',
+  'COMPENSATED',
+  'CANCELLED',
+  'STUCK',
+  'RESOLVED_MANUALLY',
+];
 export const TERMINAL_STATUSES: readonly SagaStatus[] = ['COMPLETED', 'COMPENSATED', 'CANCELLED', 'RESOLVED_MANUALLY'];
 
 export type StepKind = 'compensatable' | 'pivot' | 'retriable';

@@ -22,4 +22,9 @@ export const DEV_SERVER_DYNAMIC_CONFIG_ARGS = [
 ];
 
 /** `--search-attribute` flags for `temporal server start-dev`. */
-export const DEV_SERVER_SEARCH_ATTRIBUTE_ARGS = ['--search-attribute', 'SagaStatus=Keyword', '--search-attribute', 'SagaType=Keyword'];
+export const DEV_SERVER_SEARCH_ATTRIBUTE_ARGS = [
+  '--search-attribute',
+  'SagaStatus=Keyword',
+  '--search-attribute',
+  'SagaType=Keyword',
+];

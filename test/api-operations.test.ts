@@ -1,7 +1,14 @@
 import request from 'supertest';
 import type express from 'express';
 import { startServices, type RunningService, type ServiceStack } from './support/services';
-import { connectTemporal, startWorker, waitForState, STUCK_QUICKLY, type RunningWorker, type TemporalHarness } from './support/temporal';
+import {
+  connectTemporal,
+  startWorker,
+  waitForState,
+  STUCK_QUICKLY,
+  type RunningWorker,
+  type TemporalHarness,
+} from './support/temporal';
 import { DECLINED_CARD, orderInput, putProduct } from './support/fixtures';
 import { expectError } from './support/http-checks';
 import { placeOrderWorkflowId } from '../sagas/place-order';
@@ -39,7 +46,10 @@ afterAll(async () => {
 
 /** Every request to `route` of `svc` answers 503 (injected) until `clearFaults`. */
 async function failRoute(svc: RunningService, route: string) {
-  const res = await request(svc.url).put('/admin/faults').set('Authorization', `Bearer ${ADMIN}`).send({ seed: 1, rules: [{ route, failureRate: 1 }] });
+  const res = await request(svc.url)
+    .put('/admin/faults')
+    .set('Authorization', `Bearer ${ADMIN}`)
+    .send({ seed: 1, rules: [{ route, failureRate: 1 }] });
   expect(res.status).toBe(200);
 }
 async function clearFaults(svc: RunningService) {
@@ -47,7 +57,10 @@ async function clearFaults(svc: RunningService) {
 }
 
 async function workflowCount(): Promise<number> {
-  const resp = await t.client.workflowService.countWorkflowExecutions({ namespace: 'default', query: `TaskQueue = '${t.taskQueue}'` });
+  const resp = await t.client.workflowService.countWorkflowExecutions({
+    namespace: 'default',
+    query: `TaskQueue = '${t.taskQueue}'`,
+  });
   return Number(resp.count ?? 0);
 }
 
@@ -58,7 +71,11 @@ async function stuckSagas(n: number) {
     const handles = await Promise.all(
       Array.from({ length: n }, () => {
         const input = orderInput(sku, { options: STUCK_QUICKLY });
-        return t.client.workflow.start(placeOrder, { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
+        return t.client.workflow.start(placeOrder, {
+          taskQueue: t.taskQueue,
+          workflowId: placeOrderWorkflowId(input.orderId),
+          args: [input],
+        });
       }),
     );
     for (const h of handles) await waitForState(h, (s) => s.status === 'STUCK');
@@ -75,12 +92,16 @@ describe('list', () => {
     expectError(res, 400, 'VALIDATION_FAILED');
     expect(res.body.error.message).toMatch(/pageToken/);
     expect(Date.now() - started).toBeLessThan(2000);
-    const long = await request(app).get('/sagas').query({ pageToken: `${Buffer.alloc(300, 1).toString('base64url')}.${'a'.repeat(32)}` }).set(auth);
+    const long = await request(app)
+      .get('/sagas')
+      .query({ pageToken: `${Buffer.alloc(300, 1).toString('base64url')}.${'a'.repeat(32)}` })
+      .set(auth);
     expectError(long, 400, 'VALIDATION_FAILED');
   });
 
   test('when a real pageToken is sent with other filters, then it answers 400; with the same filters, the next page', async () => {
-    for (let i = 0; i < 2; i++) expect((await post(app, '/orders').query({ wait: 'true' }).send(orderBody(sku))).status).toBe(200);
+    for (let i = 0; i < 2; i++)
+      expect((await post(app, '/orders').query({ wait: 'true' }).send(orderBody(sku))).status).toBe(200);
     let page1: request.Response | undefined;
     for (let i = 0; i < 50 && !page1?.body.nextPageToken; i++) {
       page1 = await request(app).get('/sagas').query({ limit: '1', type: 'PlaceOrder' }).set(auth);
@@ -88,9 +109,15 @@ describe('list', () => {
     }
     const token = page1!.body.nextPageToken as string;
     expect(typeof token).toBe('string');
-    const foreign = await request(app).get('/sagas').query({ limit: '1', type: 'RenameProduct', pageToken: token }).set(auth);
+    const foreign = await request(app)
+      .get('/sagas')
+      .query({ limit: '1', type: 'RenameProduct', pageToken: token })
+      .set(auth);
     expectError(foreign, 400, 'VALIDATION_FAILED');
-    const page2 = await request(app).get('/sagas').query({ limit: '1', type: 'PlaceOrder', pageToken: token }).set(auth);
+    const page2 = await request(app)
+      .get('/sagas')
+      .query({ limit: '1', type: 'PlaceOrder', pageToken: token })
+      .set(auth);
     expect(page2.status).toBe(200);
     expect(page2.body.sagas[0].sagaId).not.toBe(page1!.body.sagas[0].sagaId);
   });
@@ -107,12 +134,16 @@ describe('list', () => {
       for (let i = 0; i < 50 && !terminated.includes(res.body.sagaId); i++) {
         const a = await request(app).get('/sagas').query({ status: 'TERMINATED', limit: '100' }).set(auth);
         expect(a.status).toBe(200);
-        terminated = a.body.sagas.map((s: { sagaId: string; status: string }) => `${s.status === 'TERMINATED' ? '' : 'WRONG:'}${s.sagaId}`);
+        terminated = a.body.sagas.map(
+          (s: { sagaId: string; status: string }) => `${s.status === 'TERMINATED' ? '' : 'WRONG:'}${s.sagaId}`,
+        );
         if (!terminated.includes(res.body.sagaId)) await new Promise((r) => setTimeout(r, 200));
       }
       expect(terminated).toContain(res.body.sagaId);
       expect(terminated.filter((s) => s.startsWith('WRONG:'))).toEqual([]);
-      running = (await request(app).get('/sagas').query({ status: 'RUNNING', limit: '100' }).set(auth)).body.sagas.map((s: { sagaId: string }) => s.sagaId);
+      running = (await request(app).get('/sagas').query({ status: 'RUNNING', limit: '100' }).set(auth)).body.sagas.map(
+        (s: { sagaId: string }) => s.sagaId,
+      );
       expect(running).not.toContain(res.body.sagaId);
       const view = await request(app).get(`/sagas/${res.body.sagaId}`).set(auth);
       expect(view.body.status).toBe('TERMINATED');
@@ -123,11 +154,13 @@ describe('list', () => {
 });
 
 describe('operator actions', () => {
-  test('when ten retry-compensation and ten resolve calls race on one STUCK saga, then exactly one is accepted, the rest are 409, none is 5xx, and the winner\'s action is the one taken', async () => {
+  test("when ten retry-compensation and ten resolve calls race on one STUCK saga, then exactly one is accepted, the rest are 409, none is 5xx, and the winner's action is the one taken", async () => {
     const [handle] = await stuckSagas(1);
     const sagaId = handle!.workflowId;
     const calls = [
-      ...Array.from({ length: 10 }, (_, i) => post(app, `/sagas/${sagaId}/retry-compensation`).then((r) => ({ action: 'retry', i, r }))),
+      ...Array.from({ length: 10 }, (_, i) =>
+        post(app, `/sagas/${sagaId}/retry-compensation`).then((r) => ({ action: 'retry', i, r })),
+      ),
       ...Array.from({ length: 10 }, (_, i) =>
         post(app, `/sagas/${sagaId}/resolve`)
           .send({ note: `note ${i}`, operator: `op-${i}` })
@@ -135,7 +168,9 @@ describe('operator actions', () => {
       ),
     ];
     const answers = await Promise.all(calls);
-    expect(answers.filter((a) => a.r.status >= 500).map((a) => `${a.action} ${a.r.status} ${JSON.stringify(a.r.body)}`)).toEqual([]);
+    expect(
+      answers.filter((a) => a.r.status >= 500).map((a) => `${a.action} ${a.r.status} ${JSON.stringify(a.r.body)}`),
+    ).toEqual([]);
     const won = answers.filter((a) => a.r.status === 202);
     expect(won).toHaveLength(1);
     for (const lost of answers.filter((a) => a.r.status !== 202)) {
@@ -145,7 +180,10 @@ describe('operator actions', () => {
     await handle!.result().catch(() => undefined);
     const view = await request(app).get(`/sagas/${sagaId}`).set(auth);
     if (won[0]!.action === 'resolve') {
-      expect(view.body).toMatchObject({ status: 'RESOLVED_MANUALLY', resolution: { note: `note ${won[0]!.i}`, operator: `op-${won[0]!.i}` } });
+      expect(view.body).toMatchObject({
+        status: 'RESOLVED_MANUALLY',
+        resolution: { note: `note ${won[0]!.i}`, operator: `op-${won[0]!.i}` },
+      });
     } else {
       expect(view.body.status).toBe('COMPENSATED');
     }
@@ -175,7 +213,9 @@ describe('operator actions', () => {
       const cancel = await post(app, `/sagas/${res.body.sagaId}/cancel`);
       expectError(cancel, 409, 'SAGA_NOT_CANCELLABLE');
       expect(cancel.body.error.message).toMatch(/confirmOrder/);
-      const [order] = await stack.orders.query<{ status: string }>('SELECT status FROM orders WHERE order_id = ?', [res.body.orderId]);
+      const [order] = await stack.orders.query<{ status: string }>('SELECT status FROM orders WHERE order_id = ?', [
+        res.body.orderId,
+      ]);
       expect(order!.status).toBe('PENDING');
       const state = await waitForState(handle, () => true);
       expect(state.status).toBe('RUNNING');
@@ -185,8 +225,10 @@ describe('operator actions', () => {
     }
   });
 
-  test('when a saga compensated, then cancel and resolve answer 409 naming COMPENSATED, not Temporal\'s FAILED', async () => {
-    const res = await post(app, '/orders').query({ wait: 'true' }).send(orderBody(sku, { payment: { cardNumber: DECLINED_CARD } }));
+  test("when a saga compensated, then cancel and resolve answer 409 naming COMPENSATED, not Temporal's FAILED", async () => {
+    const res = await post(app, '/orders')
+      .query({ wait: 'true' })
+      .send(orderBody(sku, { payment: { cardNumber: DECLINED_CARD } }));
     expect(res.body.status).toBe('COMPENSATED');
     const cancel = await post(app, `/sagas/${res.body.sagaId}/cancel`);
     expectError(cancel, 409, 'SAGA_CLOSED');
@@ -205,13 +247,18 @@ describe('?wait=true', () => {
       const started = Date.now();
       // 5 units of a product with 1: reserveStock is refused, and cancelling the order fails once → STUCK
       const scarce = await putProduct(stack, { available: 1 });
-      const res = await post(impatient, '/orders').query({ wait: 'true' }).send(orderBody(scarce, { items: [{ sku: scarce, quantity: 5 }] }));
+      const res = await post(impatient, '/orders')
+        .query({ wait: 'true' })
+        .send(orderBody(scarce, { items: [{ sku: scarce, quantity: 5 }] }));
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ status: 'STUCK', stuck: { steps: ['createOrder'] } });
       expect(Date.now() - started).toBeLessThan(15_000);
       await clearFaults(stack.orders);
       expect((await post(app, `/sagas/${res.body.sagaId}/retry-compensation`)).status).toBe(202);
-      await t.client.workflow.getHandle(res.body.sagaId).result().catch(() => undefined);
+      await t.client.workflow
+        .getHandle(res.body.sagaId)
+        .result()
+        .catch(() => undefined);
     } finally {
       await clearFaults(stack.orders);
     }
@@ -222,15 +269,25 @@ describe('orders over the payments cap', () => {
   test('when an order totals more than payments charges at once, then the saga compensates with ORDER_TOTAL_OVER_LIMIT and payments never sees it', async () => {
     // $1M a unit (the highest price inventory takes), 2 units: the total is known only after the reservation
     const pricey = await putProduct(stack, { available: 10, priceCents: 100_000_000 });
-    const res = await post(app, '/orders').query({ wait: 'true' }).send(orderBody(pricey, { items: [{ sku: pricey, quantity: 2 }] }));
+    const res = await post(app, '/orders')
+      .query({ wait: 'true' })
+      .send(orderBody(pricey, { items: [{ sku: pricey, quantity: 2 }] }));
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'COMPENSATED', failure: { type: 'ORDER_TOTAL_OVER_LIMIT', step: 'chargePayment' } });
+    expect(res.body).toMatchObject({
+      status: 'COMPENSATED',
+      failure: { type: 'ORDER_TOTAL_OVER_LIMIT', step: 'chargePayment' },
+    });
     expect(res.body.failure.message).toMatch(/\$2,000,000\.00.*\$1,000,000\.00/);
     const orderId = res.body.sagaId.replace(/^order-/, '');
     expect(await stack.payments.query('SELECT * FROM payments WHERE order_id = ?', [orderId])).toEqual([]);
-    const [order] = await stack.orders.query<{ status: string }>('SELECT status FROM orders WHERE order_id = ?', [orderId]);
+    const [order] = await stack.orders.query<{ status: string }>('SELECT status FROM orders WHERE order_id = ?', [
+      orderId,
+    ]);
     expect(order!.status).toBe('CANCELLED');
-    const [stock] = await stack.inventory.query<{ available: number; reserved: number }>('SELECT available, reserved FROM products WHERE sku = ?', [pricey]);
+    const [stock] = await stack.inventory.query<{ available: number; reserved: number }>(
+      'SELECT available, reserved FROM products WHERE sku = ?',
+      [pricey],
+    );
     expect(stock).toMatchObject({ available: 10, reserved: 0 });
   });
 });

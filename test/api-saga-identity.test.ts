@@ -16,7 +16,9 @@ const KEY_SCOPE_SAGA = 'KeyScope';
 
 jest.doMock('../sagas', () => {
   const actual = jest.requireActual<typeof import('../sagas')>('../sagas');
-  const { keyScopeSaga } = jest.requireActual<typeof import('./support/key-scope-workflows')>('./support/key-scope-workflows');
+  const { keyScopeSaga } = jest.requireActual<typeof import('./support/key-scope-workflows')>(
+    './support/key-scope-workflows',
+  );
   const body = z.strictObject({ id: z.string().regex(/^[a-z0-9-]{1,64}$/), failSecond: z.boolean().optional() });
   const testSaga: SagaDefinition<z.infer<typeof body>, { id: string; scope: 'run'; failSecond?: boolean }> = {
     type: KEY_SCOPE_SAGA,
@@ -33,7 +35,12 @@ jest.doMock('../sagas', () => {
     scenarios: [],
   };
   const SAGAS = [...actual.SAGAS, testSaga as unknown as SagaDefinition];
-  return { ...actual, SAGAS, sagaByType: (type: string) => SAGAS.find((s) => s.type === type), sagaByWorkflowType: (w: string) => SAGAS.find((s) => s.workflow.name === w) };
+  return {
+    ...actual,
+    SAGAS,
+    sagaByType: (type: string) => SAGAS.find((s) => s.type === type),
+    sagaByWorkflowType: (w: string) => SAGAS.find((s) => s.workflow.name === w),
+  };
 });
 
 let t: TemporalHarness;
@@ -48,7 +55,10 @@ const calls: string[] = [];
 
 beforeAll(async () => {
   t = await connectTemporal('sagaidentity');
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./support/key-scope-workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } });
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./support/key-scope-workflows'),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
+  });
   worker = await Worker.create({
     connection: t.nativeConnection,
     taskQueue: t.taskQueue,
@@ -76,17 +86,30 @@ afterAll(async () => {
 });
 
 const start = (body: object, opts: { wait?: string; key?: string } = {}) => {
-  const req = request(app).post(`/sagas/${KEY_SCOPE_SAGA}${opts.wait ? `?wait=${opts.wait}` : ''}`).set(auth);
+  const req = request(app)
+    .post(`/sagas/${KEY_SCOPE_SAGA}${opts.wait ? `?wait=${opts.wait}` : ''}`)
+    .set(auth);
   return (opts.key ? req.set('Idempotency-Key', opts.key) : req).send(body);
 };
 /** The runs (key scopes `<workflowId>.<runId>`) the activity saw for a workflow ID. */
-const runsOf = (workflowId: string) => [...new Set(calls.filter((k) => k.startsWith(`${workflowId}.`)).map((k) => k.split(':')[0]))];
+const runsOf = (workflowId: string) => [
+  ...new Set(calls.filter((k) => k.startsWith(`${workflowId}.`)).map((k) => k.split(':')[0])),
+];
 
 describe('a saga whose workflow ID is a business key', () => {
   test('when two requests for one business key arrive together, with or without Idempotency-Keys, then they join one run', async () => {
     const id = uniqueId('k').toLowerCase();
-    const [a, b, c] = await Promise.all([start({ id }, { wait: 'true' }), start({ id }, { wait: 'true', key: uniqueId('key') }), start({ id }, { wait: 'true', key: uniqueId('key') })]);
-    for (const res of [a, b, c]) expect({ status: res.status, sagaId: res.body.sagaId, saga: res.body.status }).toEqual({ status: 200, sagaId: `keys-${id}`, saga: 'COMPLETED' });
+    const [a, b, c] = await Promise.all([
+      start({ id }, { wait: 'true' }),
+      start({ id }, { wait: 'true', key: uniqueId('key') }),
+      start({ id }, { wait: 'true', key: uniqueId('key') }),
+    ]);
+    for (const res of [a, b, c])
+      expect({ status: res.status, sagaId: res.body.sagaId, saga: res.body.status }).toEqual({
+        status: 200,
+        sagaId: `keys-${id}`,
+        saga: 'COMPLETED',
+      });
     expect(runsOf(`keys-${id}`)).toHaveLength(1);
   });
 
@@ -94,10 +117,16 @@ describe('a saga whose workflow ID is a business key', () => {
     const id = uniqueId('k').toLowerCase();
     expect((await start({ id }, { wait: 'true' })).status).toBe(200);
     const again = await start({ id }, { wait: 'true' });
-    expect({ status: again.status, sagaId: again.body.sagaId, saga: again.body.status }).toEqual({ status: 200, sagaId: `keys-${id}`, saga: 'COMPLETED' });
+    expect({ status: again.status, sagaId: again.body.sagaId, saga: again.body.status }).toEqual({
+      status: 200,
+      sagaId: `keys-${id}`,
+      saga: 'COMPLETED',
+    });
     const runs = runsOf(`keys-${id}`);
     expect(runs).toHaveLength(2);
-    expect(calls.filter((k) => k.startsWith(`keys-${id}.`))).toEqual(runs.flatMap((r) => [`${r}:first`, `${r}:second`]));
+    expect(calls.filter((k) => k.startsWith(`keys-${id}.`))).toEqual(
+      runs.flatMap((r) => [`${r}:first`, `${r}:second`]),
+    );
   });
 
   test('when a request arrives without waiting, then 202 starts the run and a second one joins it (202, same saga)', async () => {
@@ -115,7 +144,11 @@ describe("a saga's business rejections", () => {
     const id = uniqueId('k').toLowerCase();
     const res = await start({ id, failSecond: true }, { wait: 'true' });
     expect(res.status).toBe(409);
-    expect(res.body.error).toMatchObject({ code: 'REFUSED', message: expect.stringContaining('refused'), details: { sagaId: `keys-${id}`, id, step: 'second', links: { self: `/sagas/keys-${id}` } } });
+    expect(res.body.error).toMatchObject({
+      code: 'REFUSED',
+      message: expect.stringContaining('refused'),
+      details: { sagaId: `keys-${id}`, id, step: 'second', links: { self: `/sagas/keys-${id}` } },
+    });
     const decided = await start({ id: uniqueId('k').toLowerCase(), failSecond: true }, { wait: 'decided' });
     expect({ status: decided.status, code: decided.body.error?.code }).toEqual({ status: 409, code: 'REFUSED' });
   });
@@ -130,7 +163,11 @@ describe("a saga's business rejections", () => {
   });
 
   test('when the OpenAPI document is built, then the start route lists the rejection under its status', () => {
-    const doc = openApiDocument() as { paths: Record<string, { post: { responses: Record<string, { description: string }> } }> };
-    expect(doc.paths['/sagas/{type}']!.post.responses['409']!.description).toContain('REFUSED, the test activity refused the second step');
+    const doc = openApiDocument() as {
+      paths: Record<string, { post: { responses: Record<string, { description: string }> } }>;
+    };
+    expect(doc.paths['/sagas/{type}']!.post.responses['409']!.description).toContain(
+      'REFUSED, the test activity refused the second step',
+    );
   });
 });

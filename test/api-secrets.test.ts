@@ -85,7 +85,11 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
  * bare. Bounded here (all but 4 digits known: 1,000 candidates, a fraction of a second; issue 10
  * tried the whole 6-digit middle in about 4 s). Returns the card found, if any, and how many were tried.
  */
-function bruteForce(texts: string[], input: PlaceOrderInput, known: { prefix: string; last4: string; length: number }): { card?: string; tried: number } {
+function bruteForce(
+  texts: string[],
+  input: PlaceOrderInput,
+  known: { prefix: string; last4: string; length: number },
+): { card?: string; tried: number } {
   const digests = new Map<number, Set<string>>();
   for (const text of texts) {
     for (const m of text.toLowerCase().matchAll(/[0-9a-f]{32,128}/g)) {
@@ -106,7 +110,12 @@ function bruteForce(texts: string[], input: PlaceOrderInput, known: { prefix: st
     const card = `${known.prefix}${String(n).padStart(unknown, '0')}${known.last4}`;
     if (!luhnValid(card)) continue;
     tried++;
-    const body = { customerId: rest.customerId, items: rest.items, payment: { cardNumber: card }, shippingAddress: rest.shippingAddress };
+    const body = {
+      customerId: rest.customerId,
+      items: rest.items,
+      payment: { cardNumber: card },
+      shippingAddress: rest.shippingAddress,
+    };
     const candidates = [requestHash({ method: 'POST', path: '/orders', body }), sha256(card)];
     if (candidates.some(hit)) return { card, tried };
   }
@@ -132,7 +141,11 @@ describe('card numbers in Temporal', () => {
 
     // the attack is real: against the unkeyed hash the memo used to hold, it finds the card
     const { payment: _p, options: _o, orderId: _id, ...rest } = input;
-    const oldMemo = requestHash({ method: 'POST', path: '/orders', body: { ...rest, payment: { cardNumber: GOOD_CARD } } });
+    const oldMemo = requestHash({
+      method: 'POST',
+      path: '/orders',
+      body: { ...rest, payment: { cardNumber: GOOD_CARD } },
+    });
     expect(bruteForce([...texts, `{"requestHash":"${oldMemo}"}`], input, known).card).toBe(GOOD_CARD);
   });
 
@@ -143,7 +156,9 @@ describe('card numbers in Temporal', () => {
     const again = await post(app, '/orders').set('Idempotency-Key', key).send(orderBody(sku));
     expect(again.status).toBe(202);
     expect(again.body.sagaId).toBe(first.body.sagaId);
-    const otherCard = await post(app, '/orders').set('Idempotency-Key', key).send(orderBody(sku, { payment: { cardNumber: '4242424242421111' } }));
+    const otherCard = await post(app, '/orders')
+      .set('Idempotency-Key', key)
+      .send(orderBody(sku, { payment: { cardNumber: '4242424242421111' } }));
     expect(otherCard.status).toBe(422);
     expect(otherCard.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
     await t.client.workflow.getHandle(first.body.sagaId).result();
@@ -165,6 +180,13 @@ describe('order IDs from Idempotency-Keys', () => {
     const elsewhere = await post(other, '/orders').set('Idempotency-Key', key).send(orderBody(sku));
     expect(elsewhere.status).toBe(202);
     expect(elsewhere.body.orderId).not.toBe(first.body.orderId);
-    await Promise.all([first, elsewhere].map((r) => t.client.workflow.getHandle(r.body.sagaId).result().catch(() => undefined)));
+    await Promise.all(
+      [first, elsewhere].map((r) =>
+        t.client.workflow
+          .getHandle(r.body.sagaId)
+          .result()
+          .catch(() => undefined),
+      ),
+    );
   });
 });

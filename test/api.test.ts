@@ -4,7 +4,14 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import openApi31Schema from '@seriousme/openapi-schema-validator/schemas/v3.1/schema.json';
 import { startServices, type ServiceStack } from './support/services';
-import { connectTemporal, startWorker, waitForState, STUCK_QUICKLY, type RunningWorker, type TemporalHarness } from './support/temporal';
+import {
+  connectTemporal,
+  startWorker,
+  waitForState,
+  STUCK_QUICKLY,
+  type RunningWorker,
+  type TemporalHarness,
+} from './support/temporal';
 import { DECLINED_CARD, orderInput, putProduct } from './support/fixtures';
 import { placeOrderWorkflowId } from '../sagas/place-order';
 import { auth, createTestApi, orderBody, post } from './support/api';
@@ -41,7 +48,10 @@ afterAll(async () => {
 });
 
 async function workflowCount(): Promise<number> {
-  const resp = await t.client.workflowService.countWorkflowExecutions({ namespace: 'default', query: `TaskQueue = '${t.taskQueue}'` });
+  const resp = await t.client.workflowService.countWorkflowExecutions({
+    namespace: 'default',
+    query: `TaskQueue = '${t.taskQueue}'`,
+  });
   return Number(resp.count ?? 0);
 }
 
@@ -77,33 +87,101 @@ describe('auth', () => {
 describe('validation', () => {
   const cases: [string, (r: request.Test) => request.Test, number, string][] = [
     ['malformed JSON', (r) => r.set('Content-Type', 'application/json').send('{"customerId": '), 400, 'INVALID_JSON'],
-    ['a body that is not JSON', (r) => r.set('Content-Type', 'text/plain').send('hello'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    [
+      'a body that is not JSON',
+      (r) => r.set('Content-Type', 'text/plain').send('hello'),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
     ['an unknown field', (r) => r.send({ ...orderBody('A1'), coupon: 'FREE' }), 400, 'VALIDATION_FAILED'],
-    ['a quantity of 0', (r) => r.send(orderBody('A1', { items: [{ sku: 'A1', quantity: 0 }] })), 400, 'VALIDATION_FAILED'],
-    ['a fractional quantity', (r) => r.send(orderBody('A1', { items: [{ sku: 'A1', quantity: 1.5 }] })), 400, 'VALIDATION_FAILED'],
+    [
+      'a quantity of 0',
+      (r) => r.send(orderBody('A1', { items: [{ sku: 'A1', quantity: 0 }] })),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a fractional quantity',
+      (r) => r.send(orderBody('A1', { items: [{ sku: 'A1', quantity: 1.5 }] })),
+      400,
+      'VALIDATION_FAILED',
+    ],
     ['no items', (r) => r.send(orderBody('A1', { items: [] })), 400, 'VALIDATION_FAILED'],
-    ['51 items', (r) => r.send(orderBody('A1', { items: Array.from({ length: 51 }, (_, i) => ({ sku: `S${i}`, quantity: 1 })) })), 400, 'VALIDATION_FAILED'],
-    ['a card number with letters', (r) => r.send(orderBody('A1', { payment: { cardNumber: '4242abcd42424242' } })), 400, 'VALIDATION_FAILED'],
-    ['a card number of 11 digits', (r) => r.send(orderBody('A1', { payment: { cardNumber: '42424242424' } })), 400, 'VALIDATION_FAILED'],
-    ['an unknown country code', (r) => r.send(orderBody('A1', { shippingAddress: { name: 'A', line1: 'B', city: 'C', postalCode: 'D', country: 'XX' } })), 400, 'VALIDATION_FAILED'],
-    ['a lower-case country code', (r) => r.send(orderBody('A1', { shippingAddress: { name: 'A', line1: 'B', city: 'C', postalCode: 'D', country: 'gb' } })), 400, 'VALIDATION_FAILED'],
+    [
+      '51 items',
+      (r) => r.send(orderBody('A1', { items: Array.from({ length: 51 }, (_, i) => ({ sku: `S${i}`, quantity: 1 })) })),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a card number with letters',
+      (r) => r.send(orderBody('A1', { payment: { cardNumber: '4242abcd42424242' } })),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a card number of 11 digits',
+      (r) => r.send(orderBody('A1', { payment: { cardNumber: '42424242424' } })),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'an unknown country code',
+      (r) =>
+        r.send(
+          orderBody('A1', { shippingAddress: { name: 'A', line1: 'B', city: 'C', postalCode: 'D', country: 'XX' } }),
+        ),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a lower-case country code',
+      (r) =>
+        r.send(
+          orderBody('A1', { shippingAddress: { name: 'A', line1: 'B', city: 'C', postalCode: 'D', country: 'gb' } }),
+        ),
+      400,
+      'VALIDATION_FAILED',
+    ],
     ['a customerId of the wrong type', (r) => r.send(orderBody('A1', { customerId: 42 })), 400, 'VALIDATION_FAILED'],
-    ['a missing shipping address', (r) => r.send({ customerId: 'c', items: [{ sku: 'A1', quantity: 1 }], payment: { cardNumber: '4242424242424242' } }), 400, 'VALIDATION_FAILED'],
-    ['a body over the limit', (r) => r.send(orderBody('A1', { customerId: 'x'.repeat(70_000) })), 413, 'PAYLOAD_TOO_LARGE'],
-    ['an Idempotency-Key of 201 characters', (r) => r.set('Idempotency-Key', 'k'.repeat(201)).send(orderBody('A1')), 400, 'VALIDATION_FAILED'],
+    [
+      'a missing shipping address',
+      (r) =>
+        r.send({ customerId: 'c', items: [{ sku: 'A1', quantity: 1 }], payment: { cardNumber: '4242424242424242' } }),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a body over the limit',
+      (r) => r.send(orderBody('A1', { customerId: 'x'.repeat(70_000) })),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ],
+    [
+      'an Idempotency-Key of 201 characters',
+      (r) => r.set('Idempotency-Key', 'k'.repeat(201)).send(orderBody('A1')),
+      400,
+      'VALIDATION_FAILED',
+    ],
     ['an unknown query parameter', (r) => r.query({ wait: 'maybe' }).send(orderBody('A1')), 400, 'VALIDATION_FAILED'],
   ];
-  test.each(cases)('when POST /orders has %s, then it answers a 4xx JSON error and starts nothing', async (_name, build, status, code) => {
-    const before = await workflowCount();
-    const res = await build(post(app, '/orders')).then(record('post', '/orders'));
-    expect(res.status).toBe(status);
-    expect(res.body.error).toMatchObject({ code });
-    expect(typeof res.body.error.message).toBe('string');
-    expect(await workflowCount()).toBe(before);
-  });
+  test.each(cases)(
+    'when POST /orders has %s, then it answers a 4xx JSON error and starts nothing',
+    async (_name, build, status, code) => {
+      const before = await workflowCount();
+      const res = await build(post(app, '/orders')).then(record('post', '/orders'));
+      expect(res.status).toBe(status);
+      expect(res.body.error).toMatchObject({ code });
+      expect(typeof res.body.error.message).toBe('string');
+      expect(await workflowCount()).toBe(before);
+    },
+  );
 
   test('when a rename has an empty name, a bad SKU or an extra field, then it answers 400', async () => {
-    expect((await post(app, `/products/${sku}/rename`).send({ name: '' }).then(record('post', '/products/{sku}/rename'))).status).toBe(400);
+    expect(
+      (await post(app, `/products/${sku}/rename`).send({ name: '' }).then(record('post', '/products/{sku}/rename')))
+        .status,
+    ).toBe(400);
     expect((await post(app, '/products/bad%20sku/rename').send({ name: 'x' })).status).toBe(400);
     expect((await post(app, `/products/${sku}/rename`).send({ name: 'x', force: true })).status).toBe(400);
   });
@@ -132,16 +210,27 @@ describe('sagas over REST', () => {
     expect(res.status).toBe(200);
     const view = res.body as SagaView;
     expect(view).toMatchObject({ type: 'PlaceOrder', status: 'COMPLETED', result: { totalCents: 999 } });
-    expect(view.steps.map((s) => s.name)).toEqual(['createOrder', 'reserveStock', 'chargePayment', 'scheduleShipment', 'confirmOrder', 'commitStock']);
+    expect(view.steps.map((s) => s.name)).toEqual([
+      'createOrder',
+      'reserveStock',
+      'chargePayment',
+      'scheduleShipment',
+      'confirmOrder',
+      'commitStock',
+    ]);
     expect(view.links.temporalUi).toMatch(new RegExp(`/namespaces/default/workflows/${view.sagaId}$`));
     // the card number never enters Temporal: the history holds a sealed token and the last four digits
     const raw = JSON.stringify(await t.client.workflow.getHandle(view.sagaId).fetchHistory());
-    const payloads = [...raw.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8')).join('\n');
+    const payloads = [...raw.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)]
+      .map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'))
+      .join('\n');
     expect(payloads).toContain('"last4":"4242"');
     expect(payloads).toContain('"cardToken":"v1.');
     expect(payloads).not.toContain('4242424242424242');
     const orderId = view.sagaId.replace(/^order-/, '');
-    const [order] = await stack.orders.query<{ status: string }>('SELECT status FROM orders WHERE order_id = ?', [orderId]);
+    const [order] = await stack.orders.query<{ status: string }>('SELECT status FROM orders WHERE order_id = ?', [
+      orderId,
+    ]);
     expect(order!.status).toBe('CONFIRMED');
     const again = await request(app).get(`/sagas/${view.sagaId}`).set(auth).then(record('get', '/sagas/{sagaId}'));
     expect(again.status).toBe(200);
@@ -149,29 +238,49 @@ describe('sagas over REST', () => {
   });
 
   test('when an order is started with wait=decided, then it answers 200 as soon as the pivot passed (COMPLETING), and the saga then completes', async () => {
-    const res = await post(app, '/orders').query({ wait: 'decided' }).send(orderBody(sku)).then(record('post', '/orders'));
+    const res = await post(app, '/orders')
+      .query({ wait: 'decided' })
+      .send(orderBody(sku))
+      .then(record('post', '/orders'));
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('COMPLETING');
     const steps = Object.fromEntries((res.body as SagaView).steps.map((s) => [s.name, s.status]));
-    expect(steps).toMatchObject({ createOrder: 'SUCCEEDED', reserveStock: 'SUCCEEDED', chargePayment: 'SUCCEEDED', scheduleShipment: 'SUCCEEDED', confirmOrder: 'SUCCEEDED' });
+    expect(steps).toMatchObject({
+      createOrder: 'SUCCEEDED',
+      reserveStock: 'SUCCEEDED',
+      chargePayment: 'SUCCEEDED',
+      scheduleShipment: 'SUCCEEDED',
+      confirmOrder: 'SUCCEEDED',
+    });
     // the answer came from the saga itself, through an Update sent with the start, not from polling
     const history = await t.client.workflow.getHandle(res.body.sagaId).fetchHistory();
-    expect(history.events!.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateCompletedEventAttributes)).toHaveLength(2);
+    expect(
+      history.events!.filter(
+        (e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateCompletedEventAttributes,
+      ),
+    ).toHaveLength(2);
     await t.client.workflow.getHandle(res.body.sagaId).result();
     const view = await request(app).get(`/sagas/${res.body.sagaId}`).set(auth);
     expect(view.body.status).toBe('COMPLETED');
   });
 
-  test('when a saga\'s timeline is asked for, then it lists its workflow tasks, activities and the services\' own time, read from its history', async () => {
+  test("when a saga's timeline is asked for, then it lists its workflow tasks, activities and the services' own time, read from its history", async () => {
     const res = await post(app, '/orders').query({ wait: 'true' }).send(orderBody(sku)).then(record('post', '/orders'));
     expect(res.body.status).toBe('COMPLETED');
-    const timeline = await request(app).get(`/sagas/${res.body.sagaId}/timeline`).set(auth).then(record('get', '/sagas/{sagaId}/timeline'));
+    const timeline = await request(app)
+      .get(`/sagas/${res.body.sagaId}/timeline`)
+      .set(auth)
+      .then(record('get', '/sagas/{sagaId}/timeline'));
     expect(timeline.status).toBe(200);
     expect(timeline.body).toMatchObject({ sagaId: res.body.sagaId, closed: true, activities: 6, localActivities: 0 });
     const history = await t.client.workflow.getHandle(res.body.sagaId).fetchHistory();
     expect(timeline.body.events).toBe(history.events!.length);
     const legs = timeline.body.legs as { kind: string; name?: string; durationMs: number }[];
-    const names = (kind: string) => legs.filter((l) => l.kind === kind).map((l) => l.name).sort();
+    const names = (kind: string) =>
+      legs
+        .filter((l) => l.kind === kind)
+        .map((l) => l.name)
+        .sort();
     const steps = ['chargePayment', 'commitStock', 'confirmOrder', 'createOrder', 'reserveStock', 'scheduleShipment'];
     expect(names('activity.startToClose')).toEqual(steps);
     // every service answered with its own handling time, which fits inside the activity that called it
@@ -184,14 +293,21 @@ describe('sagas over REST', () => {
     }
     expect(timeline.body.workflowTasks).toBe(legs.filter((l) => l.kind === 'workflowTask.startToComplete').length);
     expect(timeline.body.summary['activity.startToClose'].count).toBe(6);
-    const unknown = await request(app).get('/sagas/order-does-not-exist/timeline').set(auth).then(record('get', '/sagas/{sagaId}/timeline'));
+    const unknown = await request(app)
+      .get('/sagas/order-does-not-exist/timeline')
+      .set(auth)
+      .then(record('get', '/sagas/{sagaId}/timeline'));
     expect(unknown.status).toBe(404);
   });
 
   test('when an order is started without waiting, then it answers 202 with sagaId, orderId, status and links', async () => {
     const res = await post(app, '/orders').send(orderBody(sku)).then(record('post', '/orders'));
     expect(res.status).toBe(202);
-    expect(res.body).toMatchObject({ sagaId: `order-${res.body.orderId}`, status: 'RUNNING', links: { self: `/sagas/order-${res.body.orderId}` } });
+    expect(res.body).toMatchObject({
+      sagaId: `order-${res.body.orderId}`,
+      status: 'RUNNING',
+      links: { self: `/sagas/order-${res.body.orderId}` },
+    });
     const handle = t.client.workflow.getHandle(res.body.sagaId);
     await handle.result();
     const view = await request(app).get(`/sagas/${res.body.sagaId}`).set(auth);
@@ -199,10 +315,18 @@ describe('sagas over REST', () => {
   });
 
   test('when the card is declined, then the saga view says COMPENSATED with the failure and compensated steps', async () => {
-    const res = await post(app, '/orders').query({ wait: 'true' }).send(orderBody(sku, { payment: { cardNumber: DECLINED_CARD } })).then(record('post', '/orders'));
+    const res = await post(app, '/orders')
+      .query({ wait: 'true' })
+      .send(orderBody(sku, { payment: { cardNumber: DECLINED_CARD } }))
+      .then(record('post', '/orders'));
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'COMPENSATED', failure: { type: 'PAYMENT_DECLINED', step: 'chargePayment' } });
-    expect(res.body.steps.find((s: { name: string }) => s.name === 'reserveStock').compensation.status).toBe('COMPENSATED');
+    expect(res.body).toMatchObject({
+      status: 'COMPENSATED',
+      failure: { type: 'PAYMENT_DECLINED', step: 'chargePayment' },
+    });
+    expect(res.body.steps.find((s: { name: string }) => s.name === 'reserveStock').compensation.status).toBe(
+      'COMPENSATED',
+    );
   });
 
   test('when the same Idempotency-Key is sent twice, then one saga starts and both answers carry its sagaId', async () => {
@@ -216,11 +340,17 @@ describe('sagas over REST', () => {
     expect(b.status).toBe(202);
     expect(a.body.sagaId).toBe(b.body.sagaId);
     await t.client.workflow.getHandle(a.body.sagaId).result();
-    const later = await post(app, '/orders').set('Idempotency-Key', key).send(orderBody(sku)).then(record('post', '/orders'));
+    const later = await post(app, '/orders')
+      .set('Idempotency-Key', key)
+      .send(orderBody(sku))
+      .then(record('post', '/orders'));
     expect(later.body.sagaId).toBe(a.body.sagaId);
     expect(later.body.status).toBe('COMPLETED');
     expect(await workflowCount()).toBe(before + 1);
-    const conflict = await post(app, '/orders').set('Idempotency-Key', key).send(orderBody(sku, { customerId: 'someone-else' })).then(record('post', '/orders'));
+    const conflict = await post(app, '/orders')
+      .set('Idempotency-Key', key)
+      .send(orderBody(sku, { customerId: 'someone-else' }))
+      .then(record('post', '/orders'));
     expect(conflict.status).toBe(422);
     expect(conflict.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
     expect(await workflowCount()).toBe(before + 1);
@@ -228,23 +358,34 @@ describe('sagas over REST', () => {
 
   test('when a rename is started and waited for, then inventory has the new name', async () => {
     const renameSku = await putProduct(stack, { available: 3, name: 'Old' });
-    const res = await post(app, `/products/${renameSku}/rename`).query({ wait: 'true' }).send({ name: 'New' }).then(record('post', '/products/{sku}/rename'));
+    const res = await post(app, `/products/${renameSku}/rename`)
+      .query({ wait: 'true' })
+      .send({ name: 'New' })
+      .then(record('post', '/products/{sku}/rename'));
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ type: 'RenameProduct', status: 'COMPLETED', result: { name: 'New', version: 2 } });
     const [row] = await stack.inventory.query<{ name: string }>('SELECT name FROM products WHERE sku = ?', [renameSku]);
     expect(row!.name).toBe('New');
   });
 
-  test('when a saga is started through POST /sagas/{type}, then it is validated against that type\'s schema and runs like its domain route', async () => {
-    const order = await post(app, '/sagas/PlaceOrder').query({ wait: 'true' }).send(orderBody(sku)).then(record('post', '/sagas/{type}'));
+  test("when a saga is started through POST /sagas/{type}, then it is validated against that type's schema and runs like its domain route", async () => {
+    const order = await post(app, '/sagas/PlaceOrder')
+      .query({ wait: 'true' })
+      .send(orderBody(sku))
+      .then(record('post', '/sagas/{type}'));
     expect(order.status).toBe(200);
     expect(order.body).toMatchObject({ type: 'PlaceOrder', status: 'COMPLETED' });
     const renameSku = await putProduct(stack, { available: 3, name: 'Generic' });
-    const rename = await post(app, '/sagas/RenameProduct').query({ wait: 'true' }).send({ sku: renameSku, name: 'Generic Pro' }).then(record('post', '/sagas/{type}'));
+    const rename = await post(app, '/sagas/RenameProduct')
+      .query({ wait: 'true' })
+      .send({ sku: renameSku, name: 'Generic Pro' })
+      .then(record('post', '/sagas/{type}'));
     expect(rename.body).toMatchObject({ type: 'RenameProduct', status: 'COMPLETED', result: { name: 'Generic Pro' } });
     const before = await workflowCount();
     // another type's body, an unknown field, an unknown type: nothing starts
-    const wrongBody = await post(app, '/sagas/RenameProduct').send(orderBody(sku)).then(record('post', '/sagas/{type}'));
+    const wrongBody = await post(app, '/sagas/RenameProduct')
+      .send(orderBody(sku))
+      .then(record('post', '/sagas/{type}'));
     expect(wrongBody.status).toBe(400);
     expect(wrongBody.body.error.code).toBe('VALIDATION_FAILED');
     const unknown = await post(app, '/sagas/ShipEverything').send({}).then(record('post', '/sagas/{type}'));
@@ -258,19 +399,30 @@ describe('sagas over REST', () => {
     const key = `both-${Date.now()}-${Math.random()}`;
     const renameSku = await putProduct(stack, { available: 3, name: 'Keyed' });
     const before = await workflowCount();
-    const domain = await post(app, `/products/${renameSku}/rename`).set('Idempotency-Key', key).send({ name: 'Keyed Pro' });
-    const generic = await post(app, '/sagas/RenameProduct').set('Idempotency-Key', key).send({ sku: renameSku, name: 'Keyed Pro' }).then(record('post', '/sagas/{type}'));
+    const domain = await post(app, `/products/${renameSku}/rename`)
+      .set('Idempotency-Key', key)
+      .send({ name: 'Keyed Pro' });
+    const generic = await post(app, '/sagas/RenameProduct')
+      .set('Idempotency-Key', key)
+      .send({ sku: renameSku, name: 'Keyed Pro' })
+      .then(record('post', '/sagas/{type}'));
     expect(generic.status).toBe(202);
     expect(generic.body.sagaId).toBe(domain.body.sagaId);
     expect(await workflowCount()).toBe(before + 1);
-    const other = await post(app, '/sagas/RenameProduct').set('Idempotency-Key', key).send({ sku: renameSku, name: 'Something else' });
+    const other = await post(app, '/sagas/RenameProduct')
+      .set('Idempotency-Key', key)
+      .send({ sku: renameSku, name: 'Something else' });
     expect(other.status).toBe(422);
     await t.client.workflow.getHandle(domain.body.sagaId).result();
   });
 
   test('when a saga ID is unknown, then GET, cancel and operator actions answer 404', async () => {
-    expect((await request(app).get('/sagas/order-does-not-exist').set(auth).then(record('get', '/sagas/{sagaId}'))).status).toBe(404);
-    expect((await post(app, '/sagas/order-does-not-exist/cancel').then(record('post', '/sagas/{sagaId}/cancel'))).status).toBe(404);
+    expect(
+      (await request(app).get('/sagas/order-does-not-exist').set(auth).then(record('get', '/sagas/{sagaId}'))).status,
+    ).toBe(404);
+    expect(
+      (await post(app, '/sagas/order-does-not-exist/cancel').then(record('post', '/sagas/{sagaId}/cancel'))).status,
+    ).toBe(404);
     expect((await post(app, '/sagas/order-does-not-exist/retry-compensation')).status).toBe(404);
     expect((await post(app, '/sagas/order-does-not-exist/resolve').send({ note: 'x' })).status).toBe(404);
   });
@@ -288,7 +440,9 @@ describe('sagas over REST', () => {
       await handle.result().catch(() => undefined);
       const view = await request(app).get(`/sagas/${res.body.sagaId}`).set(auth).then(record('get', '/sagas/{sagaId}'));
       expect(view.body.status).toBe('CANCELLED');
-      const [order] = await stack.orders.query<{ status: string }>('SELECT status FROM orders WHERE order_id = ?', [res.body.orderId]);
+      const [order] = await stack.orders.query<{ status: string }>('SELECT status FROM orders WHERE order_id = ?', [
+        res.body.orderId,
+      ]);
       expect(order!.status).toBe('CANCELLED');
       const again = await post(app, `/sagas/${res.body.sagaId}/cancel`).then(record('post', '/sagas/{sagaId}/cancel'));
       expect(again.status).toBe(409);
@@ -299,10 +453,14 @@ describe('sagas over REST', () => {
 
   test('when a saga is not STUCK, then retry-compensation and resolve answer 409', async () => {
     const res = await post(app, '/orders').query({ wait: 'true' }).send(orderBody(sku));
-    const retry = await post(app, `/sagas/${res.body.sagaId}/retry-compensation`).then(record('post', '/sagas/{sagaId}/retry-compensation'));
+    const retry = await post(app, `/sagas/${res.body.sagaId}/retry-compensation`).then(
+      record('post', '/sagas/{sagaId}/retry-compensation'),
+    );
     expect(retry.status).toBe(409);
     expect(retry.body.error.code).toBe('SAGA_NOT_STUCK');
-    const resolve = await post(app, `/sagas/${res.body.sagaId}/resolve`).send({ note: 'n/a' }).then(record('post', '/sagas/{sagaId}/resolve'));
+    const resolve = await post(app, `/sagas/${res.body.sagaId}/resolve`)
+      .send({ note: 'n/a' })
+      .then(record('post', '/sagas/{sagaId}/resolve'));
     expect(resolve.status).toBe(409);
   });
 
@@ -311,24 +469,38 @@ describe('sagas over REST', () => {
     const handles = await Promise.all(
       [0, 1].map(() => {
         const input = orderInput(sku, { options: STUCK_QUICKLY });
-        return t.client.workflow.start(placeOrder, { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
+        return t.client.workflow.start(placeOrder, {
+          taskQueue: t.taskQueue,
+          workflowId: placeOrderWorkflowId(input.orderId),
+          args: [input],
+        });
       }),
     );
     try {
       for (const h of handles) await waitForState(h, (s) => s.status === 'STUCK');
-      const stuckView = await request(app).get(`/sagas/${handles[0]!.workflowId}`).set(auth).then(record('get', '/sagas/{sagaId}'));
+      const stuckView = await request(app)
+        .get(`/sagas/${handles[0]!.workflowId}`)
+        .set(auth)
+        .then(record('get', '/sagas/{sagaId}'));
       expect(stuckView.body).toMatchObject({ status: 'STUCK', stuck: { steps: ['scheduleShipment'] } });
       await stack.shipping.start();
-      const retry = await post(app, `/sagas/${handles[0]!.workflowId}/retry-compensation`).then(record('post', '/sagas/{sagaId}/retry-compensation'));
+      const retry = await post(app, `/sagas/${handles[0]!.workflowId}/retry-compensation`).then(
+        record('post', '/sagas/{sagaId}/retry-compensation'),
+      );
       expect(retry.status).toBe(202);
       const resolve = await post(app, `/sagas/${handles[1]!.workflowId}/resolve`)
         .send({ note: 'checked with the carrier', operator: 'ops' })
         .then(record('post', '/sagas/{sagaId}/resolve'));
       expect(resolve.status).toBe(202);
       await Promise.all(handles.map((h) => h.result().catch(() => undefined)));
-      const [a, b] = await Promise.all(handles.map((h) => request(app).get(`/sagas/${h.workflowId}`).set(auth).then(record('get', '/sagas/{sagaId}'))));
+      const [a, b] = await Promise.all(
+        handles.map((h) => request(app).get(`/sagas/${h.workflowId}`).set(auth).then(record('get', '/sagas/{sagaId}'))),
+      );
       expect(a!.body.status).toBe('COMPENSATED');
-      expect(b!.body).toMatchObject({ status: 'RESOLVED_MANUALLY', resolution: { note: 'checked with the carrier', operator: 'ops' } });
+      expect(b!.body).toMatchObject({
+        status: 'RESOLVED_MANUALLY',
+        resolution: { note: 'checked with the carrier', operator: 'ops' },
+      });
     } finally {
       await stack.shipping.start().catch(() => undefined);
     }
@@ -336,14 +508,20 @@ describe('sagas over REST', () => {
 
   test('when sagas end in different states, then GET /sagas lists them by status and type, page by page', async () => {
     const ok = await post(app, '/orders').query({ wait: 'true' }).send(orderBody(sku));
-    const bad = await post(app, '/orders').query({ wait: 'true' }).send(orderBody(sku, { payment: { cardNumber: DECLINED_CARD } }));
+    const bad = await post(app, '/orders')
+      .query({ wait: 'true' })
+      .send(orderBody(sku, { payment: { cardNumber: DECLINED_CARD } }));
     expect(ok.body.status).toBe('COMPLETED');
     expect(bad.body.status).toBe('COMPENSATED');
     // visibility is eventually consistent: poll
     let completed: string[] = [];
     let compensated: string[] = [];
     for (let i = 0; i < 50; i++) {
-      const a = await request(app).get('/sagas').query({ status: 'COMPLETED', type: 'PlaceOrder', limit: '100' }).set(auth).then(record('get', '/sagas'));
+      const a = await request(app)
+        .get('/sagas')
+        .query({ status: 'COMPLETED', type: 'PlaceOrder', limit: '100' })
+        .set(auth)
+        .then(record('get', '/sagas'));
       const b = await request(app).get('/sagas').query({ status: 'COMPENSATED' }).set(auth);
       completed = a.body.sagas.map((s: { sagaId: string }) => s.sagaId);
       compensated = b.body.sagas.map((s: { sagaId: string }) => s.sagaId);
@@ -364,7 +542,7 @@ describe('sagas over REST', () => {
 });
 
 describe('audit', () => {
-  test('when GET /audit is called, then it answers the auditor\'s report over the services\' databases, and a broken order shows in it', async () => {
+  test("when GET /audit is called, then it answers the auditor's report over the services' databases, and a broken order shows in it", async () => {
     const done = await post(app, '/orders').query({ wait: 'true' }).send(orderBody(sku));
     expect(done.body.status).toBe('COMPLETED');
     const orderId = done.body.sagaId.replace(/^order-/, '');
@@ -376,8 +554,14 @@ describe('audit', () => {
     await stack.payments.query("UPDATE payments SET status = 'REFUNDED' WHERE order_id = ?", [orderId]);
     const broken = await request(app).get('/audit').set(auth).then(record('get', '/audit'));
     expect(broken.status).toBe(200);
-    expect(broken.body.violations.filter((v: { orderId?: string }) => v.orderId === orderId).map((v: { class: string }) => v.class)).toEqual(['CONFIRMED_PAYMENT_NOT_CAPTURED']);
-    expect(broken.body.byClass.CONFIRMED_PAYMENT_NOT_CAPTURED).toBe(clean.body.byClass.CONFIRMED_PAYMENT_NOT_CAPTURED + 1);
+    expect(
+      broken.body.violations
+        .filter((v: { orderId?: string }) => v.orderId === orderId)
+        .map((v: { class: string }) => v.class),
+    ).toEqual(['CONFIRMED_PAYMENT_NOT_CAPTURED']);
+    expect(broken.body.byClass.CONFIRMED_PAYMENT_NOT_CAPTURED).toBe(
+      clean.body.byClass.CONFIRMED_PAYMENT_NOT_CAPTURED + 1,
+    );
   });
 
   test('when the service databases cannot be read, then GET /audit answers 503 AUDIT_UNAVAILABLE', async () => {
@@ -390,24 +574,47 @@ describe('audit', () => {
 
 describe('saga options from the API configuration', () => {
   test('when the API is configured with a deadline, a compensation budget and local activities, then the sagas it starts carry them', async () => {
-    const configured = createTestApi(t, { dbPrefix: stack.prefix, sagaDeadlineMs: 60_000, compensationMaxAttempts: 3, activityMode: 'local' }).app;
+    const configured = createTestApi(t, {
+      dbPrefix: stack.prefix,
+      sagaDeadlineMs: 60_000,
+      compensationMaxAttempts: 3,
+      activityMode: 'local',
+    }).app;
     const order = await post(configured, '/orders').query({ wait: 'true' }).send(orderBody(sku));
     expect(order.body.status).toBe('COMPLETED');
-    const rename = await post(configured, `/products/${sku}/rename`).query({ wait: 'true' }).send({ name: 'Configured' });
+    const rename = await post(configured, `/products/${sku}/rename`)
+      .query({ wait: 'true' })
+      .send({ name: 'Configured' });
     expect(rename.body.status).toBe('COMPLETED');
     const inputOf = async (sagaId: string) => {
       const history = await t.client.workflow.getHandle(sagaId).fetchHistory();
       const payload = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
       return JSON.parse(Buffer.from(payload.data!).toString('utf8')) as { options?: Record<string, unknown> };
     };
-    expect((await inputOf(order.body.sagaId)).options).toEqual({ searchAttributesAtStart: true, deadlineMs: 60_000, compensationRetry: { maximumAttempts: 3 }, activityMode: 'local' });
-    expect((await inputOf(rename.body.sagaId)).options).toEqual({ searchAttributesAtStart: true, deadlineMs: 60_000, compensationRetry: { maximumAttempts: 3 }, activityMode: 'local' });
+    expect((await inputOf(order.body.sagaId)).options).toEqual({
+      searchAttributesAtStart: true,
+      deadlineMs: 60_000,
+      compensationRetry: { maximumAttempts: 3 },
+      activityMode: 'local',
+    });
+    expect((await inputOf(rename.body.sagaId)).options).toEqual({
+      searchAttributesAtStart: true,
+      deadlineMs: 60_000,
+      compensationRetry: { maximumAttempts: 3 },
+      activityMode: 'local',
+    });
     // the default API passes none of them, only that it set the search attributes at start
     const plain = await post(app, '/orders').query({ wait: 'true' }).send(orderBody(sku));
     expect((await inputOf(plain.body.sagaId)).options).toEqual({ searchAttributesAtStart: true });
     // so its saga does not upsert them again: the only upsert is the final status
-    const upserts = (await t.client.workflow.getHandle(plain.body.sagaId).fetchHistory()).events!.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes);
-    expect(upserts.map((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes!.indexedFields!).sort())).toEqual([['TemporalChangeVersion'], ['SagaStatus']]);
+    const upserts = (await t.client.workflow.getHandle(plain.body.sagaId).fetchHistory()).events!.filter(
+      (e) => e.upsertWorkflowSearchAttributesEventAttributes,
+    );
+    expect(
+      upserts.map((e) =>
+        Object.keys(e.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes!.indexedFields!).sort(),
+      ),
+    ).toEqual([['TemporalChangeVersion'], ['SagaStatus']]);
   });
 });
 
@@ -428,12 +635,19 @@ describe('OpenAPI', () => {
     const doc = (await request(app).get('/openapi.json')).body;
     const generic = doc.paths['/sagas/{type}'].post;
     expect(generic.parameters[0].schema.enum).toEqual(SAGAS.map((s) => s.type));
-    expect(generic.requestBody.content['application/json'].schema.oneOf).toEqual(SAGAS.map((s) => ({ $ref: `#/components/schemas/${s.type}Request` })));
+    expect(generic.requestBody.content['application/json'].schema.oneOf).toEqual(
+      SAGAS.map((s) => ({ $ref: `#/components/schemas/${s.type}Request` })),
+    );
     for (const saga of SAGAS) {
       expect(doc.components.schemas[`${saga.type}Request`]).toMatchObject({ type: 'object' });
-      if (saga.route) expect(doc.paths[saga.route.path.replace(/:(\w+)/g, '{$1}')].post.requestBody.content['application/json'].schema).toEqual({ $ref: `#/components/schemas/${saga.type}RouteRequest` });
+      if (saga.route)
+        expect(
+          doc.paths[saga.route.path.replace(/:(\w+)/g, '{$1}')].post.requestBody.content['application/json'].schema,
+        ).toEqual({ $ref: `#/components/schemas/${saga.type}RouteRequest` });
     }
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/orders', '/products/{sku}/rename', '/sagas/{type}']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/orders', '/products/{sku}/rename', '/sagas/{type}']),
+    );
   });
 
   test('when every answer the suites saw is checked against the document, then each matches its route, status and schema', async () => {

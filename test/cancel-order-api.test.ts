@@ -49,8 +49,22 @@ async function placedOrder(): Promise<{ orderId: string; sku: string }> {
   return { orderId: res.body.result.orderId as string, sku };
 }
 
-const CANCELLED = { order: 'CANCELLED', totalCents: 1998, reservation: 'RETURNED', payments: ['REFUNDED'], paymentAmounts: [1998], shipments: ['CANCELLED'] };
-const CONFIRMED = { order: 'CONFIRMED', totalCents: 1998, reservation: 'COMMITTED', payments: ['CAPTURED'], paymentAmounts: [1998], shipments: ['SCHEDULED'] };
+const CANCELLED = {
+  order: 'CANCELLED',
+  totalCents: 1998,
+  reservation: 'RETURNED',
+  payments: ['REFUNDED'],
+  paymentAmounts: [1998],
+  shipments: ['CANCELLED'],
+};
+const CONFIRMED = {
+  order: 'CONFIRMED',
+  totalCents: 1998,
+  reservation: 'COMMITTED',
+  payments: ['CAPTURED'],
+  paymentAmounts: [1998],
+  shipments: ['SCHEDULED'],
+};
 
 describe('POST /orders/{orderId}/cancel', () => {
   test('when a confirmed order is cancelled with ?wait=true, then 200 with the COMPLETED saga, and the order is cancelled, refunded and its stock available', async () => {
@@ -65,7 +79,10 @@ describe('POST /orders/{orderId}/cancel', () => {
     });
     expect(await orderFootprint(stack, orderId)).toEqual(CANCELLED);
     expect(await stockOf(stack, sku)).toEqual({ available: 10, reserved: 0, committed: 0 });
-    const [row] = await stack.orders.query<{ cancel_reason: string }>('SELECT cancel_reason FROM orders WHERE order_id = ?', [orderId]);
+    const [row] = await stack.orders.query<{ cancel_reason: string }>(
+      'SELECT cancel_reason FROM orders WHERE order_id = ?',
+      [orderId],
+    );
     expect(row!.cancel_reason).toBe('ordered the wrong size');
   });
 
@@ -73,7 +90,12 @@ describe('POST /orders/{orderId}/cancel', () => {
     const { orderId } = await placedOrder();
     const res = await cancel(orderId);
     expect(res.status).toBe(202);
-    expect(res.body).toEqual({ sagaId: cancelOrderWorkflowId(orderId), orderId, status: 'RUNNING', links: expect.objectContaining({ self: `/sagas/${cancelOrderWorkflowId(orderId)}` }) });
+    expect(res.body).toEqual({
+      sagaId: cancelOrderWorkflowId(orderId),
+      orderId,
+      status: 'RUNNING',
+      links: expect.objectContaining({ self: `/sagas/${cancelOrderWorkflowId(orderId)}` }),
+    });
     expect((await finalState(t.client.workflow.getHandle(res.body.sagaId))).status).toBe('COMPLETED');
     const view = await request(app).get(`/sagas/${res.body.sagaId}`).set(auth);
     expect(view.body).toMatchObject({ type: 'CancelOrder', status: 'COMPLETED' });
@@ -82,8 +104,17 @@ describe('POST /orders/{orderId}/cancel', () => {
 
   test('when the same cancel is sent three times at once (two with Idempotency-Keys of their own), then one saga answers all three and the order is refunded once', async () => {
     const { orderId } = await placedOrder();
-    const answers = await Promise.all([cancel(orderId, { wait: 'true' }), cancel(orderId, { wait: 'true', key: 'cancel-a' }), cancel(orderId, { wait: 'true', key: 'cancel-b', body: { reason: 'again' } })]);
-    for (const res of answers) expect({ status: res.status, sagaId: res.body.sagaId, saga: res.body.status }).toEqual({ status: 200, sagaId: cancelOrderWorkflowId(orderId), saga: 'COMPLETED' });
+    const answers = await Promise.all([
+      cancel(orderId, { wait: 'true' }),
+      cancel(orderId, { wait: 'true', key: 'cancel-a' }),
+      cancel(orderId, { wait: 'true', key: 'cancel-b', body: { reason: 'again' } }),
+    ]);
+    for (const res of answers)
+      expect({ status: res.status, sagaId: res.body.sagaId, saga: res.body.status }).toEqual({
+        status: 200,
+        sagaId: cancelOrderWorkflowId(orderId),
+        saga: 'COMPLETED',
+      });
     // One run: two cannot be open at once (a start meets the open run and joins it), and a run
     // started after the first closed would have been refused (409: the order was CANCELLED by then).
     expect(await orderFootprint(stack, orderId)).toEqual(CANCELLED);
@@ -94,7 +125,11 @@ describe('POST /orders/{orderId}/cancel', () => {
     expect((await cancel(orderId, { wait: 'true' })).status).toBe(200);
     const again = await cancel(orderId, { wait: 'true' });
     expect(again.status).toBe(409);
-    expect(again.body.error).toMatchObject({ code: 'ILLEGAL_TRANSITION', message: expect.stringContaining('CANCELLED'), details: { sagaId: cancelOrderWorkflowId(orderId), orderId, step: 'beginOrderCancellation' } });
+    expect(again.body.error).toMatchObject({
+      code: 'ILLEGAL_TRANSITION',
+      message: expect.stringContaining('CANCELLED'),
+      details: { sagaId: cancelOrderWorkflowId(orderId), orderId, step: 'beginOrderCancellation' },
+    });
     expect(await orderFootprint(stack, orderId)).toEqual(CANCELLED);
     expect(await stockOf(stack, sku)).toEqual({ available: 10, reserved: 0, committed: 0 });
   });
@@ -102,17 +137,35 @@ describe('POST /orders/{orderId}/cancel', () => {
   test('when the order is unknown, then 404 ORDER_NOT_FOUND (also with ?wait=decided) and no service holds anything for it', async () => {
     const res = await cancel('no-such-order-1', { wait: 'true' });
     expect(res.status).toBe(404);
-    expect(res.body.error).toMatchObject({ code: 'ORDER_NOT_FOUND', message: expect.stringContaining('no-such-order-1'), details: { sagaId: 'cancel-no-such-order-1', step: 'beginOrderCancellation' } });
+    expect(res.body.error).toMatchObject({
+      code: 'ORDER_NOT_FOUND',
+      message: expect.stringContaining('no-such-order-1'),
+      details: { sagaId: 'cancel-no-such-order-1', step: 'beginOrderCancellation' },
+    });
     expect((await cancel('no-such-order-2', { wait: 'decided' })).status).toBe(404);
     for (const orderId of ['no-such-order-1', 'no-such-order-2']) {
-      expect(await orderFootprint(stack, orderId)).toEqual({ order: undefined, totalCents: null, reservation: undefined, payments: [], paymentAmounts: [], shipments: [] });
+      expect(await orderFootprint(stack, orderId)).toEqual({
+        order: undefined,
+        totalCents: null,
+        reservation: undefined,
+        payments: [],
+        paymentAmounts: [],
+        shipments: [],
+      });
     }
   });
 
   test('when the order is still PENDING, then 409 ILLEGAL_TRANSITION and it stays PENDING', async () => {
     const sku = await putProduct(stack, { available: 5, priceCents: 999 });
     const orderId = `pending-${Date.now()}`;
-    expect((await stack.orders.as().post('/orders').send({ orderId, customerId: 'c-1', lines: [{ sku, quantity: 1 }] })).status).toBe(201);
+    expect(
+      (
+        await stack.orders
+          .as()
+          .post('/orders')
+          .send({ orderId, customerId: 'c-1', lines: [{ sku, quantity: 1 }] })
+      ).status,
+    ).toBe(201);
     const res = await cancel(orderId, { wait: 'true' });
     expect(res.status).toBe(409);
     expect(res.body.error).toMatchObject({ code: 'ILLEGAL_TRANSITION', message: expect.stringContaining('PENDING') });
@@ -124,7 +177,10 @@ describe('POST /orders/{orderId}/cancel', () => {
     expect((await stack.shipping.as('operator').post(`/shipments/${orderId}/dispatch`).send({})).status).toBe(200);
     const res = await cancel(orderId, { wait: 'true' });
     expect(res.status).toBe(409);
-    expect(res.body.error).toMatchObject({ code: 'SHIPMENT_ALREADY_DISPATCHED', details: { sagaId: cancelOrderWorkflowId(orderId), orderId, step: 'cancelShipment' } });
+    expect(res.body.error).toMatchObject({
+      code: 'SHIPMENT_ALREADY_DISPATCHED',
+      details: { sagaId: cancelOrderWorkflowId(orderId), orderId, step: 'cancelShipment' },
+    });
     expect(await orderFootprint(stack, orderId)).toEqual({ ...CONFIRMED, shipments: ['DISPATCHED'] });
     expect(await stockOf(stack, sku)).toEqual({ available: 8, reserved: 0, committed: 2 });
   });
@@ -140,9 +196,16 @@ describe('POST /orders/{orderId}/cancel', () => {
       [orderId, { reason: 'ok', refund: false }],
     ] as [string, object][]) {
       const res = await cancel(id, { wait: 'true', body });
-      expect({ id: id.slice(0, 10), body, status: res.status, code: res.body.error?.code }).toEqual({ id: id.slice(0, 10), body, status: 400, code: 'VALIDATION_FAILED' });
+      expect({ id: id.slice(0, 10), body, status: res.status, code: res.body.error?.code }).toEqual({
+        id: id.slice(0, 10),
+        body,
+        status: 400,
+        code: 'VALIDATION_FAILED',
+      });
     }
-    const view = await request(app).get(`/sagas/${cancelOrderWorkflowId(orderId)}`).set(auth);
+    const view = await request(app)
+      .get(`/sagas/${cancelOrderWorkflowId(orderId)}`)
+      .set(auth);
     expect(view.status).toBe(404);
     expect(await orderFootprint(stack, orderId)).toEqual(CONFIRMED);
   });
@@ -153,7 +216,11 @@ describe('POST /sagas/CancelOrder', () => {
     const { orderId } = await placedOrder();
     const res = await post(app, '/sagas/CancelOrder?wait=true').send({ orderId });
     seen.push({ method: 'post', path: '/sagas/{type}', status: res.status, body: res.body });
-    expect({ status: res.status, sagaId: res.body.sagaId, saga: res.body.status }).toEqual({ status: 200, sagaId: cancelOrderWorkflowId(orderId), saga: 'COMPLETED' });
+    expect({ status: res.status, sagaId: res.body.sagaId, saga: res.body.status }).toEqual({
+      status: 200,
+      sagaId: cancelOrderWorkflowId(orderId),
+      saga: 'COMPLETED',
+    });
     const bad = await post(app, '/sagas/CancelOrder').send({ orderId, surprise: 1 });
     seen.push({ method: 'post', path: '/sagas/{type}', status: bad.status, body: bad.body });
     expect(bad.status).toBe(400);
@@ -168,14 +235,26 @@ describe('POST /sagas/CancelOrder', () => {
       if (listed.length === 0) await new Promise((r) => setTimeout(r, 200));
     }
     expect(listed.length).toBeGreaterThan(0);
-    for (const s of listed) expect({ sagaId: s.sagaId.startsWith('cancel-'), type: s.type }).toEqual({ sagaId: true, type: 'CancelOrder' });
+    for (const s of listed)
+      expect({ sagaId: s.sagaId.startsWith('cancel-'), type: s.type }).toEqual({ sagaId: true, type: 'CancelOrder' });
   });
 });
 
 describe('the OpenAPI document', () => {
   test('when every answer above is checked against it, then each matches its route, status and schema', async () => {
     const doc = (await request(app).get('/openapi.json')).body;
-    expect(Object.keys(doc.paths['/orders/{orderId}/cancel'].post.responses).sort()).toEqual(['200', '202', '400', '401', '404', '409', '413', '415', '422', '503']);
+    expect(Object.keys(doc.paths['/orders/{orderId}/cancel'].post.responses).sort()).toEqual([
+      '200',
+      '202',
+      '400',
+      '401',
+      '404',
+      '409',
+      '413',
+      '415',
+      '422',
+      '503',
+    ]);
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     addFormats(ajv);
     ajv.addSchema({ $id: 'doc', components: doc.components });

@@ -63,7 +63,10 @@ const requiredValue = (name: string) => createHash('sha256').update(`set-by-the-
 export function interpolate(value: string, where: string): string {
   return value.replace(/\$(?:\$|\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*)|)/g, (match, braced?: string, bare?: string) => {
     if (match === '$$') return '$';
-    if (bare !== undefined) throw new Error(`${where}: unbraced $${bare}; write \${${bare}} for compose or $$${bare} for the container's shell`);
+    if (bare !== undefined)
+      throw new Error(
+        `${where}: unbraced $${bare}; write \${${bare}} for compose or $$${bare} for the container's shell`,
+      );
     if (braced === undefined) throw new Error(`${where}: a lone $ must be written $$`);
     const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([\s\S]*)|(:?\?)([\s\S]*))?$/.exec(braced);
     if (!m) throw new Error(`${where}: unsupported interpolation \${${braced}}`);
@@ -78,7 +81,9 @@ function resolveAll<T>(node: T, where = ''): T {
   if (typeof node === 'string') return interpolate(node, where) as T;
   if (Array.isArray(node)) return node.map((v, i) => resolveAll(v, `${where}[${i}]`)) as T;
   if (node !== null && typeof node === 'object') {
-    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, resolveAll(v, where ? `${where}.${k}` : k)])) as T;
+    return Object.fromEntries(
+      Object.entries(node).map(([k, v]) => [k, resolveAll(v, where ? `${where}.${k}` : k)]),
+    ) as T;
   }
   return node;
 }
@@ -104,12 +109,21 @@ function dependsOn(service: ComposeService): Record<string, string> {
 /** Host → container port pairs a service publishes (short and long syntax), with the host address if one is given. */
 function publishedPorts(service: ComposeService): { host: number; container: number; hostIp?: string }[] {
   return (service.ports ?? []).flatMap((spec) => {
-    if (typeof spec === 'object') return spec.published === undefined ? [] : [{ host: Number(spec.published), container: spec.target }];
-    const parts = String(spec).replace(/\/(tcp|udp)$/, '').split(':');
+    if (typeof spec === 'object')
+      return spec.published === undefined ? [] : [{ host: Number(spec.published), container: spec.target }];
+    const parts = String(spec)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
     // container port only: docker still publishes it, on a random host port
     if (parts.length < 2) return [{ host: 0, container: Number(parts[0]) }];
     const hostIp = parts.length > 2 ? parts.slice(0, -2).join(':') : undefined;
-    return [{ host: Number(parts[parts.length - 2]), container: Number(parts[parts.length - 1]), ...(hostIp ? { hostIp } : {}) }];
+    return [
+      {
+        host: Number(parts[parts.length - 2]),
+        container: Number(parts[parts.length - 1]),
+        ...(hostIp ? { hostIp } : {}),
+      },
+    ];
   });
 }
 
@@ -139,7 +153,10 @@ function temporalEnvConfigNames(): { names: Set<string>; prefixes: string[] } {
   const libDir = path.dirname(require.resolve('@temporalio/envconfig'));
   const src = readFileSync(path.join(libDir, 'envconfig-toml.js'), 'utf8');
   const literals = [...new Set([...src.matchAll(/['"](TEMPORAL_[A-Z0-9_]+)['"]/g)].map((m) => m[1] as string))];
-  return { names: new Set(literals.filter((n) => !n.endsWith('_'))), prefixes: literals.filter((n) => n.endsWith('_')) };
+  return {
+    names: new Set(literals.filter((n) => !n.endsWith('_'))),
+    prefixes: literals.filter((n) => n.endsWith('_')),
+  };
 }
 const temporalEnv = temporalEnvConfigNames();
 
@@ -175,7 +192,14 @@ const programs: Record<string, Program> = {
     mysqlBacked: true,
     load: (env) => {
       const c = loadOrdersConfig(env);
-      return { port: c.ORDERS_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS, natsUrl: c.NATS_URL };
+      return {
+        port: c.ORDERS_PORT,
+        bindHost: c.BIND_HOST,
+        mysqlUrl: c.MYSQL_URL,
+        dbPrefix: c.DB_PREFIX,
+        serviceCallers: c.SERVICE_CALLERS,
+        natsUrl: c.NATS_URL,
+      };
     },
   },
   inventory: {
@@ -185,7 +209,14 @@ const programs: Record<string, Program> = {
     mysqlBacked: true,
     load: (env) => {
       const c = loadInventoryConfig(env);
-      return { port: c.INVENTORY_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS, natsUrl: c.NATS_URL };
+      return {
+        port: c.INVENTORY_PORT,
+        bindHost: c.BIND_HOST,
+        mysqlUrl: c.MYSQL_URL,
+        dbPrefix: c.DB_PREFIX,
+        serviceCallers: c.SERVICE_CALLERS,
+        natsUrl: c.NATS_URL,
+      };
     },
   },
   payments: {
@@ -195,7 +226,14 @@ const programs: Record<string, Program> = {
     mysqlBacked: true,
     load: (env) => {
       const c = loadPaymentsConfig(env);
-      return { port: c.PAYMENTS_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS, natsUrl: c.NATS_URL };
+      return {
+        port: c.PAYMENTS_PORT,
+        bindHost: c.BIND_HOST,
+        mysqlUrl: c.MYSQL_URL,
+        dbPrefix: c.DB_PREFIX,
+        serviceCallers: c.SERVICE_CALLERS,
+        natsUrl: c.NATS_URL,
+      };
     },
   },
   shipping: {
@@ -205,7 +243,14 @@ const programs: Record<string, Program> = {
     mysqlBacked: true,
     load: (env) => {
       const c = loadShippingConfig(env);
-      return { port: c.SHIPPING_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS, natsUrl: c.NATS_URL };
+      return {
+        port: c.SHIPPING_PORT,
+        bindHost: c.BIND_HOST,
+        mysqlUrl: c.MYSQL_URL,
+        dbPrefix: c.DB_PREFIX,
+        serviceCallers: c.SERVICE_CALLERS,
+        natsUrl: c.NATS_URL,
+      };
     },
   },
   'order-history': {
@@ -215,7 +260,14 @@ const programs: Record<string, Program> = {
     mysqlBacked: true,
     load: (env) => {
       const c = loadOrderHistoryConfig(env);
-      return { port: c.ORDER_HISTORY_PORT, bindHost: c.BIND_HOST, mysqlUrl: c.MYSQL_URL, dbPrefix: c.DB_PREFIX, serviceCallers: c.SERVICE_CALLERS, natsUrl: c.NATS_URL };
+      return {
+        port: c.ORDER_HISTORY_PORT,
+        bindHost: c.BIND_HOST,
+        mysqlUrl: c.MYSQL_URL,
+        dbPrefix: c.DB_PREFIX,
+        serviceCallers: c.SERVICE_CALLERS,
+        natsUrl: c.NATS_URL,
+      };
     },
   },
   worker: {
@@ -228,7 +280,12 @@ const programs: Record<string, Program> = {
       return {
         temporal: { address: c.temporal.connection.address, namespace: c.temporal.namespace },
         taskQueue: c.TASK_QUEUE,
-        serviceUrls: { orders: c.ORDERS_URL, inventory: c.INVENTORY_URL, payments: c.PAYMENTS_URL, shipping: c.SHIPPING_URL },
+        serviceUrls: {
+          orders: c.ORDERS_URL,
+          inventory: c.INVENTORY_URL,
+          payments: c.PAYMENTS_URL,
+          shipping: c.SHIPPING_URL,
+        },
         serviceToken: c.SERVICE_TOKEN,
       };
     },
@@ -264,7 +321,8 @@ export function unknownEnvKeys(compose: ComposeFile): string[] {
     const accepted = new Set(Object.keys(program.schema.shape));
     for (const key of Object.keys(envOf(service))) {
       if (accepted.has(key)) continue;
-      if (program.temporalClient && (temporalEnv.names.has(key) || temporalEnv.prefixes.some((p) => key.startsWith(p)))) continue;
+      if (program.temporalClient && (temporalEnv.names.has(key) || temporalEnv.prefixes.some((p) => key.startsWith(p))))
+        continue;
       unknown.push(`${name}: ${key}`);
     }
   }
@@ -345,20 +403,32 @@ describe('docker-compose.yml', () => {
   it('when services are listed, then each has an image or a build, and every depends_on target exists', () => {
     expect(Object.keys(services).length).toBeGreaterThan(0);
     for (const [name, s] of Object.entries(services)) {
-      expect({ name, hasImageOrBuild: Boolean(s.image) || s.build !== undefined }).toEqual({ name, hasImageOrBuild: true });
+      expect({ name, hasImageOrBuild: Boolean(s.image) || s.build !== undefined }).toEqual({
+        name,
+        hasImageOrBuild: true,
+      });
       for (const target of Object.keys(dependsOn(s))) {
-        expect({ name, dependsOn: target, exists: target in services }).toEqual({ name, dependsOn: target, exists: true });
+        expect({ name, dependsOn: target, exists: target in services }).toEqual({
+          name,
+          dependsOn: target,
+          exists: true,
+        });
       }
     }
     // Every Node program is built from ./Dockerfile; every built service is one we check below.
-    const built = Object.entries(services).filter(([, s]) => s.build !== undefined).map(([n]) => n).sort();
+    const built = Object.entries(services)
+      .filter(([, s]) => s.build !== undefined)
+      .map(([n]) => n)
+      .sort();
     expect(built).toEqual(Object.keys(programs).sort());
     expect(existsSync(path.join(root, 'Dockerfile'))).toBe(true);
   });
 
   it('when host ports are published, then only the API is, and the Temporal UI on the host loopback; services, Temporal and MySQL are not', () => {
     const all = Object.entries(services).flatMap(([name, s]) => publishedPorts(s).map((p) => ({ name, ...p })));
-    expect(Object.fromEntries(all.map((p) => [p.name, `${p.hostIp ? `${p.hostIp}:` : ''}${p.host}:${p.container}`]))).toEqual({
+    expect(
+      Object.fromEntries(all.map((p) => [p.name, `${p.hostIp ? `${p.hostIp}:` : ''}${p.host}:${p.container}`])),
+    ).toEqual({
       api: '3000:3000',
       'temporal-ui': '127.0.0.1:8233:8080',
     });
@@ -374,12 +444,16 @@ describe('docker-compose.yml', () => {
   it('when the services start, then each serves the worker with the very token the worker sends, and no token has a default', () => {
     const workerToken = loaded('worker').serviceToken;
     expect(workerToken).toBe(requiredValue('WORKER_SERVICE_TOKEN'));
-    for (const name of Object.entries(programs).filter(([, p]) => p.mysqlBacked).map(([n]) => n)) {
+    for (const name of Object.entries(programs)
+      .filter(([, p]) => p.mysqlBacked)
+      .map(([n]) => n)) {
       const callers = loaded(name).serviceCallers;
       expect({ name, worker: callers?.get('worker') }).toEqual({ name, worker: workerToken });
       expect({ name, callers: [...(callers?.keys() ?? [])] }).toEqual({ name, callers: ['worker', 'operator'] });
       // Required, never defaulted: a committed default would be a token everyone knows.
-      expect(envOf(raw.services[name] ?? {}).SERVICE_CALLERS).toMatch(/^worker:\$\{WORKER_SERVICE_TOKEN:\?[^}]+\},operator:\$\{OPERATOR_SERVICE_TOKEN:\?[^}]+\}$/);
+      expect(envOf(raw.services[name] ?? {}).SERVICE_CALLERS).toMatch(
+        /^worker:\$\{WORKER_SERVICE_TOKEN:\?[^}]+\},operator:\$\{OPERATOR_SERVICE_TOKEN:\?[^}]+\}$/,
+      );
     }
     expect(envOf(raw.services.worker ?? {}).SERVICE_TOKEN).toMatch(/^\$\{WORKER_SERVICE_TOKEN:\?[^}]+\}$/);
   });
@@ -408,10 +482,20 @@ describe('docker-compose.yml', () => {
     const orders = envOf(broken.services.orders ?? {});
     const { ORDERS_PORT, ...rest } = orders;
     broken.services.orders = { ...broken.services.orders, environment: { ...rest, ORDER_PORT: ORDERS_PORT ?? '3001' } };
-    broken.services.worker = { ...broken.services.worker, environment: { ...envOf(broken.services.worker ?? {}), TEMPORAL_ADRESS: 'temporal:7233' } };
+    broken.services.worker = {
+      ...broken.services.worker,
+      environment: { ...envOf(broken.services.worker ?? {}), TEMPORAL_ADRESS: 'temporal:7233' },
+    };
     // A Temporal env-config name is only accepted for programs that read it.
-    broken.services.shipping = { ...broken.services.shipping, environment: { ...envOf(broken.services.shipping ?? {}), TEMPORAL_ADDRESS: 'temporal:7233' } };
-    expect(unknownEnvKeys(broken).sort()).toEqual(['orders: ORDER_PORT', 'shipping: TEMPORAL_ADDRESS', 'worker: TEMPORAL_ADRESS']);
+    broken.services.shipping = {
+      ...broken.services.shipping,
+      environment: { ...envOf(broken.services.shipping ?? {}), TEMPORAL_ADDRESS: 'temporal:7233' },
+    };
+    expect(unknownEnvKeys(broken).sort()).toEqual([
+      'orders: ORDER_PORT',
+      'shipping: TEMPORAL_ADDRESS',
+      'worker: TEMPORAL_ADRESS',
+    ]);
   });
 
   it('when each program loads its config from its environment, then it parses, listens on all interfaces and agrees with its healthcheck and published port', () => {
@@ -421,7 +505,8 @@ describe('docker-compose.yml', () => {
       expect({ name, bindHost: config.bindHost }).toEqual({ name, bindHost: '0.0.0.0' });
       expect({ name, healthcheck: healthcheckPort(svc(name)) }).toEqual({ name, healthcheck: config.port });
       // The API is published on the host; the services only on the compose network.
-      const reachable = name === 'api' ? publishedPorts(svc(name)).map((p) => p.container) : (svc(name).expose ?? []).map(Number);
+      const reachable =
+        name === 'api' ? publishedPorts(svc(name)).map((p) => p.container) : (svc(name).expose ?? []).map(Number);
       expect({ name, reachable }).toEqual({ name, reachable: [config.port] });
     }
     expect(healthcheckPort(svc('orders'))).toBe(3001);
@@ -440,9 +525,15 @@ describe('docker-compose.yml', () => {
     const api = loaded('api');
     // set explicitly: the defaults point at 127.0.0.1, which is not the mysql container
     expect(envOf(svc('api')).MYSQL_URL).toBeDefined();
-    for (const name of Object.entries(programs).filter(([, p]) => p.mysqlBacked).map(([n]) => n)) {
+    for (const name of Object.entries(programs)
+      .filter(([, p]) => p.mysqlBacked)
+      .map(([n]) => n)) {
       const service = loaded(name);
-      expect({ name, mysqlUrl: api.mysqlUrl, dbPrefix: api.dbPrefix }).toEqual({ name, mysqlUrl: service.mysqlUrl, dbPrefix: service.dbPrefix });
+      expect({ name, mysqlUrl: api.mysqlUrl, dbPrefix: api.dbPrefix }).toEqual({
+        name,
+        mysqlUrl: service.mysqlUrl,
+        dbPrefix: service.dbPrefix,
+      });
     }
   });
 
@@ -472,13 +563,20 @@ describe('docker-compose.yml', () => {
     const rootPassword = envOf(mysql).MYSQL_ROOT_PASSWORD;
     expect(rootPassword).toBe('saga');
 
-    const mysqlBacked = Object.entries(programs).filter(([, p]) => p.mysqlBacked).map(([n]) => n);
+    const mysqlBacked = Object.entries(programs)
+      .filter(([, p]) => p.mysqlBacked)
+      .map(([n]) => n);
     // the four services and order-history (the read model built from the events)
     expect(mysqlBacked).toHaveLength(5);
     for (const name of mysqlBacked) {
       expect({ name, mysql: dependsOn(svc(name)).mysql }).toEqual({ name, mysql: 'service_healthy' });
       const url = new URL(loaded(name).mysqlUrl ?? '');
-      expect({ name, host: url.host, user: url.username, password: url.password }).toEqual({ name, host: 'mysql:3306', user: 'root', password: rootPassword });
+      expect({ name, host: url.host, user: url.username, password: url.password }).toEqual({
+        name,
+        host: 'mysql:3306',
+        user: 'root',
+        password: rootPassword,
+      });
     }
   });
 
@@ -491,21 +589,36 @@ describe('docker-compose.yml', () => {
     for (const name of ['temporal', 'temporal-schema']) {
       const env = envOf(svc(name));
       expect({ name, postgres: dependsOn(svc(name)).postgres }).toEqual({ name, postgres: 'service_healthy' });
-      expect({ name, host: env.TEMPORAL_SQL_HOST, port: env.TEMPORAL_SQL_PORT, user: env.TEMPORAL_SQL_USER, password: env.TEMPORAL_SQL_PASSWORD }).toEqual({
+      expect({
+        name,
+        host: env.TEMPORAL_SQL_HOST,
+        port: env.TEMPORAL_SQL_PORT,
+        user: env.TEMPORAL_SQL_USER,
+        password: env.TEMPORAL_SQL_PASSWORD,
+      }).toEqual({
         name,
         host: 'postgres',
         port: '5432',
         user: 'postgres',
         password,
       });
-      expect({ name, db: env.TEMPORAL_SQL_DATABASE, visibility: env.TEMPORAL_SQL_VISIBILITY_DATABASE }).toEqual({ name, db: 'temporal', visibility: 'temporal_visibility' });
+      expect({ name, db: env.TEMPORAL_SQL_DATABASE, visibility: env.TEMPORAL_SQL_VISIBILITY_DATABASE }).toEqual({
+        name,
+        db: 'temporal',
+        visibility: 'temporal_visibility',
+      });
     }
     // Temporal does not use the services' MySQL.
     expect(dependsOn(svc('temporal')).mysql).toBeUndefined();
   });
 
   it('when the temporal server, its jobs and the UI are configured, then every variable they set is one the committed file they run reads', () => {
-    const reads = (file: string) => new Set([...readFileSync(path.join(root, file), 'utf8').matchAll(/env "([A-Z0-9_]+)"|\$\{([A-Z0-9_]+)[:}]/g)].map((m) => m[1] ?? m[2]));
+    const reads = (file: string) =>
+      new Set(
+        [...readFileSync(path.join(root, file), 'utf8').matchAll(/env "([A-Z0-9_]+)"|\$\{([A-Z0-9_]+)[:}]/g)].map(
+          (m) => m[1] ?? m[2],
+        ),
+      );
     const checks: [string, string][] = [
       ['temporal', CLUSTER_FILES.serverConfig],
       ['temporal-schema', CLUSTER_FILES.schemaScript],
@@ -524,7 +637,12 @@ describe('docker-compose.yml', () => {
   it('when compose runs Temporal, then it uses the same committed config, dynamic config, scripts and versions as the cluster mode', () => {
     // host path -> container path of each service's bind mounts
     const mounts = (name: string) =>
-      Object.fromEntries(((svc(name) as { volumes?: string[] }).volumes ?? []).map((v) => v.split(':')).filter((p) => p[0]!.startsWith('./')).map((p) => [p[0]!.slice(2), p[1]!]));
+      Object.fromEntries(
+        ((svc(name) as { volumes?: string[] }).volumes ?? [])
+          .map((v) => v.split(':'))
+          .filter((p) => p[0]!.startsWith('./'))
+          .map((p) => [p[0]!.slice(2), p[1]!]),
+      );
     const entrypoint = (name: string) => {
       const e = svc(name).entrypoint ?? [];
       return Array.isArray(e) ? e : e.split(/\s+/);
@@ -535,13 +653,20 @@ describe('docker-compose.yml', () => {
     const server = entrypoint('temporal');
     expect(server[0]).toBe('temporal-server');
     expect(server.slice(-2)).toEqual(['--allow-no-auth', 'start']);
-    const configPath = path.posix.join(flag(server, '--root')!, flag(server, '--config')!, `${flag(server, '--env')}.yaml`);
+    const configPath = path.posix.join(
+      flag(server, '--root')!,
+      flag(server, '--config')!,
+      `${flag(server, '--env')}.yaml`,
+    );
     expect(mounts('temporal')[CLUSTER_FILES.serverConfig]).toBe(configPath);
     expect(mounts('temporal')[CLUSTER_FILES.dynamicConfig]).toBe(envOf(svc('temporal')).TEMPORAL_DYNAMIC_CONFIG_FILE);
     expect(existsSync(path.join(root, CLUSTER_FILES.serverConfig))).toBe(true);
 
     // The one-shot jobs run the cluster mode's scripts, mounted.
-    for (const [name, script] of [['temporal-schema', CLUSTER_FILES.schemaScript], ['temporal-search-attributes', CLUSTER_FILES.namespaceScript]] as const) {
+    for (const [name, script] of [
+      ['temporal-schema', CLUSTER_FILES.schemaScript],
+      ['temporal-search-attributes', CLUSTER_FILES.namespaceScript],
+    ] as const) {
       expect({ name, entrypoint: entrypoint(name) }).toEqual({ name, entrypoint: ['/bin/sh', mounts(name)[script]] });
     }
     // The admin-tools image ships the release's schema folder at this path.
@@ -555,14 +680,19 @@ describe('docker-compose.yml', () => {
     const serverVersion = /TEMPORAL_SERVER_VERSION:-v([\d.]+)/.exec(built)?.[1];
     const uiVersion = /TEMPORAL_UI_VERSION:-v([\d.]+)/.exec(built)?.[1];
     expect(svc('temporal').image).toBe(`temporalio/server:${serverVersion}`);
-    expect(svc('temporal-schema').image).toMatch(new RegExp(`^temporalio/admin-tools:${serverVersion!.replace(/\./g, '\\.')}-`));
+    expect(svc('temporal-schema').image).toMatch(
+      new RegExp(`^temporalio/admin-tools:${serverVersion!.replace(/\./g, '\\.')}-`),
+    );
     expect(svc('temporal-search-attributes').image).toBe(svc('temporal-schema').image);
     expect(svc('temporal-ui').image).toBe(`temporalio/ui:${uiVersion}`);
   });
 
   it('when Temporal comes up, then its schema is set up first and the namespace and search attributes before the worker and the API', () => {
     expect(dependsOn(svc('temporal-schema'))).toEqual({ postgres: 'service_healthy' });
-    expect(dependsOn(svc('temporal'))).toEqual({ postgres: 'service_healthy', 'temporal-schema': 'service_completed_successfully' });
+    expect(dependsOn(svc('temporal'))).toEqual({
+      postgres: 'service_healthy',
+      'temporal-schema': 'service_completed_successfully',
+    });
     expect(svc('temporal').healthcheck?.test).toBeDefined();
 
     // The schema script creates both databases and sets up then updates each (idempotently).
@@ -570,12 +700,22 @@ describe('docker-compose.yml', () => {
     expect(schemaScript).toContain('SQL_PLUGIN=postgres12');
     expect(schemaScript).toMatch(/create-database[\s\S]*setup-schema -v 0\.0[\s\S]*update-schema -d/);
     expect(schemaScript).toContain('setup "${TEMPORAL_SQL_DATABASE:-temporal}" "$DIR/temporal/versioned"');
-    expect(schemaScript).toContain('setup "${TEMPORAL_SQL_VISIBILITY_DATABASE:-temporal_visibility}" "$DIR/visibility/versioned"');
+    expect(schemaScript).toContain(
+      'setup "${TEMPORAL_SQL_VISIBILITY_DATABASE:-temporal_visibility}" "$DIR/visibility/versioned"',
+    );
 
     // The namespace script creates exactly the attributes the workflows upsert, each with its type,
     // in the namespace the worker and the API use.
     const saScript = readFileSync(path.join(root, CLUSTER_FILES.namespaceScript), 'utf8');
-    const cliType: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
+    const cliType: Record<string, string> = {
+      KEYWORD: 'Keyword',
+      TEXT: 'Text',
+      INT: 'Int',
+      DOUBLE: 'Double',
+      BOOL: 'Bool',
+      DATETIME: 'Datetime',
+      KEYWORD_LIST: 'KeywordList',
+    };
     const expectedFlags = SAGA_SEARCH_ATTRIBUTES.map((k) => `--name ${k.name} --type ${cliType[k.type]}`).join(' ');
     expect(saScript).toContain(`operator search-attribute create ${expectedFlags} --namespace "$NAMESPACE"`);
     expect(saScript).toContain('operator namespace create --namespace "$NAMESPACE"');
@@ -584,13 +724,18 @@ describe('docker-compose.yml', () => {
     expect(dependsOn(svc('temporal-search-attributes'))).toEqual({ temporal: 'service_healthy' });
 
     // the services the sagas call (order-history is read-only and no saga calls it)
-    const serviceNames = Object.entries(programs).filter(([n, p]) => p.mysqlBacked && n !== 'order-history').map(([n]) => n);
+    const serviceNames = Object.entries(programs)
+      .filter(([n, p]) => p.mysqlBacked && n !== 'order-history')
+      .map(([n]) => n);
     expect(dependsOn(svc('worker'))).toEqual({
       temporal: 'service_healthy',
       'temporal-search-attributes': 'service_completed_successfully',
       ...Object.fromEntries(serviceNames.map((n) => [n, 'service_healthy'])),
     });
-    expect(dependsOn(svc('api'))).toMatchObject({ temporal: 'service_healthy', 'temporal-search-attributes': 'service_completed_successfully' });
+    expect(dependsOn(svc('api'))).toMatchObject({
+      temporal: 'service_healthy',
+      'temporal-search-attributes': 'service_completed_successfully',
+    });
     expect(dependsOn(svc('temporal-ui'))).toEqual({ temporal: 'service_healthy' });
   });
 
@@ -606,13 +751,17 @@ describe('docker-compose.yml', () => {
     broken.services.worker!.depends_on = { orders: { condition: 'service_ready' } };
     expect(validate(broken)).toBe(false);
     expect(validate.errors?.map((e) => e.instancePath).sort()).toEqual(
-      expect.arrayContaining(['/services/api/healthcheck/interval', '/services/orders/restart', '/services/worker/depends_on/orders/condition']),
+      expect.arrayContaining([
+        '/services/api/healthcheck/interval',
+        '/services/orders/restart',
+        '/services/worker/depends_on/orders/condition',
+      ]),
     );
   });
 });
 
 describe('Temporal dynamic config', () => {
-  test('when the compose Temporal server starts, then it reads the mounted dynamic config, which holds the same settings as the dev server\'s flags', () => {
+  test("when the compose Temporal server starts, then it reads the mounted dynamic config, which holds the same settings as the dev server's flags", () => {
     const doc = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as {
       services: Record<string, { environment?: Record<string, string>; volumes?: string[] }>;
     };
@@ -620,7 +769,10 @@ describe('Temporal dynamic config', () => {
     const target = temporal.environment?.TEMPORAL_DYNAMIC_CONFIG_FILE;
     const mount = (temporal.volumes ?? []).find((v) => v.split(':')[1] === target);
     expect(mount?.split(':')[0]).toBe(`./${CLUSTER_FILES.dynamicConfig}`);
-    const config = parse(readFileSync(path.join(root, CLUSTER_FILES.dynamicConfig), 'utf8')) as Record<string, { value: unknown }[]>;
+    const config = parse(readFileSync(path.join(root, CLUSTER_FILES.dynamicConfig), 'utf8')) as Record<
+      string,
+      { value: unknown }[]
+    >;
     expect(config['system.enableActivityEagerExecution']).toEqual([{ value: true }]);
     // --dynamic-config-value key=value pairs of the dev server, as the file's key: [{ value }]
     const devServer: Record<string, { value: unknown }[]> = {};
@@ -644,6 +796,7 @@ describe('Temporal dynamic config', () => {
     }
     expect(dependsOn(svc('order-history')).nats).toBe('service_healthy');
     // The four services do not wait for the broker: their events wait in the outbox.
-    for (const name of ['orders', 'inventory', 'payments', 'shipping']) expect(Object.keys(dependsOn(svc(name)))).not.toContain('nats');
+    for (const name of ['orders', 'inventory', 'payments', 'shipping'])
+      expect(Object.keys(dependsOn(svc(name)))).not.toContain('nats');
   });
 });

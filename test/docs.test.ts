@@ -43,7 +43,9 @@ function cardNumberLeaks(files: RepoFile[]): string[] {
     for (const hit of findCardNumbers(text, TEST_CARDS)) {
       if (allowed(f.path, text, hit)) continue;
       const line = text.slice(0, hit.index).split('\n').length;
-      leaks.push(`${f.path}:${line} ${hit.number.slice(0, 4)}…${hit.number.slice(-4)} (${hit.via}${hit.known ? ', a test card' : ''})`);
+      leaks.push(
+        `${f.path}:${line} ${hit.number.slice(0, 4)}…${hit.number.slice(-4)} (${hit.via}${hit.known ? ', a test card' : ''})`,
+      );
     }
   }
   return leaks;
@@ -73,8 +75,10 @@ function provenanceProblems(file: RepoFile, tracked: RepoFile[]): string[] {
   const problems: string[] = [];
   const source = tracked.find((f) => f.path === text.Source);
   if (!text.Source) problems.push(`${file.path}: no Source tEXt chunk naming the test that wrote it`);
-  else if (!source || !/\.test\.ts$/.test(source.path)) problems.push(`${file.path}: Source ${JSON.stringify(text.Source)} is not a committed test file`);
-  else if (!source.content.toString('utf8').includes(file.path)) problems.push(`${file.path}: ${text.Source} does not write ${file.path}`);
+  else if (!source || !/\.test\.ts$/.test(source.path))
+    problems.push(`${file.path}: Source ${JSON.stringify(text.Source)} is not a committed test file`);
+  else if (!source.content.toString('utf8').includes(file.path))
+    problems.push(`${file.path}: ${text.Source} does not write ${file.path}`);
   if (!text.Checked?.trim()) problems.push(`${file.path}: no Checked tEXt chunk saying what its test checked in it`);
   return problems;
 }
@@ -97,18 +101,39 @@ describe('the committed files', () => {
 describe('the checks themselves', () => {
   const payload = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64');
   const history = (input: unknown) =>
-    Buffer.from(JSON.stringify({ events: [{ eventId: '1', workflowExecutionStartedEventAttributes: { input: { payloads: [{ metadata: { encoding: 'anNvbi9wbGFpbg==' }, data: payload(input) }] } } }] }));
+    Buffer.from(
+      JSON.stringify({
+        events: [
+          {
+            eventId: '1',
+            workflowExecutionStartedEventAttributes: {
+              input: { payloads: [{ metadata: { encoding: 'anNvbi9wbGFpbg==' }, data: payload(input) }] },
+            },
+          },
+        ],
+      }),
+    );
 
   test('when a history fixture holds a card number inside a base64 payload, then it is a leak', () => {
-    const leaks = cardNumberLeaks([{ path: 'test/replay/histories/x.json', content: history({ payment: { cardNumber: GOOD_CARD } }) }]);
+    const leaks = cardNumberLeaks([
+      { path: 'test/replay/histories/x.json', content: history({ payment: { cardNumber: GOOD_CARD } }) },
+    ]);
     expect(leaks).toEqual(['test/replay/histories/x.json:1 4242…4242 (base64, a test card)']);
   });
 
   test('when the card is one no suite uses, nested in a payload within a payload, or written in groups, then it is found too', () => {
     const amex = '378282246310005';
-    expect(cardNumberLeaks([{ path: 'docs/a.json', content: history({ inner: payload({ pan: amex }) }) }])).toEqual(['docs/a.json:1 3782…0005 (base64)']);
-    expect(cardNumberLeaks([{ path: 'docs/b.md', content: Buffer.from('paid with\n5555 4444 3333 1111 today') }])).toEqual(['docs/b.md:2 5555…1111 (plain)']);
-    expect(cardNumberLeaks([{ path: 'docs/c.png', content: withPngText(tinyPng(), { Comment: `card 4000-0000-0000-0002` }) }])).toHaveLength(1);
+    expect(cardNumberLeaks([{ path: 'docs/a.json', content: history({ inner: payload({ pan: amex }) }) }])).toEqual([
+      'docs/a.json:1 3782…0005 (base64)',
+    ]);
+    expect(
+      cardNumberLeaks([{ path: 'docs/b.md', content: Buffer.from('paid with\n5555 4444 3333 1111 today') }]),
+    ).toEqual(['docs/b.md:2 5555…1111 (plain)']);
+    expect(
+      cardNumberLeaks([
+        { path: 'docs/c.png', content: withPngText(tinyPng(), { Comment: `card 4000-0000-0000-0002` }) },
+      ]),
+    ).toHaveLength(1);
   });
 
   test('when digits only resemble a card (a timestamp, a fraction, a failed Luhn check, too long), then they are not reported', () => {
@@ -119,24 +144,53 @@ describe('the checks themselves', () => {
   });
 
   test('when a test card is an input by design, then only TypeScript sources and the README shell examples may hold it', () => {
-    const readme = ['Send one:', '```bash', `curl -d '{"cardNumber":"${GOOD_CARD}"}'`, '```', `Prose with ${GOOD_CARD}.`, '```json', `{"cardNumber":"${GOOD_CARD}"}`, '```'].join('\n');
-    expect(cardNumberLeaks([{ path: 'README.md', content: Buffer.from(readme) }])).toEqual(['README.md:5 4242…4242 (plain, a test card)', 'README.md:7 4242…4242 (plain, a test card)']);
+    const readme = [
+      'Send one:',
+      '```bash',
+      `curl -d '{"cardNumber":"${GOOD_CARD}"}'`,
+      '```',
+      `Prose with ${GOOD_CARD}.`,
+      '```json',
+      `{"cardNumber":"${GOOD_CARD}"}`,
+      '```',
+    ].join('\n');
+    expect(cardNumberLeaks([{ path: 'README.md', content: Buffer.from(readme) }])).toEqual([
+      'README.md:5 4242…4242 (plain, a test card)',
+      'README.md:7 4242…4242 (plain, a test card)',
+    ]);
     expect(cardNumberLeaks([{ path: 'test/x.test.ts', content: Buffer.from(`send('${GOOD_CARD}')`) }])).toEqual([]);
-    expect(cardNumberLeaks([{ path: 'test/x.test.ts', content: Buffer.from(`const recorded = '${payload({ cardNumber: GOOD_CARD })}'`) }])).toHaveLength(1);
+    expect(
+      cardNumberLeaks([
+        { path: 'test/x.test.ts', content: Buffer.from(`const recorded = '${payload({ cardNumber: GOOD_CARD })}'`) },
+      ]),
+    ).toHaveLength(1);
   });
 
   test('when an image lacks its provenance, or names a test that does not write it, then that is reported', () => {
     const test = { path: 'test/ui.test.ts', content: Buffer.from("write('docs/ui.png')") };
     const bare = { path: 'docs/ui.png', content: tinyPng() };
-    expect(provenanceProblems(bare, [test])).toEqual(['docs/ui.png: no Source tEXt chunk naming the test that wrote it', 'docs/ui.png: no Checked tEXt chunk saying what its test checked in it']);
-    const stamped = { path: 'docs/ui.png', content: withPngText(tinyPng(), { Source: 'test/ui.test.ts', Checked: 'no card number in the page' }) };
+    expect(provenanceProblems(bare, [test])).toEqual([
+      'docs/ui.png: no Source tEXt chunk naming the test that wrote it',
+      'docs/ui.png: no Checked tEXt chunk saying what its test checked in it',
+    ]);
+    const stamped = {
+      path: 'docs/ui.png',
+      content: withPngText(tinyPng(), { Source: 'test/ui.test.ts', Checked: 'no card number in the page' }),
+    };
     expect(provenanceProblems(stamped, [test])).toEqual([]);
-    expect(provenanceProblems({ ...stamped, path: 'docs/other.png' }, [test])).toEqual(['docs/other.png: test/ui.test.ts does not write docs/other.png']);
-    expect(provenanceProblems(stamped, [])).toEqual(['docs/ui.png: Source "test/ui.test.ts" is not a committed test file']);
+    expect(provenanceProblems({ ...stamped, path: 'docs/other.png' }, [test])).toEqual([
+      'docs/other.png: test/ui.test.ts does not write docs/other.png',
+    ]);
+    expect(provenanceProblems(stamped, [])).toEqual([
+      'docs/ui.png: Source "test/ui.test.ts" is not a committed test file',
+    ]);
   });
 });
 
 /** A valid 1×1 PNG (signature, IHDR, IDAT, IEND). */
 function tinyPng(): Buffer {
-  return Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+  return Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+    'base64',
+  );
 }

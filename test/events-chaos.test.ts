@@ -6,7 +6,13 @@
  * read model built from the start of the log; the auditor judges every copy at the end.
  */
 import mysql from 'mysql2/promise';
-import { seedProduct, STACK_API_TOKEN, startProcessStack, stackAuth, type ProcessStack } from '../harness/process-stack';
+import {
+  seedProduct,
+  STACK_API_TOKEN,
+  startProcessStack,
+  stackAuth,
+  type ProcessStack,
+} from '../harness/process-stack';
 import { consumerLags, driveOrders, streamMessages, waitForConsumers } from '../harness/event-load';
 import { httpOk, ManagedProcess, freePort } from '../harness/managed-process';
 import { runAudit, runEventAudit } from '../audit/auditor';
@@ -18,7 +24,12 @@ let sql: mysql.Connection;
 const extra: ManagedProcess[] = [];
 
 beforeAll(async () => {
-  stack = await startProcessStack({ label: 'events', withEvents: true, withApi: true, temporalAddress: process.env.TEST_TEMPORAL_ADDRESS });
+  stack = await startProcessStack({
+    label: 'events',
+    withEvents: true,
+    withApi: true,
+    temporalAddress: process.env.TEST_TEMPORAL_ADDRESS,
+  });
   sql = await mysql.createConnection(stack.mysqlUrl);
   await seedProduct(stack, 'EV-1', { name: 'Event mug', priceCents: 1250, available: 100_000 });
 }, 180_000);
@@ -50,12 +61,18 @@ it('when a product is renamed by the RenameProduct saga, then the saga and the P
   });
   expect(put.status).toBe(200);
   await waitForConsumers(stack.nats!.url, [PRODUCT_NAMES_CONSUMER]);
-  const [source] = await rows<{ name: string; v: number }>(`SELECT name, name_version AS v FROM ${db('inventory')}.products WHERE sku = 'EV-1'`);
-  const [copy] = await rows<{ name: string; v: number }>(`SELECT name, version AS v FROM ${db('orders')}.product_names WHERE sku = 'EV-1'`);
+  const [source] = await rows<{ name: string; v: number }>(
+    `SELECT name, name_version AS v FROM ${db('inventory')}.products WHERE sku = 'EV-1'`,
+  );
+  const [copy] = await rows<{ name: string; v: number }>(
+    `SELECT name, version AS v FROM ${db('orders')}.product_names WHERE sku = 'EV-1'`,
+  );
   expect(copy).toEqual(source);
   expect(source).toEqual({ name: 'Event mug, renamed by operator', v: 3 });
   // Version 2 came twice (saga and event): one applied it, the other found it there.
-  const outcomes = await rows<{ outcome: string }>(`SELECT outcome FROM ${db('orders')}.inbox WHERE type = 'ProductRenamed' ORDER BY stream_seq`);
+  const outcomes = await rows<{ outcome: string }>(
+    `SELECT outcome FROM ${db('orders')}.inbox WHERE type = 'ProductRenamed' ORDER BY stream_seq`,
+  );
   expect(outcomes.map((o) => o.outcome)).toHaveLength(2);
   expect(outcomes[1]!.outcome).toBe('applied');
 });
@@ -64,7 +81,11 @@ it('when order-history is down while 1,000 changes happen, then it catches up fr
   await stack.get('order-history').kill('SIGKILL');
   const ids = await driveOrders(stack, { orders: 250, concurrency: 8, prefix: 'down', sku: 'EV-1' });
   const lags = await consumerLags(stack.nats!.url);
-  expect((lags.get('order-history-orders') ?? 0) + (lags.get('order-history-payments') ?? 0) + (lags.get('order-history-shipping') ?? 0)).toBeGreaterThanOrEqual(1000);
+  expect(
+    (lags.get('order-history-orders') ?? 0) +
+      (lags.get('order-history-payments') ?? 0) +
+      (lags.get('order-history-shipping') ?? 0),
+  ).toBeGreaterThanOrEqual(1000);
   const started = Date.now();
   await stack.get('order-history').start();
   await waitForConsumers(stack.nats!.url, HISTORY);
@@ -74,8 +95,15 @@ it('when order-history is down while 1,000 changes happen, then it catches up fr
     `SELECT COUNT(*) AS n FROM ${db('order_history')}.order_history WHERE order_id LIKE 'down-%' AND order_status = 'CONFIRMED' AND payment_status = 'CAPTURED' AND shipment_status = 'SCHEDULED'`,
   );
   expect(Number(history[0]!.n)).toBe(ids.length);
-  const res = await fetch(`${stack.urls.orderHistory}/orders/down-7`, { headers: { authorization: stackAuth(stack, 'operator') } });
-  expect(await res.json()).toMatchObject({ orderId: 'down-7', status: 'CONFIRMED', payment: { status: 'CAPTURED', amountCents: 1250 }, shipment: { status: 'SCHEDULED' } });
+  const res = await fetch(`${stack.urls.orderHistory}/orders/down-7`, {
+    headers: { authorization: stackAuth(stack, 'operator') },
+  });
+  expect(await res.json()).toMatchObject({
+    orderId: 'down-7',
+    status: 'CONFIRMED',
+    payment: { status: 'CAPTURED', amountCents: 1250 },
+    shipment: { status: 'SCHEDULED' },
+  });
 }, 120_000);
 
 it('when the broker is SIGKILLed, changes go on, and the orders service (with its relay) is SIGKILLed while it drains its backlog, then every event is in the stream exactly once', async () => {
@@ -90,7 +118,12 @@ it('when the broker is SIGKILLed, changes go on, and the orders service (with it
   await new Promise((r) => setTimeout(r, 30));
   await stack.get('orders').kill('SIGKILL');
   await stack.get('orders').start();
-  await waitFor(async () => Number((await rows<{ n: number }>(`SELECT COUNT(*) AS n FROM ${db('orders')}.outbox WHERE sent_at IS NULL`))[0]!.n) === 0);
+  await waitFor(
+    async () =>
+      Number(
+        (await rows<{ n: number }>(`SELECT COUNT(*) AS n FROM ${db('orders')}.outbox WHERE sent_at IS NULL`))[0]!.n,
+      ) === 0,
+  );
   const [total] = await rows<{ n: number }>(`SELECT COUNT(*) AS n FROM ${db('orders')}.outbox`);
   expect(await streamMessages(stack.nats!.url, 'orders')).toBe(Number(total!.n));
   await waitForConsumers(stack.nats!.url, [...HISTORY, PRODUCT_NAMES_CONSUMER]);
@@ -109,12 +142,24 @@ it('when a brand-new order-history starts on an empty database with a new consum
     ORDER_HISTORY_PORT: String(port),
     ORDER_HISTORY_CONSUMER: 'order-history-rebuild',
   };
-  const fresh = new ManagedProcess('order-history-rebuild', process.execPath, ['--import', 'tsx', 'services/order-history/main.ts'], env, () => httpOk(`http://127.0.0.1:${port}/healthz`), false);
+  const fresh = new ManagedProcess(
+    'order-history-rebuild',
+    process.execPath,
+    ['--import', 'tsx', 'services/order-history/main.ts'],
+    env,
+    () => httpOk(`http://127.0.0.1:${port}/healthz`),
+    false,
+  );
   extra.push(fresh);
   await fresh.start();
   expect(proc.running).toBe(true);
-  await waitForConsumers(stack.nats!.url, ['order-history-rebuild-orders', 'order-history-rebuild-payments', 'order-history-rebuild-shipping']);
-  const cols = 'order_id, customer_id, order_status, total_cents, order_version, payment_status, payment_version, shipment_status, shipment_version';
+  await waitForConsumers(stack.nats!.url, [
+    'order-history-rebuild-orders',
+    'order-history-rebuild-payments',
+    'order-history-rebuild-shipping',
+  ]);
+  const cols =
+    'order_id, customer_id, order_status, total_cents, order_version, payment_status, payment_version, shipment_status, shipment_version';
   const original = await rows(`SELECT ${cols} FROM ${db('order_history')}.order_history ORDER BY order_id`);
   const rebuilt = await rows(`SELECT ${cols} FROM ${db('rb_order_history')}.order_history ORDER BY order_id`);
   expect(rebuilt.length).toBeGreaterThanOrEqual(350);
@@ -125,14 +170,24 @@ it('when everything is drained, then the auditor finds no violation: orders, cop
   await waitForConsumers(stack.nats!.url, [...HISTORY, PRODUCT_NAMES_CONSUMER]);
   const orders = await runAudit({ mysqlUrl: stack.mysqlUrl, dbPrefix: stack.dbPrefix, settleMs: 0 });
   expect(orders.violations.filter((v) => !v.class.startsWith('CONFIRMED_STOCK'))).toEqual([]);
-  const events = await runEventAudit({ mysqlUrl: stack.mysqlUrl, dbPrefix: stack.dbPrefix, settleMs: 0, natsUrl: stack.nats!.url });
+  const events = await runEventAudit({
+    mysqlUrl: stack.mysqlUrl,
+    dbPrefix: stack.dbPrefix,
+    settleMs: 0,
+    natsUrl: stack.nats!.url,
+  });
   expect(events.drained).toBe(true);
   expect(events.violations).toEqual([]);
   expect(events.checkedCopies).toBe(1);
   expect(events.checkedHistory).toBeGreaterThanOrEqual(350);
   // A copy set behind its source by hand, drained: the auditor says so.
   await sql.query(`UPDATE ${db('orders')}.product_names SET name = 'Tampered' WHERE sku = 'EV-1'`);
-  const tampered = await runEventAudit({ mysqlUrl: stack.mysqlUrl, dbPrefix: stack.dbPrefix, settleMs: 0, natsUrl: stack.nats!.url });
+  const tampered = await runEventAudit({
+    mysqlUrl: stack.mysqlUrl,
+    dbPrefix: stack.dbPrefix,
+    settleMs: 0,
+    natsUrl: stack.nats!.url,
+  });
   expect(tampered.violations.map((v) => v.class)).toEqual(['COPY_DIFFERS_FROM_SOURCE']);
 }, 60_000);
 

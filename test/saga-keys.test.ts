@@ -15,7 +15,10 @@ let running: Promise<void>;
 
 beforeAll(async () => {
   t = await connectTemporal('sagakeys');
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./support/key-scope-workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } });
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./support/key-scope-workflows'),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
+  });
   worker = await Worker.create({
     connection: t.nativeConnection,
     taskQueue: t.taskQueue,
@@ -36,11 +39,19 @@ afterAll(async () => {
 });
 
 async function run(workflowId: string, input: { scope?: 'workflow' | 'run'; failSecond?: boolean }) {
-  const handle = await t.client.workflow.start(keyScopeSaga, { taskQueue: t.taskQueue, workflowId, args: [input], workflowIdReusePolicy: 'ALLOW_DUPLICATE' });
-  return { runId: handle.firstExecutionRunId, result: (await handle.result()) as { keys: string[]; keyScope: string; status: string } };
+  const handle = await t.client.workflow.start(keyScopeSaga, {
+    taskQueue: t.taskQueue,
+    workflowId,
+    args: [input],
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+  });
+  return {
+    runId: handle.firstExecutionRunId,
+    result: (await handle.result()) as { keys: string[]; keyScope: string; status: string },
+  };
 }
 
-describe('the saga runtime\'s idempotency keys', () => {
+describe("the saga runtime's idempotency keys", () => {
   test('when the scope is the default, then every key is <workflowId>:<step>, the same for every run of the ID', async () => {
     const id = uniqueId('keys');
     const first = await run(id, {});
@@ -53,7 +64,11 @@ describe('the saga runtime\'s idempotency keys', () => {
     const id = uniqueId('keys');
     const first = await run(id, { scope: 'run' });
     const second = await run(id, { scope: 'run' });
-    expect(first.result).toEqual({ keys: [`${id}.${first.runId}:first`, `${id}.${first.runId}:second`], keyScope: `${id}.${first.runId}`, status: 'COMPLETED' });
+    expect(first.result).toEqual({
+      keys: [`${id}.${first.runId}:first`, `${id}.${first.runId}:second`],
+      keyScope: `${id}.${first.runId}`,
+      status: 'COMPLETED',
+    });
     expect(second.result.keys).toEqual([`${id}.${second.runId}:first`, `${id}.${second.runId}:second`]);
     expect(second.runId).not.toBe(first.runId);
   });
@@ -61,6 +76,10 @@ describe('the saga runtime\'s idempotency keys', () => {
   test('when a run-scoped saga compensates, then the compensation key is <workflowId>.<firstExecutionRunId>:<step>:compensate:0', async () => {
     const id = uniqueId('keys');
     const { runId, result } = await run(id, { scope: 'run', failSecond: true });
-    expect(result).toEqual({ keys: [`${id}.${runId}:first`, `${id}.${runId}:first:compensate:0`], keyScope: `${id}.${runId}`, status: 'COMPENSATED' });
+    expect(result).toEqual({
+      keys: [`${id}.${runId}:first`, `${id}.${runId}:first:compensate:0`],
+      keyScope: `${id}.${runId}`,
+      status: 'COMPENSATED',
+    });
   });
 });

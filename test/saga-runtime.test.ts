@@ -69,28 +69,193 @@ const S = 'SUCCEEDED';
 const C = 'COMPENSATED';
 
 const cases: Case[] = [
-  { name: 'when every step succeeds, then the saga completes and compensates nothing', steps: [s('a'), s('b'), pivot('p'), retriable('r')], status: 'COMPLETED', undone: '', states: `a=${S} b=${S} p=${S} r=${S}` },
-  { name: 'when a step fails once, then it is retried and the saga completes', steps: [s('a', { forward: flaky(1) }), s('b')], status: 'COMPLETED', undone: '', states: `a=${S}×2 b=${S}` },
-  { name: 'when a step is rejected, then it is not compensated and the steps before it are, in reverse', steps: [s('a'), s('b'), s('c'), s('d', { forward: REJECT })], status: C, failure: 'REJECTED', undone: 'c b a', states: `a=${S}/${C} b=${S}/${C} c=${S}/${C} d=FAILED/NOT_NEEDED` },
-  { name: 'when a step exhausts its retries, then it is compensated too (it may have landed)', steps: [s('a'), s('b', { forward: BREAK })], status: C, failure: 'OUTAGE', undone: 'b a', states: `a=${S}/${C} b=FAILED×2/${C}` },
-  { name: 'when the first step is rejected, then there is nothing to compensate', steps: [s('a', { forward: REJECT }), s('b')], status: C, failure: 'REJECTED', undone: '', states: 'a=FAILED/NOT_NEEDED' },
-  { name: 'when the policy is parallel, then every compensation runs at once', policy: { order: 'parallel' }, steps: [s('a', { undo: SLOW }), s('b', { undo: SLOW }), s('c', { undo: SLOW }), s('d', { forward: REJECT })], status: C, failure: 'REJECTED', undone: '{a b c}', states: `a=${S}/${C} b=${S}/${C} c=${S}/${C} d=FAILED/NOT_NEEDED` },
-  { name: 'when a compensation fails and continueOnCompensationError holds (the default), then the others still run, the saga is STUCK on it, and a retry compensates it', steps: [s('a'), s('b', { undo: untilRound(1) }), s('c', { forward: REJECT })], onStuck: ['b: retry'], status: C, failure: 'REJECTED', undone: 'b a b#1', states: `a=${S}/${C} b=${S}/${C}×3 c=FAILED/NOT_NEEDED` },
-  { name: 'when a compensation fails and continueOnCompensationError is false, then the rest wait: STUCK on it and those after it, and a retry runs them in order', policy: { continueOnCompensationError: false }, steps: [s('a'), s('b', { undo: untilRound(1) }), s('c', { forward: REJECT })], onStuck: ['b a: retry'], status: C, failure: 'REJECTED', undone: 'b b#1 a#1', states: `a=${S}/${C} b=${S}/${C}×3 c=FAILED/NOT_NEEDED` },
-  { name: 'when parallel compensations have one failure, then the others finish, the saga is STUCK on it, and a retry compensates it', policy: { order: 'parallel' }, steps: [s('a', { undo: SLOW }), s('b', { undo: slow(untilRound(1)) }), s('c', { forward: REJECT })], onStuck: ['b: retry'], status: C, failure: 'REJECTED', undone: '{a b} b#1', states: `a=${S}/${C} b=${S}/${C}×3 c=FAILED/NOT_NEEDED` },
-  { name: 'when a STUCK saga is resolved, then it ends RESOLVED_MANUALLY and the failed compensation is marked resolved', steps: [s('a'), s('b', { undo: BREAK }), s('c', { forward: REJECT })], onStuck: ['b: resolve'], status: 'RESOLVED_MANUALLY', failure: 'REJECTED', undone: 'b a', states: `a=${S}/${C} b=${S}/RESOLVED_MANUALLY×2 c=FAILED/NOT_NEEDED` },
-  { name: 'when a retry fails again, then the saga is STUCK again and can still be resolved', steps: [s('a'), s('b', { undo: BREAK }), s('c', { forward: REJECT })], onStuck: ['b: retry', 'b: resolve'], status: 'RESOLVED_MANUALLY', failure: 'REJECTED', undone: 'b a b#1', states: `a=${S}/${C} b=${S}/RESOLVED_MANUALLY×4 c=FAILED/NOT_NEEDED` },
-  { name: 'when the pivot is rejected, then the steps before it are compensated and the pivot is not', steps: [s('a'), s('b'), pivot('p', REJECT), retriable('r')], status: C, failure: 'REJECTED', undone: 'b a', states: `a=${S}/${C} b=${S}/${C} p=FAILED` },
-  { name: 'when a retriable step keeps failing technically, then it is retried past the step budget until it succeeds', steps: [s('a'), pivot('p'), retriable('r', flaky(3))], status: 'COMPLETED', undone: '', states: `a=${S} p=${S} r=${S}×4` },
-  { name: 'when a retriable step is rejected, then the saga is STUCK on it (nothing is compensated) and a retry completes it', steps: [s('a'), pivot('p'), retriable('r', untilRound(1, 'reject'))], onStuck: ['r: retry'], status: 'COMPLETED', undone: '', states: `a=${S} p=${S} r=${S}×2` },
-  { name: 'when a STUCK retriable step is resolved, then the saga ends RESOLVED_MANUALLY without compensating', steps: [s('a'), pivot('p'), retriable('r', REJECT)], onStuck: ['r: resolve'], status: 'RESOLVED_MANUALLY', failure: 'REJECTED', undone: '', states: `a=${S} p=${S} r=FAILED` },
-  { name: 'when one step of a parallel group is rejected, then the other is awaited and compensated', steps: [s('a'), [s('b', { forward: SLOW }), s('c', { forward: REJECT })]], status: C, failure: 'REJECTED', undone: 'b a', states: `a=${S}/${C} b=${S}/${C} c=FAILED/NOT_NEEDED` },
-  { name: 'when both steps of a parallel group fail, then the saga fails with the first one and compensates the one that may have landed', steps: [s('a'), [s('b', { forward: BREAK }), s('c', { forward: REJECT })]], status: C, failure: 'OUTAGE', undone: 'b a', states: `a=${S}/${C} b=FAILED×2/${C} c=FAILED/NOT_NEEDED` },
-  { name: 'when the deadline passes, then the running step is cancelled and everything is compensated', deadlineMs: 300, steps: [s('a'), s('b', { forward: HANG }), s('c')], status: C, failure: 'DEADLINE_EXCEEDED', undone: 'b a', states: `a=${S}/${C} b=CANCELLED/${C}`, local: { status: C, failure: 'TIMEOUT', undone: 'b a', states: `a=${S}/${C} b=FAILED/${C}` } },
-  { name: 'when the deadline passes after the pivot started, then the saga goes on and completes', deadlineMs: 300, steps: [s('a'), pivot('p', { delayMs: 600 }), retriable('r')], status: 'COMPLETED', undone: '', states: `a=${S} p=${S} r=${S}` },
-  { name: 'when the saga is cancelled, then the running step is cancelled, everything is compensated and it ends CANCELLED', cancelAt: 'b', steps: [s('a'), s('b', { forward: HANG }), s('c')], status: 'CANCELLED', failure: 'CANCELLED', undone: 'b a', states: `a=${S}/${C} b=CANCELLED/${C}`, local: { status: C, failure: 'TIMEOUT', undone: 'b a', states: `a=${S}/${C} b=FAILED/${C}` } },
-  { name: 'when the saga is cancelled during the pivot, then it goes on and completes', cancelAt: 'p', steps: [s('a'), pivot('p', { delayMs: 400 }), retriable('r')], status: 'COMPLETED', undone: '', states: `a=${S} p=${S} r=${S}` },
-  { name: 'when the saga is cancelled while compensating, then the compensations still run to the end', cancelAt: 'undo b', steps: [s('a'), s('b', { undo: SLOW }), s('c', { forward: REJECT })], status: C, failure: 'REJECTED', undone: 'b a', states: `a=${S}/${C} b=${S}/${C} c=FAILED/NOT_NEEDED` },
+  {
+    name: 'when every step succeeds, then the saga completes and compensates nothing',
+    steps: [s('a'), s('b'), pivot('p'), retriable('r')],
+    status: 'COMPLETED',
+    undone: '',
+    states: `a=${S} b=${S} p=${S} r=${S}`,
+  },
+  {
+    name: 'when a step fails once, then it is retried and the saga completes',
+    steps: [s('a', { forward: flaky(1) }), s('b')],
+    status: 'COMPLETED',
+    undone: '',
+    states: `a=${S}×2 b=${S}`,
+  },
+  {
+    name: 'when a step is rejected, then it is not compensated and the steps before it are, in reverse',
+    steps: [s('a'), s('b'), s('c'), s('d', { forward: REJECT })],
+    status: C,
+    failure: 'REJECTED',
+    undone: 'c b a',
+    states: `a=${S}/${C} b=${S}/${C} c=${S}/${C} d=FAILED/NOT_NEEDED`,
+  },
+  {
+    name: 'when a step exhausts its retries, then it is compensated too (it may have landed)',
+    steps: [s('a'), s('b', { forward: BREAK })],
+    status: C,
+    failure: 'OUTAGE',
+    undone: 'b a',
+    states: `a=${S}/${C} b=FAILED×2/${C}`,
+  },
+  {
+    name: 'when the first step is rejected, then there is nothing to compensate',
+    steps: [s('a', { forward: REJECT }), s('b')],
+    status: C,
+    failure: 'REJECTED',
+    undone: '',
+    states: 'a=FAILED/NOT_NEEDED',
+  },
+  {
+    name: 'when the policy is parallel, then every compensation runs at once',
+    policy: { order: 'parallel' },
+    steps: [s('a', { undo: SLOW }), s('b', { undo: SLOW }), s('c', { undo: SLOW }), s('d', { forward: REJECT })],
+    status: C,
+    failure: 'REJECTED',
+    undone: '{a b c}',
+    states: `a=${S}/${C} b=${S}/${C} c=${S}/${C} d=FAILED/NOT_NEEDED`,
+  },
+  {
+    name: 'when a compensation fails and continueOnCompensationError holds (the default), then the others still run, the saga is STUCK on it, and a retry compensates it',
+    steps: [s('a'), s('b', { undo: untilRound(1) }), s('c', { forward: REJECT })],
+    onStuck: ['b: retry'],
+    status: C,
+    failure: 'REJECTED',
+    undone: 'b a b#1',
+    states: `a=${S}/${C} b=${S}/${C}×3 c=FAILED/NOT_NEEDED`,
+  },
+  {
+    name: 'when a compensation fails and continueOnCompensationError is false, then the rest wait: STUCK on it and those after it, and a retry runs them in order',
+    policy: { continueOnCompensationError: false },
+    steps: [s('a'), s('b', { undo: untilRound(1) }), s('c', { forward: REJECT })],
+    onStuck: ['b a: retry'],
+    status: C,
+    failure: 'REJECTED',
+    undone: 'b b#1 a#1',
+    states: `a=${S}/${C} b=${S}/${C}×3 c=FAILED/NOT_NEEDED`,
+  },
+  {
+    name: 'when parallel compensations have one failure, then the others finish, the saga is STUCK on it, and a retry compensates it',
+    policy: { order: 'parallel' },
+    steps: [s('a', { undo: SLOW }), s('b', { undo: slow(untilRound(1)) }), s('c', { forward: REJECT })],
+    onStuck: ['b: retry'],
+    status: C,
+    failure: 'REJECTED',
+    undone: '{a b} b#1',
+    states: `a=${S}/${C} b=${S}/${C}×3 c=FAILED/NOT_NEEDED`,
+  },
+  {
+    name: 'when a STUCK saga is resolved, then it ends RESOLVED_MANUALLY and the failed compensation is marked resolved',
+    steps: [s('a'), s('b', { undo: BREAK }), s('c', { forward: REJECT })],
+    onStuck: ['b: resolve'],
+    status: 'RESOLVED_MANUALLY',
+    failure: 'REJECTED',
+    undone: 'b a',
+    states: `a=${S}/${C} b=${S}/RESOLVED_MANUALLY×2 c=FAILED/NOT_NEEDED`,
+  },
+  {
+    name: 'when a retry fails again, then the saga is STUCK again and can still be resolved',
+    steps: [s('a'), s('b', { undo: BREAK }), s('c', { forward: REJECT })],
+    onStuck: ['b: retry', 'b: resolve'],
+    status: 'RESOLVED_MANUALLY',
+    failure: 'REJECTED',
+    undone: 'b a b#1',
+    states: `a=${S}/${C} b=${S}/RESOLVED_MANUALLY×4 c=FAILED/NOT_NEEDED`,
+  },
+  {
+    name: 'when the pivot is rejected, then the steps before it are compensated and the pivot is not',
+    steps: [s('a'), s('b'), pivot('p', REJECT), retriable('r')],
+    status: C,
+    failure: 'REJECTED',
+    undone: 'b a',
+    states: `a=${S}/${C} b=${S}/${C} p=FAILED`,
+  },
+  {
+    name: 'when a retriable step keeps failing technically, then it is retried past the step budget until it succeeds',
+    steps: [s('a'), pivot('p'), retriable('r', flaky(3))],
+    status: 'COMPLETED',
+    undone: '',
+    states: `a=${S} p=${S} r=${S}×4`,
+  },
+  {
+    name: 'when a retriable step is rejected, then the saga is STUCK on it (nothing is compensated) and a retry completes it',
+    steps: [s('a'), pivot('p'), retriable('r', untilRound(1, 'reject'))],
+    onStuck: ['r: retry'],
+    status: 'COMPLETED',
+    undone: '',
+    states: `a=${S} p=${S} r=${S}×2`,
+  },
+  {
+    name: 'when a STUCK retriable step is resolved, then the saga ends RESOLVED_MANUALLY without compensating',
+    steps: [s('a'), pivot('p'), retriable('r', REJECT)],
+    onStuck: ['r: resolve'],
+    status: 'RESOLVED_MANUALLY',
+    failure: 'REJECTED',
+    undone: '',
+    states: `a=${S} p=${S} r=FAILED`,
+  },
+  {
+    name: 'when one step of a parallel group is rejected, then the other is awaited and compensated',
+    steps: [s('a'), [s('b', { forward: SLOW }), s('c', { forward: REJECT })]],
+    status: C,
+    failure: 'REJECTED',
+    undone: 'b a',
+    states: `a=${S}/${C} b=${S}/${C} c=FAILED/NOT_NEEDED`,
+  },
+  {
+    name: 'when both steps of a parallel group fail, then the saga fails with the first one and compensates the one that may have landed',
+    steps: [s('a'), [s('b', { forward: BREAK }), s('c', { forward: REJECT })]],
+    status: C,
+    failure: 'OUTAGE',
+    undone: 'b a',
+    states: `a=${S}/${C} b=FAILED×2/${C} c=FAILED/NOT_NEEDED`,
+  },
+  {
+    name: 'when the deadline passes, then the running step is cancelled and everything is compensated',
+    deadlineMs: 300,
+    steps: [s('a'), s('b', { forward: HANG }), s('c')],
+    status: C,
+    failure: 'DEADLINE_EXCEEDED',
+    undone: 'b a',
+    states: `a=${S}/${C} b=CANCELLED/${C}`,
+    local: { status: C, failure: 'TIMEOUT', undone: 'b a', states: `a=${S}/${C} b=FAILED/${C}` },
+  },
+  {
+    name: 'when the deadline passes after the pivot started, then the saga goes on and completes',
+    deadlineMs: 300,
+    steps: [s('a'), pivot('p', { delayMs: 600 }), retriable('r')],
+    status: 'COMPLETED',
+    undone: '',
+    states: `a=${S} p=${S} r=${S}`,
+  },
+  {
+    name: 'when the saga is cancelled, then the running step is cancelled, everything is compensated and it ends CANCELLED',
+    cancelAt: 'b',
+    steps: [s('a'), s('b', { forward: HANG }), s('c')],
+    status: 'CANCELLED',
+    failure: 'CANCELLED',
+    undone: 'b a',
+    states: `a=${S}/${C} b=CANCELLED/${C}`,
+    local: { status: C, failure: 'TIMEOUT', undone: 'b a', states: `a=${S}/${C} b=FAILED/${C}` },
+  },
+  {
+    name: 'when the saga is cancelled during the pivot, then it goes on and completes',
+    cancelAt: 'p',
+    steps: [s('a'), pivot('p', { delayMs: 400 }), retriable('r')],
+    status: 'COMPLETED',
+    undone: '',
+    states: `a=${S} p=${S} r=${S}`,
+  },
+  {
+    name: 'when the saga is cancelled while compensating, then the compensations still run to the end',
+    cancelAt: 'undo b',
+    steps: [s('a'), s('b', { undo: SLOW }), s('c', { forward: REJECT })],
+    status: C,
+    failure: 'REJECTED',
+    undone: 'b a',
+    states: `a=${S}/${C} b=${S}/${C} c=FAILED/NOT_NEEDED`,
+  },
 ];
 
 const journal = new Map<string, JournalEntry[]>();
@@ -116,7 +281,8 @@ afterAll(async () => {
 });
 
 /** A case whose fakes fail as outages: each activity retry costs about a second on the server (its retry timers are that coarse); local activities retry in the worker. */
-const retriesOnServer = (c: Case) => c.steps.flat().some((st) => st.forward?.fail === 'break' || st.undo?.fail === 'break');
+const retriesOnServer = (c: Case) =>
+  c.steps.flat().some((st) => st.forward?.fail === 'break' || st.undo?.fail === 'break');
 
 for (const mode of ['regular', 'local'] as const) {
   describe(`the saga runtime against fake ${mode} activities`, () => {
@@ -127,13 +293,25 @@ for (const mode of ['regular', 'local'] as const) {
 }
 
 async function runCase(c: Case, mode: 'regular' | 'local'): Promise<void> {
-  const plan: RuntimePlan = { steps: c.steps, options: { ...QUICK, activityMode: mode, compensation: c.policy, deadlineMs: c.deadlineMs } };
-  const handle = await t.client.workflow.start<typeof runtimePlan>('runtimePlan', { taskQueue: t.taskQueue, workflowId: uniqueId('runtime'), args: [plan] });
+  const plan: RuntimePlan = {
+    steps: c.steps,
+    options: { ...QUICK, activityMode: mode, compensation: c.policy, deadlineMs: c.deadlineMs },
+  };
+  const handle = await t.client.workflow.start<typeof runtimePlan>('runtimePlan', {
+    taskQueue: t.taskQueue,
+    workflowId: uniqueId('runtime'),
+    args: [plan],
+  });
   const calls = () => journal.get(handle.workflowId) ?? [];
 
   if (c.cancelAt) {
-    const [call, name] = c.cancelAt.startsWith('undo ') ? (['undo', c.cancelAt.slice(5)] as const) : (['step', c.cancelAt] as const);
-    await until(() => calls().some((e) => e.call === call && e.name === name && e.event === 'start'), `${c.cancelAt} to start`);
+    const [call, name] = c.cancelAt.startsWith('undo ')
+      ? (['undo', c.cancelAt.slice(5)] as const)
+      : (['step', c.cancelAt] as const);
+    await until(
+      () => calls().some((e) => e.call === call && e.name === name && e.event === 'start'),
+      `${c.cancelAt} to start`,
+    );
     await handle.cancel();
   }
   const stuckOn: string[] = [];
@@ -141,7 +319,10 @@ async function runCase(c: Case, mode: 'regular' | 'local'): Promise<void> {
     const stuck = await stuckInRound(handle, round);
     const action = planned.endsWith('resolve') ? 'resolve' : 'retry';
     stuckOn.push(`${stuck.stuck!.steps.join(' ')}: ${action}`);
-    if (action === 'resolve') await handle.executeUpdate(resolveStuckSagaUpdate, { args: [{ note: 'fixed by hand', operator: 'runtime test' }] });
+    if (action === 'resolve')
+      await handle.executeUpdate(resolveStuckSagaUpdate, {
+        args: [{ note: 'fixed by hand', operator: 'runtime test' }],
+      });
     else await handle.executeUpdate(retryStuckCompensationUpdate);
   }
 
@@ -159,7 +340,10 @@ async function runCase(c: Case, mode: 'regular' | 'local'): Promise<void> {
 function describeSteps(state: SagaState): string {
   const times = (n: number) => (n > 1 ? `×${n}` : '');
   return state.steps
-    .map((st) => `${st.name}=${st.status}${times(st.attempts)}${st.compensation ? `/${st.compensation.status}${times(st.compensation.attempts)}` : ''}`)
+    .map(
+      (st) =>
+        `${st.name}=${st.status}${times(st.attempts)}${st.compensation ? `/${st.compensation.status}${times(st.compensation.attempts)}` : ''}`,
+    )
     .join(' ');
 }
 
@@ -173,7 +357,9 @@ function compensationOrder(entries: JournalEntry[], expected: string): { order: 
   const key = (e: JournalEntry) => (e.round ? `${e.name}#${e.round}` : e.name);
   const firstAttempts = entries.filter((e) => e.call === 'undo' && e.attempt === 1);
   const started = firstAttempts.filter((e) => e.event === 'start').map(key);
-  const groups = [...expected.matchAll(/\{([^}]*)\}|(\S+)/g)].map((m) => (m[1] !== undefined ? { size: m[1].split(' ').length, together: true } : { size: 1, together: false }));
+  const groups = [...expected.matchAll(/\{([^}]*)\}|(\S+)/g)].map((m) =>
+    m[1] !== undefined ? { size: m[1].split(' ').length, together: true } : { size: 1, together: false },
+  );
   const out: string[] = [];
   let concurrent = true;
   let at = 0;

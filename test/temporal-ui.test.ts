@@ -25,7 +25,13 @@ beforeAll(async () => {
   worker = await startWorker(t, stack);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+    ],
   });
 });
 afterAll(async () => {
@@ -48,7 +54,14 @@ test('when a saga started over REST is opened through its temporalUi link, then 
   await page.goto(link, { waitUntil: 'domcontentloaded', timeout: 60_000 });
   // The workflow page: its ID, its type, and the activities in the event history.
   await page.getByText(started.body.sagaId).first().waitFor({ timeout: 60_000 });
-  for (const activity of ['createOrder', 'reserveStock', 'chargePayment', 'scheduleShipment', 'confirmOrder', 'commitStock']) {
+  for (const activity of [
+    'createOrder',
+    'reserveStock',
+    'chargePayment',
+    'scheduleShipment',
+    'confirmOrder',
+    'commitStock',
+  ]) {
     await page.getByText(activity, { exact: false }).first().waitFor({ timeout: 30_000 });
   }
   const text = await page.locator('body').innerText();
@@ -58,7 +71,10 @@ test('when a saga started over REST is opened through its temporalUi link, then 
   // number anywhere: neither in what it shows nor in its DOM (attributes, hidden nodes, scripts).
   const dom = await page.content();
   expect(text).toContain('cardToken');
-  const cards = [...findCardNumbers(text, [GOOD_CARD, DECLINED_CARD]), ...findCardNumbers(dom, [GOOD_CARD, DECLINED_CARD])];
+  const cards = [
+    ...findCardNumbers(text, [GOOD_CARD, DECLINED_CARD]),
+    ...findCardNumbers(dom, [GOOD_CARD, DECLINED_CARD]),
+  ];
   expect(cards).toEqual([]);
   mkdirSync(OUT, { recursive: true });
   const file = path.join(OUT, 'temporal-ui-place-order.png');

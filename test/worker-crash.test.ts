@@ -2,7 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { placeOrderWorkflowId } from '../sagas/place-order';
 import { SERVICE_TOKENS, startServices, type ServiceStack } from './support/services';
-import { connectTemporal, finalState, temporalAddress, waitForState, FAST, type TemporalHarness } from './support/temporal';
+import {
+  connectTemporal,
+  finalState,
+  temporalAddress,
+  waitForState,
+  FAST,
+  type TemporalHarness,
+} from './support/temporal';
 import { TEST_CARD_KEY, orderFootprint, orderInput, putProduct, stockOf } from './support/fixtures';
 import { placeOrder } from '../workflows/place-order';
 
@@ -59,8 +66,18 @@ test('when the worker is SIGKILLed mid-saga and restarted, then the saga finishe
   const sku = await putProduct(stack, { available: 5 });
   const first = await spawnWorker();
   await stack.shipping.stop();
-  const input = orderInput(sku, { options: { ...FAST, activityTimeoutMs: 2000, stepRetry: { initialIntervalMs: 200, maximumIntervalMs: 500, maximumAttempts: 0 } } });
-  const handle = await t.client.workflow.start(placeOrder, { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
+  const input = orderInput(sku, {
+    options: {
+      ...FAST,
+      activityTimeoutMs: 2000,
+      stepRetry: { initialIntervalMs: 200, maximumIntervalMs: 500, maximumAttempts: 0 },
+    },
+  });
+  const handle = await t.client.workflow.start(placeOrder, {
+    taskQueue: t.taskQueue,
+    workflowId: placeOrderWorkflowId(input.orderId),
+    args: [input],
+  });
   await waitForState(handle, (s) => s.steps.some((st) => st.name === 'scheduleShipment'));
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
@@ -74,8 +91,10 @@ test('when the worker is SIGKILLed mid-saga and restarted, then the saga finishe
     payments: ['CAPTURED'],
     shipments: ['SCHEDULED'],
   });
-  const count = async (svc: ServiceStack['orders'] | ServiceStack['inventory'] | ServiceStack['payments'] | ServiceStack['shipping'], sql: string) =>
-    Number((await svc.query<{ n: number }>(sql, [input.orderId]))[0]!.n);
+  const count = async (
+    svc: ServiceStack['orders'] | ServiceStack['inventory'] | ServiceStack['payments'] | ServiceStack['shipping'],
+    sql: string,
+  ) => Number((await svc.query<{ n: number }>(sql, [input.orderId]))[0]!.n);
   expect(await count(stack.orders, 'SELECT COUNT(*) AS n FROM orders WHERE order_id = ?')).toBe(1);
   expect(await count(stack.inventory, 'SELECT COUNT(*) AS n FROM reservation_lines WHERE order_id = ?')).toBe(1);
   expect(await count(stack.payments, 'SELECT COUNT(*) AS n FROM payments WHERE order_id = ?')).toBe(1);

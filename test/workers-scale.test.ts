@@ -20,7 +20,10 @@ async function completedTasks(metricsUrl: string): Promise<{ workflowTasks: numb
       .split('\n')
       .filter((line) => line.startsWith(prefix) && /^[a-z_]+_count[{ ]/.test(line))
       .reduce((total, line) => total + Number(line.trim().split(/\s+/).pop()), 0);
-  return { workflowTasks: sum('temporal_workflow_task_execution_latency'), activities: sum('temporal_activity_execution_latency') };
+  return {
+    workflowTasks: sum('temporal_workflow_task_execution_latency'),
+    activities: sum('temporal_activity_execution_latency'),
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -28,7 +31,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let stack: ProcessStack;
 
 beforeAll(async () => {
-  stack = await startProcessStack({ label: 'scale', workers: 3, withApi: true, temporalAddress: process.env.TEST_TEMPORAL_ADDRESS });
+  stack = await startProcessStack({
+    label: 'scale',
+    workers: 3,
+    withApi: true,
+    temporalAddress: process.env.TEST_TEMPORAL_ADDRESS,
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -60,7 +68,12 @@ test('when two of three workers are SIGKILLed during 200 orders, then the surviv
         // finish one (its share of the work so far is running), then kill it mid-run.
         const url = stack.workerMetricsUrls.get(victim)!;
         let tasks = await completedTasks(url);
-        for (const until = Date.now() + 30_000; tasks.activities === 0 && Date.now() < until; tasks = await completedTasks(url)) await sleep(100);
+        for (
+          const until = Date.now() + 30_000;
+          tasks.activities === 0 && Date.now() < until;
+          tasks = await completedTasks(url)
+        )
+          await sleep(100);
         tasksByWorker.set(victim, tasks);
         await stack.get(victim).kill('SIGKILL');
       }
@@ -107,6 +120,10 @@ test('when two of three workers are SIGKILLed during 200 orders, then the surviv
 
   for (const name of ['worker', 'worker-2', 'worker-3']) {
     const tasks = tasksByWorker.get(name)!;
-    expect({ name, didWorkflowTasks: tasks.workflowTasks > 0, didActivities: tasks.activities > 0 }).toEqual({ name, didWorkflowTasks: true, didActivities: true });
+    expect({ name, didWorkflowTasks: tasks.workflowTasks > 0, didActivities: tasks.activities > 0 }).toEqual({
+      name,
+      didWorkflowTasks: true,
+      didActivities: true,
+    });
   }
 }, 420_000);

@@ -14,20 +14,27 @@ describe('the worker checks its namespace at start', () => {
     await connection?.close();
   });
 
-  test('when the namespace has the sagas\' search attributes, then the check passes', async () => {
+  test("when the namespace has the sagas' search attributes, then the check passes", async () => {
     await expect(checkSagaNamespace(connection, 'default', temporalAddress())).resolves.toBe('ok');
   });
 
   test('when the namespace lacks the search attributes, then the check fails naming them and the script that adds them', async () => {
     const namespace = `bare-${randomUUID().slice(0, 8)}`;
-    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+    await connection.workflowService.registerNamespace({
+      namespace,
+      workflowExecutionRetentionPeriod: msToTs('1 day'),
+    });
     const failure = checkSagaNamespace(connection, namespace, temporalAddress());
     await expect(failure).rejects.toMatchObject({ name: 'NamespaceNotReadyError' });
-    await expect(failure).rejects.toThrow(/SagaStatus is missing; SagaType is missing[\s\S]*deploy\/temporal\/namespace\.sh/);
+    await expect(failure).rejects.toThrow(
+      /SagaStatus is missing; SagaType is missing[\s\S]*deploy\/temporal\/namespace\.sh/,
+    );
   });
 
   test('when the namespace does not exist, then the check fails naming it and what creates it', async () => {
     const namespace = `missing-${randomUUID().slice(0, 8)}`;
-    await expect(checkSagaNamespace(connection, namespace, temporalAddress())).rejects.toThrow(new RegExp(`"${namespace}" does not exist[\\s\\S]*namespace\\.sh`));
+    await expect(checkSagaNamespace(connection, namespace, temporalAddress())).rejects.toThrow(
+      new RegExp(`"${namespace}" does not exist[\\s\\S]*namespace\\.sh`),
+    );
   });
 });

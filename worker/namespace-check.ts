@@ -30,12 +30,18 @@ function grpcCode(err: unknown): number | undefined {
  * A connection that may not list search attributes (e.g. a Cloud API key without that permission)
  * skips the attribute check: the answer is `skipped` with the reason.
  */
-export async function checkSagaNamespace(connection: NativeConnection, namespace: string, address: string): Promise<'ok' | { skipped: string }> {
+export async function checkSagaNamespace(
+  connection: NativeConnection,
+  namespace: string,
+  address: string,
+): Promise<'ok' | { skipped: string }> {
   try {
     await connection.workflowService.describeNamespace({ namespace });
   } catch (err) {
     if (grpcCode(err) === status.NOT_FOUND) {
-      throw new NamespaceNotReadyError(`Temporal namespace "${namespace}" does not exist at ${address}: ${SETUP_HINT(namespace, address)}`);
+      throw new NamespaceNotReadyError(
+        `Temporal namespace "${namespace}" does not exist at ${address}: ${SETUP_HINT(namespace, address)}`,
+      );
     }
     throw err;
   }
@@ -53,7 +59,8 @@ export async function checkSagaNamespace(connection: NativeConnection, namespace
   const problems = SAGA_SEARCH_ATTRIBUTES.flatMap((key) => {
     const type = custom[key.name];
     if (type === undefined || type === null) return [`${key.name} is missing`];
-    if (type !== INDEXED_VALUE_TYPE_KEYWORD) return [`${key.name} has indexed value type ${type}, not KEYWORD (${INDEXED_VALUE_TYPE_KEYWORD})`];
+    if (type !== INDEXED_VALUE_TYPE_KEYWORD)
+      return [`${key.name} has indexed value type ${type}, not KEYWORD (${INDEXED_VALUE_TYPE_KEYWORD})`];
     return [];
   });
   if (problems.length > 0) {

@@ -1,5 +1,12 @@
 import path from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, bundleWorkflowCode, type Worker } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  makeTelemetryFilterString,
+  bundleWorkflowCode,
+  type Worker,
+} from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config/worker';
 import { parseCardKey } from '../lib/card-token';
@@ -29,10 +36,17 @@ export async function startSagaWorker(config: WorkerConfig, logger: Logger): Pro
         : {}),
     },
   });
-  const bundle = await bundleWorkflowCode({ workflowsPath: path.join(__dirname, '../workflows'), logger: Runtime.instance().logger });
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: path.join(__dirname, '../workflows'),
+    logger: Runtime.instance().logger,
+  });
   const connection = await NativeConnection.connect(config.temporal.connection);
   // A namespace without the sagas' search attributes fails here, naming what to run, not on every workflow task.
-  const checked = await checkSagaNamespace(connection, config.temporal.namespace, config.temporal.connection.address ?? 'localhost:7233');
+  const checked = await checkSagaNamespace(
+    connection,
+    config.temporal.namespace,
+    config.temporal.connection.address ?? 'localhost:7233',
+  );
   if (checked !== 'ok') logger.warn({ reason: checked.skipped }, 'search attributes not checked');
   const { worker, close } = await createSagaWorker({
     connection,
@@ -58,7 +72,10 @@ export async function startSagaWorker(config: WorkerConfig, logger: Logger): Pro
     },
     workflowThread: config.WORKER_WORKFLOW_THREAD,
   });
-  logger.info({ address: config.temporal.connection.address, namespace: config.temporal.namespace, taskQueue: config.TASK_QUEUE }, 'worker running');
+  logger.info(
+    { address: config.temporal.connection.address, namespace: config.temporal.namespace, taskQueue: config.TASK_QUEUE },
+    'worker running',
+  );
   const done = worker.run().finally(async () => {
     await close();
   });

@@ -100,7 +100,8 @@ export async function cancelOrder(input: CancelOrderInput): Promise<CancelOrderR
     await saga.step({
       name: 'completeOrderCancellation',
       kind: 'retriable',
-      action: ({ idempotencyKey }) => retriable.completeOrderCancellation({ idempotencyKey, orderId, cancellationId, reason: input.reason }),
+      action: ({ idempotencyKey }) =>
+        retriable.completeOrderCancellation({ idempotencyKey, orderId, cancellationId, reason: input.reason }),
     });
     return {
       orderId,

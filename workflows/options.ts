@@ -43,9 +43,24 @@ export interface SagaRunOptions {
   searchAttributesAtStart?: boolean;
 }
 
-export const DEFAULT_STEP_RETRY: Required<RetrySettings> = { initialIntervalMs: 1000, maximumIntervalMs: 30_000, backoffCoefficient: 2, maximumAttempts: 10 };
-export const DEFAULT_COMPENSATION_RETRY: Required<RetrySettings> = { initialIntervalMs: 1000, maximumIntervalMs: 60_000, backoffCoefficient: 2, maximumAttempts: 0 };
-export const DEFAULT_RETRIABLE_RETRY: Required<RetrySettings> = { initialIntervalMs: 1000, maximumIntervalMs: 60_000, backoffCoefficient: 2, maximumAttempts: 0 };
+export const DEFAULT_STEP_RETRY: Required<RetrySettings> = {
+  initialIntervalMs: 1000,
+  maximumIntervalMs: 30_000,
+  backoffCoefficient: 2,
+  maximumAttempts: 10,
+};
+export const DEFAULT_COMPENSATION_RETRY: Required<RetrySettings> = {
+  initialIntervalMs: 1000,
+  maximumIntervalMs: 60_000,
+  backoffCoefficient: 2,
+  maximumAttempts: 0,
+};
+export const DEFAULT_RETRIABLE_RETRY: Required<RetrySettings> = {
+  initialIntervalMs: 1000,
+  maximumIntervalMs: 60_000,
+  backoffCoefficient: 2,
+  maximumAttempts: 0,
+};
 
 function retryPolicy(base: Required<RetrySettings>, override: RetrySettings | undefined): RetryPolicy {
   const r = { ...base, ...override };
@@ -59,7 +74,11 @@ function retryPolicy(base: Required<RetrySettings>, override: RetrySettings | un
 }
 
 /** Activity options for the three kinds of calls a saga makes. */
-export function sagaActivityOptions(opts: SagaRunOptions = {}): { forward: ActivityOptions; compensation: ActivityOptions; retriable: ActivityOptions } {
+export function sagaActivityOptions(opts: SagaRunOptions = {}): {
+  forward: ActivityOptions;
+  compensation: ActivityOptions;
+  retriable: ActivityOptions;
+} {
   const startToCloseTimeout = opts.activityTimeoutMs ?? 10_000;
   return {
     forward: { startToCloseTimeout, retry: retryPolicy(DEFAULT_STEP_RETRY, opts.stepRetry) },
@@ -73,7 +92,12 @@ export function sagaProxies<A extends object>(opts: SagaRunOptions = {}): { forw
   const o = sagaActivityOptions(opts);
   if (opts.activityMode === 'local') {
     // Retries beyond a second back off with workflow timers instead of holding the workflow task.
-    const local = (x: ActivityOptions) => proxyLocalActivities<A>({ startToCloseTimeout: x.startToCloseTimeout!, retry: x.retry, localRetryThreshold: 1000 }) as unknown as A;
+    const local = (x: ActivityOptions) =>
+      proxyLocalActivities<A>({
+        startToCloseTimeout: x.startToCloseTimeout!,
+        retry: x.retry,
+        localRetryThreshold: 1000,
+      }) as unknown as A;
     return { forward: local(o.forward), undo: local(o.compensation), retriable: local(o.retriable) };
   }
   const regular = (x: ActivityOptions) => proxyActivities<A>(x) as unknown as A;

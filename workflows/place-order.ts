@@ -79,7 +79,8 @@ export async function runPlaceOrder(
   return saga.run(async () => {
     await saga.step({
       name: 'createOrder',
-      action: ({ idempotencyKey }) => forward.createOrder({ idempotencyKey, orderId, customerId: input.customerId, lines: input.items }),
+      action: ({ idempotencyKey }) =>
+        forward.createOrder({ idempotencyKey, orderId, customerId: input.customerId, lines: input.items }),
       compensate: ({ idempotencyKey }) => undo.cancelOrder({ idempotencyKey, orderId, reason: 'saga compensated' }),
     });
     const reservation = await saga.step({
@@ -100,7 +101,8 @@ export async function runPlaceOrder(
     };
     const ship = {
       name: 'scheduleShipment',
-      action: ({ idempotencyKey }: StepContext) => forward.scheduleShipment({ idempotencyKey, orderId, address: input.shippingAddress }),
+      action: ({ idempotencyKey }: StepContext) =>
+        forward.scheduleShipment({ idempotencyKey, orderId, address: input.shippingAddress }),
       compensate: ({ idempotencyKey }: CompensationContext) => undo.cancelShipment({ idempotencyKey, orderId }),
     };
     const [payment, shipment] = chargeAndShipInParallel()
@@ -121,7 +123,12 @@ export async function runPlaceOrder(
       totalCents: reservation.totalCents,
       paymentId: payment.paymentId,
       shipmentId: shipment.shipmentId,
-      lines: reservation.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, productName: l.productName, unitPriceCents: l.unitPriceCents })),
+      lines: reservation.lines.map((l) => ({
+        sku: l.sku,
+        quantity: l.quantity,
+        productName: l.productName,
+        unitPriceCents: l.unitPriceCents,
+      })),
     };
   });
 }

@@ -34,14 +34,21 @@ export interface RenameProductResult {
  */
 export async function renameProduct(input: RenameProductInput): Promise<RenameProductResult | CompensatedSaga> {
   const { forward, undo, retriable: untilDone } = sagaProxies<Activities>(input.options);
-  const saga = new Saga({ type: RENAME_PRODUCT, deadlineMs: input.options?.deadlineMs, compensation: input.options?.compensation, searchAttributesAtStart: input.options?.searchAttributesAtStart, localActivities: input.options?.activityMode === 'local' });
+  const saga = new Saga({
+    type: RENAME_PRODUCT,
+    deadlineMs: input.options?.deadlineMs,
+    compensation: input.options?.compensation,
+    searchAttributesAtStart: input.options?.searchAttributesAtStart,
+    localActivities: input.options?.activityMode === 'local',
+  });
   // The rename's identity in inventory (which keeps a newer rename when an older one is reverted).
   const renameId = workflowInfo().workflowId;
 
   return saga.run(async () => {
     const renamed = await saga.step({
       name: 'renameProduct',
-      action: ({ idempotencyKey }) => forward.renameProduct({ idempotencyKey, sku: input.sku, renameId, name: input.name }),
+      action: ({ idempotencyKey }) =>
+        forward.renameProduct({ idempotencyKey, sku: input.sku, renameId, name: input.name }),
       compensate: ({ idempotencyKey }) => undo.revertProductRename({ idempotencyKey, sku: input.sku, renameId }),
     });
     // Compensatable without its own compensation: its effect is version-guarded, and a rejection
@@ -57,6 +64,12 @@ export async function renameProduct(input: RenameProductInput): Promise<RenamePr
           version: renamed.version,
         }),
     });
-    return { sku: input.sku, name: renamed.name, version: renamed.version, previousName: renamed.previousName, ordersLinesUpdated: copies.linesUpdated };
+    return {
+      sku: input.sku,
+      name: renamed.name,
+      version: renamed.version,
+      previousName: renamed.previousName,
+      ordersLinesUpdated: copies.linesUpdated,
+    };
   });
 }

@@ -66,7 +66,13 @@ export type CompensatedSaga = SagaState & { status: 'COMPENSATED' };
 /** Whether a saga workflow's result is a compensated saga's final state rather than its business result. */
 export function isCompensatedSaga(result: unknown): result is CompensatedSaga {
   const r = result as Partial<SagaState> | undefined;
-  return typeof r === 'object' && r !== null && r.status === 'COMPENSATED' && typeof r.sagaId === 'string' && Array.isArray(r.steps);
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    r.status === 'COMPENSATED' &&
+    typeof r.sagaId === 'string' &&
+    Array.isArray(r.steps)
+  );
 }
 /**
  * Answers once the saga's outcome is decided, with its state then: its pivot succeeded (what is
@@ -152,7 +158,11 @@ interface Registered {
  * `<workflowId>.<firstExecutionRunId>` (firstExecutionRunId, not runId: a reset or a retry of the
  * run keeps it, and with it the keys of the steps already done). An ID in the services' alphabet.
  */
-export function idempotencyKeyScope(workflowId: string, firstExecutionRunId: string, scope: 'workflow' | 'run' = 'workflow'): string {
+export function idempotencyKeyScope(
+  workflowId: string,
+  firstExecutionRunId: string,
+  scope: 'workflow' | 'run' = 'workflow',
+): string {
   return scope === 'run' ? `${workflowId}.${firstExecutionRunId}` : workflowId;
 }
 
@@ -175,9 +185,18 @@ function describeFailure(err: unknown): FailureInfo & { business: boolean } {
   // Branch on failure.type / nonRetryable, never on instanceof (unreliable across the sandbox).
   let cur: unknown = err;
   for (let depth = 0; cur && depth < 6; depth++) {
-    const f = cur as { type?: unknown; nonRetryable?: unknown; message?: string; cause?: unknown; timeoutType?: unknown; details?: unknown[] };
+    const f = cur as {
+      type?: unknown;
+      nonRetryable?: unknown;
+      message?: string;
+      cause?: unknown;
+      timeoutType?: unknown;
+      details?: unknown[];
+    };
     if (typeof f.type === 'string' && typeof f.nonRetryable === 'boolean') {
-      const detail = Array.isArray(f.details) ? (f.details[0] as { attempt?: number; status?: number } | undefined) : undefined;
+      const detail = Array.isArray(f.details)
+        ? (f.details[0] as { attempt?: number; status?: number } | undefined)
+        : undefined;
       return {
         type: f.type,
         message: f.message ?? f.type,
@@ -193,7 +212,10 @@ function describeFailure(err: unknown): FailureInfo & { business: boolean } {
 }
 
 /** The runtime's own activity (activities/checkpoint.ts), registered by every saga worker. */
-const checkpoint = proxyActivities<SagaRuntimeActivities>({ startToCloseTimeout: '10s', retry: { initialInterval: '100ms', maximumInterval: '1s' } });
+const checkpoint = proxyActivities<SagaRuntimeActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '100ms', maximumInterval: '1s' },
+});
 
 function now(): string {
   return new Date(Date.now()).toISOString();
@@ -232,17 +254,26 @@ export class Saga {
       if (this.state.status === 'STUCK') this.operatorAction = { kind: 'retry' };
     });
     setHandler(resolveManuallySignal, (input) => {
-      if (this.state.status === 'STUCK') this.operatorAction = { kind: 'resolve', note: input?.note ?? '', operator: input?.operator };
+      if (this.state.status === 'STUCK')
+        this.operatorAction = { kind: 'resolve', note: input?.note ?? '', operator: input?.operator };
     });
     // The same actions as Updates: the validator accepts only the first action on a STUCK saga (no
     // commands are emitted: old histories replay unchanged).
     const onlyWhenStuck = () => {
       if (this.operatorAction !== undefined) {
         const taken = this.operatorAction.kind === 'retry' ? 'retry-compensation' : 'resolve';
-        throw ApplicationFailure.nonRetryable(`Saga ${this.state.sagaId} already accepted an operator action (${taken}): it is no longer STUCK`, SAGA_NOT_STUCK, this.state.status);
+        throw ApplicationFailure.nonRetryable(
+          `Saga ${this.state.sagaId} already accepted an operator action (${taken}): it is no longer STUCK`,
+          SAGA_NOT_STUCK,
+          this.state.status,
+        );
       }
       if (this.state.status !== 'STUCK') {
-        throw ApplicationFailure.nonRetryable(`Saga ${this.state.sagaId} is ${this.state.status}, not STUCK`, SAGA_NOT_STUCK, this.state.status);
+        throw ApplicationFailure.nonRetryable(
+          `Saga ${this.state.sagaId} is ${this.state.status}, not STUCK`,
+          SAGA_NOT_STUCK,
+          this.state.status,
+        );
       }
     };
     setHandler(
@@ -273,7 +304,11 @@ export class Saga {
   /** See `sagaDecidedUpdate`. */
   private decided(): boolean {
     const { status, steps } = this.state;
-    return status === 'STUCK' || TERMINAL_STATUSES.includes(status) || steps.some((s) => s.kind === 'pivot' && s.status === 'SUCCEEDED');
+    return (
+      status === 'STUCK' ||
+      TERMINAL_STATUSES.includes(status) ||
+      steps.some((s) => s.kind === 'pivot' && s.status === 'SUCCEEDED')
+    );
   }
 
   /** Lets a `sagaDecided` update still in flight answer before the workflow closes (no commands: replays are unchanged). */
@@ -296,10 +331,16 @@ export class Saga {
   async step<T>(spec: StepSpec<T>): Promise<T> {
     const kind: StepKind = spec.kind ?? (spec.compensate ? 'compensatable' : 'retriable');
     if (kind !== 'compensatable' && spec.compensate) {
-      throw ApplicationFailure.nonRetryable(`Step ${spec.name}: only compensatable steps take a compensation`, 'SagaDefinitionError');
+      throw ApplicationFailure.nonRetryable(
+        `Step ${spec.name}: only compensatable steps take a compensation`,
+        'SagaDefinitionError',
+      );
     }
     if (kind === 'compensatable' && this.pivotPassed) {
-      throw ApplicationFailure.nonRetryable(`Step ${spec.name}: compensatable steps must come before the pivot`, 'SagaDefinitionError');
+      throw ApplicationFailure.nonRetryable(
+        `Step ${spec.name}: compensatable steps must come before the pivot`,
+        'SagaDefinitionError',
+      );
     }
     const step: StepState = { name: spec.name, kind, status: 'RUNNING', attempts: 0, startedAt: now() };
     this.state.steps.push(step);
@@ -307,7 +348,10 @@ export class Saga {
     if (kind === 'pivot') this.passPivot();
     try {
       // Past the pivot the saga only goes forward: cancellation and the deadline no longer apply.
-      const out = kind === 'compensatable' ? await spec.action(actionKey(this.keyScope, spec.name, 0)) : await this.runForward(spec, step, kind);
+      const out =
+        kind === 'compensatable'
+          ? await spec.action(actionKey(this.keyScope, spec.name, 0))
+          : await this.runForward(spec, step, kind);
       step.attempts += out.attempt;
       step.status = 'SUCCEEDED';
       step.finishedAt = now();
@@ -337,7 +381,9 @@ export class Saga {
   private async runForward<T>(spec: StepSpec<T>, step: StepState, kind: StepKind): Promise<Attempted<T>> {
     for (let round = 0; ; round++) {
       try {
-        const out = await CancellationScope.nonCancellable(() => spec.action(actionKey(this.keyScope, spec.name, round)));
+        const out = await CancellationScope.nonCancellable(() =>
+          spec.action(actionKey(this.keyScope, spec.name, round)),
+        );
         if (round > 0) {
           delete this.state.stuck;
           this.setStatus('RUNNING');
@@ -417,11 +463,17 @@ export class Saga {
     const info = describeFailure(failure);
     const failedStep = [...this.state.steps].reverse().find((s) => s.status === 'FAILED' || s.status === 'CANCELLED');
     this.state.failure = this.deadlineHit
-      ? { type: SagaFailureTypes.DEADLINE_EXCEEDED, message: `Saga deadline of ${this.options.deadlineMs} ms passed`, step: failedStep?.name }
+      ? {
+          type: SagaFailureTypes.DEADLINE_EXCEEDED,
+          message: `Saga deadline of ${this.options.deadlineMs} ms passed`,
+          step: failedStep?.name,
+        }
       : cancelledByUser
         ? { type: SagaFailureTypes.CANCELLED, message: 'Saga was cancelled', step: failedStep?.name }
         : { type: info.type, message: info.message, step: failedStep?.name };
-    const outcome = this.resolvedWithoutCompensation ? 'resolved' : await CancellationScope.nonCancellable(() => this.compensate());
+    const outcome = this.resolvedWithoutCompensation
+      ? 'resolved'
+      : await CancellationScope.nonCancellable(() => this.compensate());
     await this.persistLocalResults();
     this.state.closedAt = now();
     if (outcome === 'resolved') {
@@ -446,7 +498,8 @@ export class Saga {
     // the workflow completes with its final state, so that Temporal's Failed (what operators alert
     // on) means what the runtime could not handle. Runs whose history lacks the marker (started by
     // older workers) still fail with SagaCompensated on replay.
-    if ((this.options.compensatedCompletes ?? (() => patched(COMPENSATED_SAGA_COMPLETES)))()) return this.state as CompensatedSaga;
+    if ((this.options.compensatedCompletes ?? (() => patched(COMPENSATED_SAGA_COMPLETES)))())
+      return this.state as CompensatedSaga;
     throw ApplicationFailure.create({
       type: SagaFailureTypes.COMPENSATED,
       message: `Saga ${this.state.sagaId} compensated: ${this.state.failure.message}`,
@@ -534,7 +587,10 @@ export class Saga {
       startedAt: now(),
     });
     try {
-      const out = await r.compensate({ round, idempotencyKey: compensationIdempotencyKey(this.keyScope, r.step.name, round) });
+      const out = await r.compensate({
+        round,
+        idempotencyKey: compensationIdempotencyKey(this.keyScope, r.step.name, round),
+      });
       c.attempts += out.attempt;
       r.step.compensation = { ...c, status: 'COMPENSATED', finishedAt: now() };
       return true;

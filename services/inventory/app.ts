@@ -75,7 +75,10 @@ async function lockReservation(tx: Tx<Schema>, orderId: string) {
 
 function sameLines(a: { sku: string; quantity: number }[], b: { sku: string; quantity: number }[]): boolean {
   const norm = (ls: { sku: string; quantity: number }[]) =>
-    [...ls].sort((x, y) => x.sku.localeCompare(y.sku)).map((l) => `${l.sku}:${l.quantity}`).join(',');
+    [...ls]
+      .sort((x, y) => x.sku.localeCompare(y.sku))
+      .map((l) => `${l.sku}:${l.quantity}`)
+      .join(',');
   return norm(a) === norm(b);
 }
 
@@ -155,11 +158,19 @@ export function createInventoryApp(deps: InventoryDeps) {
             return rejection(409, InventoryErrors.RENAME_CONFLICT, `Rename ${body.renameId} belongs to ${rename!.sku}`);
           }
           if (rename!.status === 'REVERTED') {
-            return rejection(409, InventoryErrors.RENAME_REVERTED, `Rename ${body.renameId} was reverted before it arrived`);
+            return rejection(
+              409,
+              InventoryErrors.RENAME_REVERTED,
+              `Rename ${body.renameId} was reverted before it arrived`,
+            );
           }
           if (rename!.version !== null) {
             if (rename!.toName !== body.name) {
-              return rejection(409, InventoryErrors.RENAME_CONFLICT, `Rename ${body.renameId} already set another name`);
+              return rejection(
+                409,
+                InventoryErrors.RENAME_CONFLICT,
+                `Rename ${body.renameId} already set another name`,
+              );
             }
             const result: RenameResult = {
               renameId: body.renameId,
@@ -177,7 +188,13 @@ export function createInventoryApp(deps: InventoryDeps) {
             .set({ fromName: product.name, toName: body.name, version })
             .where(eq(productRenames.renameId, body.renameId));
           await recordProductEvents(tx, sku, product);
-          const result: RenameResult = { renameId: body.renameId, sku, name: body.name, version, previousName: product.name };
+          const result: RenameResult = {
+            renameId: body.renameId,
+            sku,
+            name: body.name,
+            version,
+            previousName: product.name,
+          };
           return { status: 200, body: result };
         };
       }),
@@ -200,10 +217,18 @@ export function createInventoryApp(deps: InventoryDeps) {
             .insert(productRenames)
             .values({ renameId, sku, status: 'REVERTED' })
             .onDuplicateKeyUpdate({ set: { renameId: sql`${productRenames.renameId}` } });
-          const [rename] = await tx.select().from(productRenames).where(eq(productRenames.renameId, renameId)).for('update');
+          const [rename] = await tx
+            .select()
+            .from(productRenames)
+            .where(eq(productRenames.renameId, renameId))
+            .for('update');
           const r = rename!;
           if (r.sku !== sku) {
-            return rejection(409, InventoryErrors.RENAME_CONFLICT, `Rename ${renameId} belongs to ${r.sku}, not ${sku}`);
+            return rejection(
+              409,
+              InventoryErrors.RENAME_CONFLICT,
+              `Rename ${renameId} belongs to ${r.sku}, not ${sku}`,
+            );
           }
           if (r.version === null) {
             const result: RevertResult = { renameId, sku, reverted: false, reason: 'TOMBSTONE' };
@@ -230,7 +255,8 @@ export function createInventoryApp(deps: InventoryDeps) {
     app.get('/reservations/:orderId', async (req, res) => {
       const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
       const reservation = await db.transaction((tx) => loadReservation(tx, orderId));
-      if (!reservation) throw new AppError(404, InventoryErrors.RESERVATION_NOT_FOUND, `No reservation for order ${orderId}`);
+      if (!reservation)
+        throw new AppError(404, InventoryErrors.RESERVATION_NOT_FOUND, `No reservation for order ${orderId}`);
       res.json(reservation);
     });
 
@@ -245,42 +271,77 @@ export function createInventoryApp(deps: InventoryDeps) {
           const row = await lockReservation(tx, body.orderId);
           if (row.status !== 'PENDING') {
             if (row.status === 'RELEASED') {
-              return rejection(409, InventoryErrors.RESERVATION_RELEASED, `Order ${body.orderId}'s reservation was already released`);
+              return rejection(
+                409,
+                InventoryErrors.RESERVATION_RELEASED,
+                `Order ${body.orderId}'s reservation was already released`,
+              );
             }
             const existing = (await loadReservation(tx, body.orderId))!;
             if (!sameLines(existing.lines, lines)) {
-              return rejection(409, InventoryErrors.RESERVATION_CONFLICT, `Order ${body.orderId} already holds different stock`);
+              return rejection(
+                409,
+                InventoryErrors.RESERVATION_CONFLICT,
+                `Order ${body.orderId} already holds different stock`,
+              );
             }
             return { status: 200, body: existing };
           }
           const skus = lines.map((l) => l.sku);
-          const rows = await tx.select().from(products).where(inArray(products.sku, skus)).orderBy(asc(products.sku)).for('update');
+          const rows = await tx
+            .select()
+            .from(products)
+            .where(inArray(products.sku, skus))
+            .orderBy(asc(products.sku))
+            .for('update');
           const bySku = new Map(rows.map((r) => [r.sku, r]));
           const unknown = skus.filter((s) => !bySku.has(s));
           const short = lines
             .filter((l) => bySku.has(l.sku) && bySku.get(l.sku)!.available < l.quantity)
             .map((l) => ({ sku: l.sku, requested: l.quantity, available: bySku.get(l.sku)!.available }));
           if (unknown.length > 0 || short.length > 0) {
-            await tx.delete(reservations).where(and(eq(reservations.orderId, body.orderId), eq(reservations.status, 'PENDING')));
+            await tx
+              .delete(reservations)
+              .where(and(eq(reservations.orderId, body.orderId), eq(reservations.status, 'PENDING')));
             return unknown.length > 0
               ? rejection(422, InventoryErrors.UNKNOWN_SKU, `Unknown SKU(s): ${unknown.join(', ')}`, { skus: unknown })
-              : rejection(409, InventoryErrors.INSUFFICIENT_STOCK, `Not enough stock for order ${body.orderId}`, { lines: short });
+              : rejection(409, InventoryErrors.INSUFFICIENT_STOCK, `Not enough stock for order ${body.orderId}`, {
+                  lines: short,
+                });
           }
           const reserved: ReservedLine[] = lines.map((l) => {
             const p = bySku.get(l.sku)!;
-            return { sku: l.sku, quantity: l.quantity, productName: p.name, nameVersion: p.nameVersion, unitPriceCents: p.priceCents };
+            return {
+              sku: l.sku,
+              quantity: l.quantity,
+              productName: p.name,
+              nameVersion: p.nameVersion,
+              unitPriceCents: p.priceCents,
+            };
           });
           for (const l of reserved) {
             await tx
               .update(products)
-              .set({ available: sql`${products.available} - ${l.quantity}`, reserved: sql`${products.reserved} + ${l.quantity}` })
+              .set({
+                available: sql`${products.available} - ${l.quantity}`,
+                reserved: sql`${products.reserved} + ${l.quantity}`,
+              })
               .where(eq(products.sku, l.sku));
           }
           const totalCents = reserved.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
           await tx.insert(reservationLines).values(reserved.map((l) => ({ orderId: body.orderId, ...l })));
-          await tx.update(reservations).set({ status: 'HELD', totalCents }).where(eq(reservations.orderId, body.orderId));
+          await tx
+            .update(reservations)
+            .set({ status: 'HELD', totalCents })
+            .where(eq(reservations.orderId, body.orderId));
           await recordReservationEvent(tx, 'StockReserved', body.orderId);
-          const result: Reservation = { orderId: body.orderId, status: 'HELD', tombstone: false, totalCents, lines: reserved };
+          const result: Reservation = {
+            orderId: body.orderId,
+            status: 'HELD',
+            tombstone: false,
+            totalCents,
+            lines: reserved,
+          };
           return { status: 201, body: result };
         };
       }),
@@ -296,19 +357,33 @@ export function createInventoryApp(deps: InventoryDeps) {
         return async (tx): Promise<Reply> => {
           const row = await lockReservation(tx, orderId);
           if (row.status === 'PENDING') {
-            await tx.update(reservations).set({ status: 'RELEASED', tombstone: true }).where(eq(reservations.orderId, orderId));
+            await tx
+              .update(reservations)
+              .set({ status: 'RELEASED', tombstone: true })
+              .where(eq(reservations.orderId, orderId));
           } else if (row.status === 'HELD') {
-            const lines = await tx.select().from(reservationLines).where(eq(reservationLines.orderId, orderId)).orderBy(asc(reservationLines.sku));
+            const lines = await tx
+              .select()
+              .from(reservationLines)
+              .where(eq(reservationLines.orderId, orderId))
+              .orderBy(asc(reservationLines.sku));
             for (const l of lines) {
               await tx
                 .update(products)
-                .set({ available: sql`${products.available} + ${l.quantity}`, reserved: sql`${products.reserved} - ${l.quantity}` })
+                .set({
+                  available: sql`${products.available} + ${l.quantity}`,
+                  reserved: sql`${products.reserved} - ${l.quantity}`,
+                })
                 .where(eq(products.sku, l.sku));
             }
             await tx.update(reservations).set({ status: 'RELEASED' }).where(eq(reservations.orderId, orderId));
             await recordReservationEvent(tx, 'StockReleased', orderId);
           } else if (row.status === 'COMMITTED') {
-            return rejection(409, InventoryErrors.ILLEGAL_TRANSITION, `Order ${orderId}'s stock is committed and cannot be released`);
+            return rejection(
+              409,
+              InventoryErrors.ILLEGAL_TRANSITION,
+              `Order ${orderId}'s stock is committed and cannot be released`,
+            );
           }
           return { status: 200, body: (await loadReservation(tx, orderId))! };
         };
@@ -333,11 +408,18 @@ export function createInventoryApp(deps: InventoryDeps) {
           // RETURNED: the customer cancelled the confirmed order before this commit landed; its
           // units are available again and there is nothing left to commit.
           if (row.status === 'HELD') {
-            const lines = await tx.select().from(reservationLines).where(eq(reservationLines.orderId, orderId)).orderBy(asc(reservationLines.sku));
+            const lines = await tx
+              .select()
+              .from(reservationLines)
+              .where(eq(reservationLines.orderId, orderId))
+              .orderBy(asc(reservationLines.sku));
             for (const l of lines) {
               await tx
                 .update(products)
-                .set({ reserved: sql`${products.reserved} - ${l.quantity}`, committed: sql`${products.committed} + ${l.quantity}` })
+                .set({
+                  reserved: sql`${products.reserved} - ${l.quantity}`,
+                  committed: sql`${products.committed} + ${l.quantity}`,
+                })
                 .where(eq(products.sku, l.sku));
             }
             await tx.update(reservations).set({ status: 'COMMITTED' }).where(eq(reservations.orderId, orderId));
@@ -366,16 +448,28 @@ export function createInventoryApp(deps: InventoryDeps) {
             return rejection(404, InventoryErrors.RESERVATION_NOT_FOUND, `No reservation for order ${orderId}`);
           }
           if (row.status === 'RELEASED') {
-            return rejection(409, InventoryErrors.ILLEGAL_TRANSITION, `Order ${orderId}'s reservation was released, not committed: there is nothing to return`);
+            return rejection(
+              409,
+              InventoryErrors.ILLEGAL_TRANSITION,
+              `Order ${orderId}'s reservation was released, not committed: there is nothing to return`,
+            );
           }
           if (row.status === 'HELD' || row.status === 'COMMITTED') {
             const held = row.status === 'HELD';
-            const lines = await tx.select().from(reservationLines).where(eq(reservationLines.orderId, orderId)).orderBy(asc(reservationLines.sku));
+            const lines = await tx
+              .select()
+              .from(reservationLines)
+              .where(eq(reservationLines.orderId, orderId))
+              .orderBy(asc(reservationLines.sku));
             for (const l of lines) {
               const back = sql`${products.available} + ${l.quantity}`;
               await tx
                 .update(products)
-                .set(held ? { available: back, reserved: sql`${products.reserved} - ${l.quantity}` } : { available: back, committed: sql`${products.committed} - ${l.quantity}` })
+                .set(
+                  held
+                    ? { available: back, reserved: sql`${products.reserved} - ${l.quantity}` }
+                    : { available: back, committed: sql`${products.committed} - ${l.quantity}` },
+                )
                 .where(eq(products.sku, l.sku));
             }
             await tx.update(reservations).set({ status: 'RETURNED' }).where(eq(reservations.orderId, orderId));

@@ -32,13 +32,27 @@ export async function recordProductEvents(
     return;
   }
   if (before.name !== now.name) await recordEvent(tx, 'ProductRenamed', sku, { ...now, previousName: before.name });
-  if (before.priceCents !== now.priceCents) await recordEvent(tx, 'PriceChanged', sku, { ...now, previousPriceCents: before.priceCents });
+  if (before.priceCents !== now.priceCents)
+    await recordEvent(tx, 'PriceChanged', sku, { ...now, previousPriceCents: before.priceCents });
 }
 
 /** Records StockReserved / StockReleased / StockCommitted / StockReturned with the reservation's current state. */
-export async function recordReservationEvent(tx: Tx<Schema>, type: 'StockReserved' | 'StockReleased' | 'StockCommitted' | 'StockReturned', orderId: string): Promise<void> {
+export async function recordReservationEvent(
+  tx: Tx<Schema>,
+  type: 'StockReserved' | 'StockReleased' | 'StockCommitted' | 'StockReturned',
+  orderId: string,
+): Promise<void> {
   const [r] = await tx.select().from(reservations).where(eq(reservations.orderId, orderId));
   if (!r) throw new Error(`recordReservationEvent: no reservation ${orderId} in this transaction`);
-  const lines = await tx.select().from(reservationLines).where(eq(reservationLines.orderId, orderId)).orderBy(asc(reservationLines.sku));
-  await recordEvent(tx, type, orderId, { orderId, status: r.status, totalCents: r.totalCents, lines: lines.map((l) => ({ sku: l.sku, quantity: l.quantity })) });
+  const lines = await tx
+    .select()
+    .from(reservationLines)
+    .where(eq(reservationLines.orderId, orderId))
+    .orderBy(asc(reservationLines.sku));
+  await recordEvent(tx, type, orderId, {
+    orderId,
+    status: r.status,
+    totalCents: r.totalCents,
+    lines: lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
+  });
 }

@@ -42,7 +42,13 @@ async function reservationRow(orderId: string) {
 }
 
 async function reservationLines(orderId: string) {
-  return inventory().query<{ sku: string; quantity: number; product_name: string; name_version: number; unit_price_cents: number }>(
+  return inventory().query<{
+    sku: string;
+    quantity: number;
+    product_name: string;
+    name_version: number;
+    unit_price_cents: number;
+  }>(
     'SELECT sku, quantity, product_name, name_version, unit_price_cents FROM reservation_lines WHERE order_id = ? ORDER BY sku',
     [orderId],
   );
@@ -77,8 +83,25 @@ describe('products', () => {
     const sku = uniqueId('SKU');
     const res = await operator().put(`/products/${sku}`).send({ name: '  Blue mug  ', priceCents: 1299, available: 7 });
     expect(res.status).toBe(201);
-    expect(res.body).toEqual({ sku, name: 'Blue mug', nameVersion: 1, priceCents: 1299, available: 7, reserved: 0, committed: 0 });
-    expect(await productRow(sku)).toEqual({ sku, name: 'Blue mug', name_version: 1, price_cents: 1299, available: 7, reserved: 0, committed: 0, stock_total: 7 });
+    expect(res.body).toEqual({
+      sku,
+      name: 'Blue mug',
+      nameVersion: 1,
+      priceCents: 1299,
+      available: 7,
+      reserved: 0,
+      committed: 0,
+    });
+    expect(await productRow(sku)).toEqual({
+      sku,
+      name: 'Blue mug',
+      name_version: 1,
+      price_cents: 1299,
+      available: 7,
+      reserved: 0,
+      committed: 0,
+      stock_total: 7,
+    });
   });
 
   it('when an existing product is PUT again, then 200, the row is updated and a new name bumps nameVersion', async () => {
@@ -110,7 +133,15 @@ describe('products', () => {
     const sku = await product({ name: 'Lamp', priceCents: 4500, available: 3 });
     const res = await api().get(`/products/${sku}`);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ sku, name: 'Lamp', nameVersion: 1, priceCents: 4500, available: 3, reserved: 0, committed: 0 });
+    expect(res.body).toEqual({
+      sku,
+      name: 'Lamp',
+      nameVersion: 1,
+      priceCents: 4500,
+      available: 3,
+      reserved: 0,
+      committed: 0,
+    });
     expect(await productRow(sku)).toMatchObject({ available: 3, reserved: 0, committed: 0 });
   });
 
@@ -341,7 +372,10 @@ describe('reservations', () => {
       orderIds,
     );
     expect(rows.map((r) => ({ status: r.status, n: Number(r.n) }))).toEqual([{ status: 'HELD', n: 10 }]);
-    const [lines] = await inventory().query<{ n: number }>('SELECT COALESCE(SUM(quantity), 0) AS n FROM reservation_lines WHERE sku = ?', [sku]);
+    const [lines] = await inventory().query<{ n: number }>(
+      'SELECT COALESCE(SUM(quantity), 0) AS n FROM reservation_lines WHERE sku = ?',
+      [sku],
+    );
     expect(Number(lines!.n)).toBe(10);
   });
 
@@ -399,7 +433,12 @@ describe('returning the stock of a cancelled order', () => {
     expect(await productRow(sku)).toMatchObject({ available: 7, reserved: 0, committed: 3, stock_total: 10 });
     const res = await returnStock(orderId);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ orderId, status: 'RETURNED', tombstone: false, lines: [expect.objectContaining({ sku, quantity: 3 })] });
+    expect(res.body).toMatchObject({
+      orderId,
+      status: 'RETURNED',
+      tombstone: false,
+      lines: [expect.objectContaining({ sku, quantity: 3 })],
+    });
     expect(await productRow(sku)).toMatchObject({ available: 10, reserved: 0, committed: 0, stock_total: 10 });
     expect(await reservationRow(orderId)).toMatchObject({ status: 'RETURNED' });
 
@@ -407,7 +446,10 @@ describe('returning the stock of a cancelled order', () => {
     expect(again.status).toBe(200);
     expect(again.body).toEqual(res.body);
     expect(await productRow(sku)).toMatchObject({ available: 10, reserved: 0, committed: 0 });
-    const events = await inventory().query<{ type: string }>("SELECT type FROM outbox WHERE aggregate = 'reservation' AND aggregate_id = ? ORDER BY seq", [orderId]);
+    const events = await inventory().query<{ type: string }>(
+      "SELECT type FROM outbox WHERE aggregate = 'reservation' AND aggregate_id = ? ORDER BY seq",
+      [orderId],
+    );
     expect(events.map((e) => e.type)).toEqual(['StockReserved', 'StockCommitted', 'StockReturned']);
   });
 
@@ -460,10 +502,13 @@ describe('renames', () => {
     return api().post(`/products/${sku}/renames/${renameId}/revert`);
   }
   async function renameRow(renameId: string) {
-    const [row] = await inventory().query<{ sku: string; status: string; from_name: string | null; to_name: string | null; version: number | null }>(
-      'SELECT sku, status, from_name, to_name, version FROM product_renames WHERE rename_id = ?',
-      [renameId],
-    );
+    const [row] = await inventory().query<{
+      sku: string;
+      status: string;
+      from_name: string | null;
+      to_name: string | null;
+      version: number | null;
+    }>('SELECT sku, status, from_name, to_name, version FROM product_renames WHERE rename_id = ?', [renameId]);
     return row;
   }
 
@@ -474,7 +519,13 @@ describe('renames', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ renameId, sku, name: 'Armchair', version: 2, previousName: 'Chair' });
     expect(await productRow(sku)).toMatchObject({ name: 'Armchair', name_version: 2 });
-    expect(await renameRow(renameId)).toEqual({ sku, status: 'APPLIED', from_name: 'Chair', to_name: 'Armchair', version: 2 });
+    expect(await renameRow(renameId)).toEqual({
+      sku,
+      status: 'APPLIED',
+      from_name: 'Chair',
+      to_name: 'Armchair',
+      version: 2,
+    });
   });
 
   it('when a rename is repeated, then it answers the same result and the version does not move again', async () => {
@@ -543,7 +594,13 @@ describe('renames', () => {
     const early = await revert(sku, renameId);
     expect(early.status).toBe(200);
     expect(early.body).toEqual({ renameId, sku, reverted: false, reason: 'TOMBSTONE' });
-    expect(await renameRow(renameId)).toEqual({ sku, status: 'REVERTED', from_name: null, to_name: null, version: null });
+    expect(await renameRow(renameId)).toEqual({
+      sku,
+      status: 'REVERTED',
+      from_name: null,
+      to_name: null,
+      version: null,
+    });
 
     const late = await rename(sku, renameId, 'Bar stool');
     expectError(late, 409, 'RENAME_REVERTED');
@@ -555,7 +612,9 @@ describe('renames', () => {
     const renamed = await product({ name: 'Kettle' });
     const other = await product({ name: 'Toaster' });
     // Give the other product the same name version, so only the SKU tells the two apart.
-    expect((await operator().put(`/products/${other}`).send({ name: 'Toaster 2', priceCents: 250, available: 10 })).status).toBe(200);
+    expect(
+      (await operator().put(`/products/${other}`).send({ name: 'Toaster 2', priceCents: 250, available: 10 })).status,
+    ).toBe(200);
     const renameId = uniqueId('ren');
     expect((await rename(renamed, renameId, 'Electric kettle')).status).toBe(200);
 
@@ -572,8 +631,12 @@ describe('renames', () => {
     const orderId = uniqueId('ord');
     const res = await reserve(orderId, [{ sku, quantity: 1 }]);
     expect(res.status).toBe(201);
-    expect(res.body.lines).toEqual([{ sku, quantity: 1, productName: 'Fountain pen', nameVersion: 2, unitPriceCents: 99 }]);
-    expect(await reservationLines(orderId)).toEqual([{ sku, quantity: 1, product_name: 'Fountain pen', name_version: 2, unit_price_cents: 99 }]);
+    expect(res.body.lines).toEqual([
+      { sku, quantity: 1, productName: 'Fountain pen', nameVersion: 2, unitPriceCents: 99 },
+    ]);
+    expect(await reservationLines(orderId)).toEqual([
+      { sku, quantity: 1, product_name: 'Fountain pen', name_version: 2, unit_price_cents: 99 },
+    ]);
   });
 });
 
@@ -586,7 +649,13 @@ describe('idempotency', () => {
       status: 201,
       prepare: async () => {
         const sku = uniqueId('SKU');
-        return { method: 'put', path: `/products/${sku}`, body: { name: 'Cup', priceCents: 5, available: 3 }, otherBody: { name: 'Cup', priceCents: 6, available: 3 }, caller: 'operator' };
+        return {
+          method: 'put',
+          path: `/products/${sku}`,
+          body: { name: 'Cup', priceCents: 5, available: 3 },
+          otherBody: { name: 'Cup', priceCents: 6, available: 3 },
+          caller: 'operator',
+        };
       },
     },
     {
@@ -595,7 +664,12 @@ describe('idempotency', () => {
       prepare: async () => {
         const sku = await product({ available: 10 });
         const orderId = uniqueId('ord');
-        return { method: 'post', path: '/reservations', body: { orderId, lines: [{ sku, quantity: 2 }] }, otherBody: { orderId, lines: [{ sku, quantity: 3 }] } };
+        return {
+          method: 'post',
+          path: '/reservations',
+          body: { orderId, lines: [{ sku, quantity: 2 }] },
+          otherBody: { orderId, lines: [{ sku, quantity: 3 }] },
+        };
       },
     },
     {
@@ -604,7 +678,12 @@ describe('idempotency', () => {
       prepare: async () => {
         const sku = await product({ available: 1 });
         const orderId = uniqueId('ord');
-        return { method: 'post', path: '/reservations', body: { orderId, lines: [{ sku, quantity: 2 }] }, otherBody: { orderId, lines: [{ sku, quantity: 1 }] } };
+        return {
+          method: 'post',
+          path: '/reservations',
+          body: { orderId, lines: [{ sku, quantity: 2 }] },
+          otherBody: { orderId, lines: [{ sku, quantity: 1 }] },
+        };
       },
     },
     {
@@ -615,7 +694,13 @@ describe('idempotency', () => {
         const orderId = uniqueId('ord');
         expect((await reserve(orderId, [{ sku, quantity: 1 }])).status).toBe(201);
         // The body is always empty: the other request is another order's release under the same key.
-        return { method: 'post', path: `/reservations/${orderId}/release`, body: {}, otherBody: {}, otherPath: `/reservations/${uniqueId('ord')}/release` };
+        return {
+          method: 'post',
+          path: `/reservations/${orderId}/release`,
+          body: {},
+          otherBody: {},
+          otherPath: `/reservations/${uniqueId('ord')}/release`,
+        };
       },
     },
     {
@@ -625,7 +710,13 @@ describe('idempotency', () => {
         const sku = await product({ available: 10 });
         const orderId = uniqueId('ord');
         expect((await reserve(orderId, [{ sku, quantity: 1 }])).status).toBe(201);
-        return { method: 'post', path: `/reservations/${orderId}/commit`, body: {}, otherBody: {}, otherPath: `/reservations/${uniqueId('ord')}/commit` };
+        return {
+          method: 'post',
+          path: `/reservations/${orderId}/commit`,
+          body: {},
+          otherBody: {},
+          otherPath: `/reservations/${uniqueId('ord')}/commit`,
+        };
       },
     },
     {
@@ -634,7 +725,12 @@ describe('idempotency', () => {
       prepare: async () => {
         const sku = await product({ name: 'Old' });
         const renameId = uniqueId('ren');
-        return { method: 'post', path: `/products/${sku}/rename`, body: { renameId, name: 'New' }, otherBody: { renameId, name: 'Newer' } };
+        return {
+          method: 'post',
+          path: `/products/${sku}/rename`,
+          body: { renameId, name: 'New' },
+          otherBody: { renameId, name: 'Newer' },
+        };
       },
     },
     {
@@ -644,7 +740,13 @@ describe('idempotency', () => {
         const sku = await product({ name: 'Old' });
         const renameId = uniqueId('ren');
         expect((await api().post(`/products/${sku}/rename`).send({ renameId, name: 'New' })).status).toBe(200);
-        return { method: 'post', path: `/products/${sku}/renames/${renameId}/revert`, body: {}, otherBody: {}, otherPath: `/products/${sku}/renames/${uniqueId('ren')}/revert` };
+        return {
+          method: 'post',
+          path: `/products/${sku}/renames/${renameId}/revert`,
+          body: {},
+          otherBody: {},
+          otherPath: `/products/${sku}/renames/${uniqueId('ren')}/revert`,
+        };
       },
     },
     {
@@ -655,7 +757,13 @@ describe('idempotency', () => {
         const orderId = uniqueId('ord');
         expect((await reserve(orderId, [{ sku, quantity: 2 }])).status).toBe(201);
         expect((await api().post(`/reservations/${orderId}/commit`)).status).toBe(200);
-        return { method: 'post', path: `/reservations/${orderId}/return`, body: {}, otherBody: {}, otherPath: `/reservations/${uniqueId('ord')}/return` };
+        return {
+          method: 'post',
+          path: `/reservations/${orderId}/return`,
+          body: {},
+          otherBody: {},
+          otherPath: `/reservations/${uniqueId('ord')}/return`,
+        };
       },
     },
   ]);
@@ -664,8 +772,14 @@ describe('idempotency', () => {
     const sku = await product({ available: 10 });
     const orderId = uniqueId('ord');
     const k = key();
-    const first = await api().post('/reservations').set('Idempotency-Key', k).send({ orderId, lines: [{ sku, quantity: 4 }] });
-    const second = await api().post('/reservations').set('Idempotency-Key', k).send({ orderId, lines: [{ sku, quantity: 4 }] });
+    const first = await api()
+      .post('/reservations')
+      .set('Idempotency-Key', k)
+      .send({ orderId, lines: [{ sku, quantity: 4 }] });
+    const second = await api()
+      .post('/reservations')
+      .set('Idempotency-Key', k)
+      .send({ orderId, lines: [{ sku, quantity: 4 }] });
     expect([first.status, second.status]).toEqual([201, 201]);
     expect(second.headers['idempotent-replayed']).toBe('true');
     expect(await productRow(sku)).toMatchObject({ available: 6, reserved: 4 });
@@ -677,13 +791,21 @@ describe('idempotency', () => {
     const orderId = uniqueId('ord');
     const k = key();
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => api().post('/reservations').set('Idempotency-Key', k).send({ orderId, lines: [{ sku, quantity: 7 }] })),
+      Array.from({ length: 10 }, () =>
+        api()
+          .post('/reservations')
+          .set('Idempotency-Key', k)
+          .send({ orderId, lines: [{ sku, quantity: 7 }] }),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(201));
     for (const r of results) expect(r.body).toEqual(results[0]!.body);
     expect(results.filter((r) => r.headers['idempotent-replayed'] === 'true')).toHaveLength(9);
     expect(await productRow(sku)).toMatchObject({ available: 93, reserved: 7 });
-    const [keys] = await inventory().query<{ n: number }>('SELECT COUNT(*) AS n FROM idempotency_keys WHERE idem_key = ?', [k]);
+    const [keys] = await inventory().query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM idempotency_keys WHERE idem_key = ?',
+      [k],
+    );
     expect(Number(keys!.n)).toBe(1);
   });
 
@@ -691,7 +813,14 @@ describe('idempotency', () => {
     const sku = await product({ available: 10 });
     const orderId = uniqueId('ord');
     const k = key();
-    expect((await api().post('/reservations').set('Idempotency-Key', k).send({ orderId, lines: [{ sku, quantity: 1 }] })).status).toBe(201);
+    expect(
+      (
+        await api()
+          .post('/reservations')
+          .set('Idempotency-Key', k)
+          .send({ orderId, lines: [{ sku, quantity: 1 }] })
+      ).status,
+    ).toBe(201);
     const res = await api().post(`/reservations/${orderId}/release`).set('Idempotency-Key', k);
     expectError(res, 422, 'IDEMPOTENCY_KEY_REUSED');
     expect(await productRow(sku)).toMatchObject({ available: 9, reserved: 1 });
@@ -706,12 +835,28 @@ describe('bad input', () => {
     path: () => `/products/${uniqueId('SKU')}`,
     validBody: () => ({ name: 'Thing', priceCents: 100, available: 1 }),
     invalid: [
-      { what: 'a price that is a string', body: () => ({ name: 'Thing', priceCents: '100', available: 1 }), reports: 'priceCents' },
-      { what: 'a negative available count', body: () => ({ name: 'Thing', priceCents: 100, available: -1 }), reports: 'available' },
-      { what: 'a fractional price', body: () => ({ name: 'Thing', priceCents: 1.5, available: 1 }), reports: 'priceCents' },
+      {
+        what: 'a price that is a string',
+        body: () => ({ name: 'Thing', priceCents: '100', available: 1 }),
+        reports: 'priceCents',
+      },
+      {
+        what: 'a negative available count',
+        body: () => ({ name: 'Thing', priceCents: 100, available: -1 }),
+        reports: 'available',
+      },
+      {
+        what: 'a fractional price',
+        body: () => ({ name: 'Thing', priceCents: 1.5, available: 1 }),
+        reports: 'priceCents',
+      },
       { what: 'no name', body: () => ({ priceCents: 100, available: 1 }), reports: 'name' },
       { what: 'a blank name', body: () => ({ name: '   ', priceCents: 100, available: 1 }), reports: 'name' },
-      { what: 'a name of 256 characters', body: () => ({ name: 'n'.repeat(256), priceCents: 100, available: 1 }), reports: 'name' },
+      {
+        what: 'a name of 256 characters',
+        body: () => ({ name: 'n'.repeat(256), priceCents: 100, available: 1 }),
+        reports: 'name',
+      },
     ],
   });
 
@@ -720,13 +865,36 @@ describe('bad input', () => {
     path: () => '/reservations',
     validBody: () => ({ orderId: uniqueId('ord'), lines: [{ sku: 'SKU-any', quantity: 1 }] }),
     invalid: [
-      { what: 'quantity 0', body: () => ({ orderId: uniqueId('ord'), lines: [{ sku: 'SKU-any', quantity: 0 }] }), reports: 'lines.0.quantity' },
-      { what: 'a quantity that is a string', body: () => ({ orderId: uniqueId('ord'), lines: [{ sku: 'SKU-any', quantity: '2' }] }), reports: 'lines.0.quantity' },
+      {
+        what: 'quantity 0',
+        body: () => ({ orderId: uniqueId('ord'), lines: [{ sku: 'SKU-any', quantity: 0 }] }),
+        reports: 'lines.0.quantity',
+      },
+      {
+        what: 'a quantity that is a string',
+        body: () => ({ orderId: uniqueId('ord'), lines: [{ sku: 'SKU-any', quantity: '2' }] }),
+        reports: 'lines.0.quantity',
+      },
       { what: 'no lines', body: () => ({ orderId: uniqueId('ord'), lines: [] }), reports: 'lines' },
       { what: 'no orderId', body: () => ({ lines: [{ sku: 'SKU-any', quantity: 1 }] }), reports: 'orderId' },
-      { what: 'an orderId with spaces', body: () => ({ orderId: 'order 1', lines: [{ sku: 'SKU-any', quantity: 1 }] }), reports: 'orderId' },
-      { what: 'an unknown field on a line', body: () => ({ orderId: uniqueId('ord'), lines: [{ sku: 'SKU-any', quantity: 1, price: 3 }] }), reports: 'lines.0' },
-      { what: '51 lines', body: () => ({ orderId: uniqueId('ord'), lines: Array.from({ length: 51 }, (_, i) => ({ sku: `S${i}`, quantity: 1 })) }), reports: 'lines' },
+      {
+        what: 'an orderId with spaces',
+        body: () => ({ orderId: 'order 1', lines: [{ sku: 'SKU-any', quantity: 1 }] }),
+        reports: 'orderId',
+      },
+      {
+        what: 'an unknown field on a line',
+        body: () => ({ orderId: uniqueId('ord'), lines: [{ sku: 'SKU-any', quantity: 1, price: 3 }] }),
+        reports: 'lines.0',
+      },
+      {
+        what: '51 lines',
+        body: () => ({
+          orderId: uniqueId('ord'),
+          lines: Array.from({ length: 51 }, (_, i) => ({ sku: `S${i}`, quantity: 1 })),
+        }),
+        reports: 'lines',
+      },
     ],
   });
 
@@ -758,12 +926,29 @@ describe('bad input', () => {
   it('when a revert, release or commit names a hostile ID (NUL, CR/LF, traversal, SQL, 129 characters), then 400 VALIDATION_FAILED and nothing is written', async () => {
     const sku = await product({ name: 'Kept', available: 10 });
     const before = await fingerprint(inventory());
-    const hostile = ['ren\u0000x', 'ren\r\nX-Injected: 1', '../../etc/passwd', "x' OR '1'='1", 'x; DROP TABLE products; --', '.hidden', 'r'.repeat(129), 'ren id'];
+    const hostile = [
+      'ren\u0000x',
+      'ren\r\nX-Injected: 1',
+      '../../etc/passwd',
+      "x' OR '1'='1",
+      'x; DROP TABLE products; --',
+      '.hidden',
+      'r'.repeat(129),
+      'ren id',
+    ];
     for (const id of hostile) {
-      const paths = [`/products/${sku}/renames/${encodeURIComponent(id)}/revert`, `/reservations/${encodeURIComponent(id)}/release`, `/reservations/${encodeURIComponent(id)}/commit`];
+      const paths = [
+        `/products/${sku}/renames/${encodeURIComponent(id)}/revert`,
+        `/reservations/${encodeURIComponent(id)}/release`,
+        `/reservations/${encodeURIComponent(id)}/commit`,
+      ];
       for (const path of paths) {
         const res = await api().post(path).send({});
-        expect({ path, status: res.status, code: res.body?.error?.code }).toEqual({ path, status: 400, code: 'VALIDATION_FAILED' });
+        expect({ path, status: res.status, code: res.body?.error?.code }).toEqual({
+          path,
+          status: 400,
+          code: 'VALIDATION_FAILED',
+        });
       }
     }
     expect(await fingerprint(inventory())).toEqual(before);
@@ -774,8 +959,18 @@ describe('bad input', () => {
     const sku = await product({ name: 'Kept', available: 10 });
     const before = await fingerprint(inventory());
     for (const name of ['Mug\u0000', 'Mug\r\nX: 1', 'Mug \u202eevil', 'Mug\ud800']) {
-      expectError(await operator().put(`/products/${sku}`).send({ name, priceCents: 1, available: 1 }), 400, 'VALIDATION_FAILED');
-      expectError(await api().post(`/products/${sku}/rename`).send({ renameId: uniqueId('ren'), name }), 400, 'VALIDATION_FAILED');
+      expectError(
+        await operator().put(`/products/${sku}`).send({ name, priceCents: 1, available: 1 }),
+        400,
+        'VALIDATION_FAILED',
+      );
+      expectError(
+        await api()
+          .post(`/products/${sku}/rename`)
+          .send({ renameId: uniqueId('ren'), name }),
+        400,
+        'VALIDATION_FAILED',
+      );
     }
     expect(await fingerprint(inventory())).toEqual(before);
     expect(await productRow(sku)).toMatchObject({ name: 'Kept', available: 10 });
@@ -793,9 +988,23 @@ describe('bad input', () => {
     const orderId = uniqueId('ord');
     expect((await reserve(orderId, [{ sku, quantity: 2 }])).status).toBe(201);
     const before = await fingerprint(inventory());
-    expectError(await api().post(`/reservations/${orderId}/release`).set('Content-Type', 'application/json').send('{'), 400, 'INVALID_JSON');
-    expectError(await api().post(`/reservations/${orderId}/release`).send({ pad: 'x'.repeat(70 * 1024) }), 413, 'PAYLOAD_TOO_LARGE');
-    expectError(await api().post(`/reservations/${orderId}/release`).set('Idempotency-Key', 'k'.repeat(300)), 400, 'VALIDATION_FAILED');
+    expectError(
+      await api().post(`/reservations/${orderId}/release`).set('Content-Type', 'application/json').send('{'),
+      400,
+      'INVALID_JSON',
+    );
+    expectError(
+      await api()
+        .post(`/reservations/${orderId}/release`)
+        .send({ pad: 'x'.repeat(70 * 1024) }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
+    expectError(
+      await api().post(`/reservations/${orderId}/release`).set('Idempotency-Key', 'k'.repeat(300)),
+      400,
+      'VALIDATION_FAILED',
+    );
     expect(await fingerprint(inventory())).toEqual(before);
     expect(await productRow(sku)).toMatchObject({ available: 8, reserved: 2 });
   });
@@ -807,8 +1016,16 @@ describe('bad input', () => {
     expect((await reserve(orderId, [{ sku, quantity: 2 }])).status).toBe(201);
     expect((await api().post(`/products/${sku}/rename`).send({ renameId, name: 'New' })).status).toBe(200);
     const before = await fingerprint(inventory());
-    expectError(await api().post(`/reservations/${orderId}/commit`).set('Idempotency-Key', 'k'.repeat(300)), 400, 'VALIDATION_FAILED');
-    expectError(await api().post(`/products/${sku}/renames/${renameId}/revert`).set('Idempotency-Key', 'k'.repeat(300)), 400, 'VALIDATION_FAILED');
+    expectError(
+      await api().post(`/reservations/${orderId}/commit`).set('Idempotency-Key', 'k'.repeat(300)),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expectError(
+      await api().post(`/products/${sku}/renames/${renameId}/revert`).set('Idempotency-Key', 'k'.repeat(300)),
+      400,
+      'VALIDATION_FAILED',
+    );
     expect(await fingerprint(inventory())).toEqual(before);
     expect(await productRow(sku)).toMatchObject({ name: 'New', reserved: 2, committed: 0 });
   });

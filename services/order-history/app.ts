@@ -46,7 +46,8 @@ export function createOrderHistoryApp(deps: OrderHistoryDeps) {
       const orderId = parse(orderIdSchema, req.params.orderId, 'order ID');
       const [row] = await db.select().from(orderHistory).where(eq(orderHistory.orderId, orderId));
       // A row with only its payment or shipment (the order's events have not arrived yet) is not an order yet.
-      if (!row || row.orderStatus === null) throw new AppError(404, OrderHistoryErrors.ORDER_NOT_FOUND, `No order ${orderId} in the order history (yet)`);
+      if (!row || row.orderStatus === null)
+        throw new AppError(404, OrderHistoryErrors.ORDER_NOT_FOUND, `No order ${orderId} in the order history (yet)`);
       res.json(toEntry(row));
     });
   });

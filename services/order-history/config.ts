@@ -11,7 +11,10 @@ export const orderHistoryConfigSchema = z
      * Prefix of its durable consumers' names (`<prefix>-orders`, `-payments`, `-shipping`). A new
      * prefix with a new database is a second copy built from the start of the streams.
      */
-    ORDER_HISTORY_CONSUMER: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _ only (1-40)').default('order-history'),
+    ORDER_HISTORY_CONSUMER: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _ only (1-40)')
+      .default('order-history'),
   })
   .superRefine(requireAdminTokenForFaults);
 export type OrderHistoryConfig = z.infer<typeof orderHistoryConfigSchema>;

@@ -45,7 +45,14 @@ async function applyOrderEvent(tx: Tx<Schema>, e: EventEnvelope): Promise<ApplyO
       customerId: p.customerId,
       orderStatus: p.status,
       totalCents: p.totalCents,
-      lines: JSON.stringify(p.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, productName: l.productName, unitPriceCents: l.unitPriceCents }))),
+      lines: JSON.stringify(
+        p.lines.map((l) => ({
+          sku: l.sku,
+          quantity: l.quantity,
+          productName: l.productName,
+          unitPriceCents: l.unitPriceCents,
+        })),
+      ),
       orderVersion: e.version,
       orderedAt: e.type === 'OrderCreated' || !row.orderedAt ? occurredAt : row.orderedAt,
     })
@@ -54,7 +61,8 @@ async function applyOrderEvent(tx: Tx<Schema>, e: EventEnvelope): Promise<ApplyO
 }
 
 async function applyPaymentEvent(tx: Tx<Schema>, e: EventEnvelope): Promise<ApplyOutcome> {
-  if (!isEvent(e, 'PaymentCaptured') && !isEvent(e, 'PaymentDeclined') && !isEvent(e, 'PaymentRefunded')) return 'ignored';
+  if (!isEvent(e, 'PaymentCaptured') && !isEvent(e, 'PaymentDeclined') && !isEvent(e, 'PaymentRefunded'))
+    return 'ignored';
   const row = await lockRow(tx, e.aggregateId);
   if (row.paymentVersion >= e.version) return 'stale';
   await tx
@@ -65,7 +73,8 @@ async function applyPaymentEvent(tx: Tx<Schema>, e: EventEnvelope): Promise<Appl
 }
 
 async function applyShipmentEvent(tx: Tx<Schema>, e: EventEnvelope): Promise<ApplyOutcome> {
-  if (!isEvent(e, 'ShipmentScheduled') && !isEvent(e, 'ShipmentCancelled') && !isEvent(e, 'ShipmentDispatched')) return 'ignored';
+  if (!isEvent(e, 'ShipmentScheduled') && !isEvent(e, 'ShipmentCancelled') && !isEvent(e, 'ShipmentDispatched'))
+    return 'ignored';
   const row = await lockRow(tx, e.aggregateId);
   if (row.shipmentVersion >= e.version) return 'stale';
   await tx
@@ -88,7 +97,11 @@ export function orderHistoryConsumers(prefix: string): EventConsumerSpec<Schema>
  * Empties the read model and deletes its durable consumers, so the next start rebuilds it from the
  * first event of each stream. Run it with the service stopped (`npm run order-history:rebuild`).
  */
-export async function rebuildOrderHistory(opts: { db: Db<Schema>; natsUrl: string; prefix: string }): Promise<{ deletedConsumers: string[] }> {
+export async function rebuildOrderHistory(opts: {
+  db: Db<Schema>;
+  natsUrl: string;
+  prefix: string;
+}): Promise<{ deletedConsumers: string[] }> {
   const nc = await connectBroker(opts.natsUrl, 'order-history-rebuild');
   const deletedConsumers: string[] = [];
   try {

@@ -18,8 +18,14 @@ async function main(): Promise<void> {
     poolSize: 2,
   });
   try {
-    const result = await rebuildOrderHistory({ db: database.db, natsUrl: config.NATS_URL, prefix: config.ORDER_HISTORY_CONSUMER });
-    console.log(`order history emptied; consumers deleted: ${result.deletedConsumers.join(', ') || 'none'}. Start the service to rebuild it from the streams.`);
+    const result = await rebuildOrderHistory({
+      db: database.db,
+      natsUrl: config.NATS_URL,
+      prefix: config.ORDER_HISTORY_CONSUMER,
+    });
+    console.log(
+      `order history emptied; consumers deleted: ${result.deletedConsumers.join(', ') || 'none'}. Start the service to rebuild it from the streams.`,
+    );
   } finally {
     await database.close();
   }

@@ -94,19 +94,30 @@ export function createOrdersApp(deps: OrdersDeps) {
           const row = await lockOrder(tx, body.orderId);
           if (row.status !== 'NEW') {
             if (row.tombstone) {
-              return rejection(409, OrdersErrors.ORDER_CANCELLED, `Order ${body.orderId} was cancelled before it was created`);
+              return rejection(
+                409,
+                OrdersErrors.ORDER_CANCELLED,
+                `Order ${body.orderId} was cancelled before it was created`,
+              );
             }
             const existing = (await loadOrder(tx, body.orderId))!;
             const same =
               existing.customerId === body.customerId &&
               JSON.stringify(existing.lines.map((l) => [l.sku, l.quantity])) ===
-                JSON.stringify([...body.lines].sort((a, b) => a.sku.localeCompare(b.sku)).map((l) => [l.sku, l.quantity]));
+                JSON.stringify(
+                  [...body.lines].sort((a, b) => a.sku.localeCompare(b.sku)).map((l) => [l.sku, l.quantity]),
+                );
             return same
               ? { status: 200, body: existing }
               : rejection(409, OrdersErrors.ORDER_EXISTS, `Order ${body.orderId} already exists with other content`);
           }
-          await tx.update(orders).set({ status: 'PENDING', customerId: body.customerId }).where(eq(orders.orderId, body.orderId));
-          await tx.insert(orderLines).values(body.lines.map((l) => ({ orderId: body.orderId, sku: l.sku, quantity: l.quantity })));
+          await tx
+            .update(orders)
+            .set({ status: 'PENDING', customerId: body.customerId })
+            .where(eq(orders.orderId, body.orderId));
+          await tx
+            .insert(orderLines)
+            .values(body.lines.map((l) => ({ orderId: body.orderId, sku: l.sku, quantity: l.quantity })));
           await recordOrderEvent(tx, 'OrderCreated', body.orderId);
           return { status: 201, body: (await loadOrder(tx, body.orderId))! };
         };
@@ -139,7 +150,11 @@ export function createOrdersApp(deps: OrdersDeps) {
             total += g.unitPriceCents * line.quantity;
             await tx
               .update(orderLines)
-              .set({ productName: name, nameVersion: useKnown ? known.version : g.nameVersion, unitPriceCents: g.unitPriceCents })
+              .set({
+                productName: name,
+                nameVersion: useKnown ? known.version : g.nameVersion,
+                unitPriceCents: g.unitPriceCents,
+              })
               .where(and(eq(orderLines.orderId, orderId), eq(orderLines.sku, line.sku)));
           }
           await tx.update(orders).set({ status: 'CONFIRMED', totalCents: total }).where(eq(orders.orderId, orderId));
@@ -164,7 +179,10 @@ export function createOrdersApp(deps: OrdersDeps) {
               .set({ status: 'CANCELLED', tombstone: true, cancelReason: body.reason ?? null })
               .where(eq(orders.orderId, orderId));
           } else if (row.status === 'PENDING') {
-            await tx.update(orders).set({ status: 'CANCELLED', cancelReason: body.reason ?? null }).where(eq(orders.orderId, orderId));
+            await tx
+              .update(orders)
+              .set({ status: 'CANCELLED', cancelReason: body.reason ?? null })
+              .where(eq(orders.orderId, orderId));
             await recordOrderEvent(tx, 'OrderCancelled', orderId);
           } else if (row.status === 'CONFIRMED' || row.status === 'CANCELLING') {
             // A confirmed order is cancelled by its customer's CancelOrder saga, never by this compensation.
@@ -189,14 +207,23 @@ export function createOrdersApp(deps: OrdersDeps) {
         return async (tx): Promise<Reply> => {
           const row = await lockExistingOrder(tx, orderId);
           if (!row || row.tombstone) return rejection(404, OrdersErrors.ORDER_NOT_FOUND, `No order ${orderId}`);
-          if (row.status === 'CANCELLING' && row.cancellationId === cancellationId) return { status: 200, body: (await loadOrder(tx, orderId))! };
+          if (row.status === 'CANCELLING' && row.cancellationId === cancellationId)
+            return { status: 200, body: (await loadOrder(tx, orderId))! };
           if (row.status !== 'CONFIRMED') return illegal(orderId, row.status, 'CANCELLING');
           if (row.cancellationReverted && row.cancellationId === cancellationId) {
-            return rejection(409, OrdersErrors.CANCELLATION_REVERTED, `Cancellation ${cancellationId} of order ${orderId} was reverted before it arrived`, {
-              cancellationId,
-            });
+            return rejection(
+              409,
+              OrdersErrors.CANCELLATION_REVERTED,
+              `Cancellation ${cancellationId} of order ${orderId} was reverted before it arrived`,
+              {
+                cancellationId,
+              },
+            );
           }
-          await tx.update(orders).set({ status: 'CANCELLING', cancellationId, cancellationReverted: false }).where(eq(orders.orderId, orderId));
+          await tx
+            .update(orders)
+            .set({ status: 'CANCELLING', cancellationId, cancellationReverted: false })
+            .where(eq(orders.orderId, orderId));
           await recordOrderEvent(tx, 'OrderCancellationStarted', orderId);
           return { status: 200, body: (await loadOrder(tx, orderId))! };
         };
@@ -218,13 +245,24 @@ export function createOrdersApp(deps: OrdersDeps) {
           const row = await lockExistingOrder(tx, orderId);
           let reverted = false;
           if (row?.status === 'CANCELLING' && row.cancellationId === cancellationId) {
-            await tx.update(orders).set({ status: 'CONFIRMED', cancellationReverted: true }).where(eq(orders.orderId, orderId));
+            await tx
+              .update(orders)
+              .set({ status: 'CONFIRMED', cancellationReverted: true })
+              .where(eq(orders.orderId, orderId));
             await recordOrderEvent(tx, 'OrderCancellationReverted', orderId);
             reverted = true;
           } else if (row?.status === 'CONFIRMED') {
-            await tx.update(orders).set({ cancellationId, cancellationReverted: true }).where(eq(orders.orderId, orderId));
+            await tx
+              .update(orders)
+              .set({ cancellationId, cancellationReverted: true })
+              .where(eq(orders.orderId, orderId));
           }
-          const result: CancellationRevertResult = { orderId, cancellationId, reverted, status: reverted ? 'CONFIRMED' : ((row?.status as Order['status'] | undefined) ?? null) };
+          const result: CancellationRevertResult = {
+            orderId,
+            cancellationId,
+            reverted,
+            status: reverted ? 'CONFIRMED' : ((row?.status as Order['status'] | undefined) ?? null),
+          };
           return { status: 200, body: result };
         };
       }),
@@ -243,14 +281,23 @@ export function createOrdersApp(deps: OrdersDeps) {
         return async (tx): Promise<Reply> => {
           const row = await lockExistingOrder(tx, orderId);
           if (!row || row.tombstone) return rejection(404, OrdersErrors.ORDER_NOT_FOUND, `No order ${orderId}`);
-          if (row.cancellationId === body.cancellationId && row.status === 'CANCELLED') return { status: 200, body: (await loadOrder(tx, orderId))! };
+          if (row.cancellationId === body.cancellationId && row.status === 'CANCELLED')
+            return { status: 200, body: (await loadOrder(tx, orderId))! };
           if (row.status !== 'CANCELLING' || row.cancellationId !== body.cancellationId) {
-            return rejection(409, OrdersErrors.ILLEGAL_TRANSITION, `Order ${orderId} is ${row.status}${row.status === 'CANCELLING' ? ` by another cancellation` : ''}; cancellation ${body.cancellationId} cannot complete`, {
-              from: row.status,
-              to: 'CANCELLED',
-            });
+            return rejection(
+              409,
+              OrdersErrors.ILLEGAL_TRANSITION,
+              `Order ${orderId} is ${row.status}${row.status === 'CANCELLING' ? ` by another cancellation` : ''}; cancellation ${body.cancellationId} cannot complete`,
+              {
+                from: row.status,
+                to: 'CANCELLED',
+              },
+            );
           }
-          await tx.update(orders).set({ status: 'CANCELLED', cancelReason: body.reason ?? null }).where(eq(orders.orderId, orderId));
+          await tx
+            .update(orders)
+            .set({ status: 'CANCELLED', cancelReason: body.reason ?? null })
+            .where(eq(orders.orderId, orderId));
           await recordOrderEvent(tx, 'OrderCancelled', orderId);
           return { status: 200, body: (await loadOrder(tx, orderId))! };
         };
@@ -271,12 +318,20 @@ export function createOrdersApp(deps: OrdersDeps) {
         const name = copiedNameSchema.safeParse(body.name);
         return async (tx): Promise<Reply> => {
           if (!name.success) {
-            return rejection(422, OrdersErrors.INVALID_PRODUCT_NAME, 'Product names held by orders must be 1-100 characters', {
-              length: body.name.length,
-            });
+            return rejection(
+              422,
+              OrdersErrors.INVALID_PRODUCT_NAME,
+              'Product names held by orders must be 1-100 characters',
+              {
+                length: body.name.length,
+              },
+            );
           }
           // The same rule as the ProductRenamed consumer's (product-name-copies.ts): both keep these copies.
-          const result: ProductNameCopyResult = { sku, ...(await applyProductNameCopy(tx, sku, name.data, body.version)) };
+          const result: ProductNameCopyResult = {
+            sku,
+            ...(await applyProductNameCopy(tx, sku, name.data, body.version)),
+          };
           return { status: 200, body: result };
         };
       }),

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { mysqlServiceEnv, parseConfig, port, requireAdminTokenForFaults } from '../../lib/config';
 
-export const ordersConfigSchema = z.object({
-  ...mysqlServiceEnv,
-  ORDERS_PORT: port(3001),
-}).superRefine(requireAdminTokenForFaults);
+export const ordersConfigSchema = z
+  .object({
+    ...mysqlServiceEnv,
+    ORDERS_PORT: port(3001),
+  })
+  .superRefine(requireAdminTokenForFaults);
 export type OrdersConfig = z.infer<typeof ordersConfigSchema>;
 
 /** The orders service's configuration; the only place it reads `process.env`. */

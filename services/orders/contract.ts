@@ -44,7 +44,10 @@ export const cancellationIdSchema = idSchema('cancellationId', 128);
 /** Marks a CONFIRMED order CANCELLING, and reverts that mark. */
 export const cancellationBody = z.strictObject({ cancellationId: cancellationIdSchema });
 /** Ends a cancellation: CANCELLING → CANCELLED, with the customer's reason. */
-export const completeCancellationBody = z.strictObject({ cancellationId: cancellationIdSchema, reason: z.string().max(255).optional() });
+export const completeCancellationBody = z.strictObject({
+  cancellationId: cancellationIdSchema,
+  reason: z.string().max(255).optional(),
+});
 
 export const productNameCopyBody = z.strictObject({
   name: z.string(),
@@ -63,7 +66,13 @@ export interface Order {
   cancelReason: string | null;
   /** The cancellation (CancelOrder saga) that marked this order CANCELLING, or last reverted that mark. */
   cancellationId: string | null;
-  lines: { sku: string; quantity: number; productName: string | null; nameVersion: number; unitPriceCents: number | null }[];
+  lines: {
+    sku: string;
+    quantity: number;
+    productName: string | null;
+    nameVersion: number;
+    unitPriceCents: number | null;
+  }[];
 }
 
 /** What reverting a cancellation answers: it is a no-op (`reverted: false`) unless that cancellation holds the order CANCELLING. */

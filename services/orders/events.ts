@@ -27,7 +27,13 @@ export async function recordOrderEvent(
     customerId: row.customerId,
     status: row.status,
     totalCents: row.totalCents,
-    lines: lines.map((l) => ({ sku: l.sku, quantity: l.quantity, productName: l.productName, nameVersion: l.nameVersion, unitPriceCents: l.unitPriceCents })),
+    lines: lines.map((l) => ({
+      sku: l.sku,
+      quantity: l.quantity,
+      productName: l.productName,
+      nameVersion: l.nameVersion,
+      unitPriceCents: l.unitPriceCents,
+    })),
   };
   if (type === 'OrderCancelled') await recordEvent(tx, type, orderId, { ...state, reason: row.cancelReason });
   else await recordEvent(tx, type, orderId, state);

@@ -13,22 +13,34 @@ const api = () => stack.orders.as('worker');
 const orders = () => stack.orders;
 
 async function orderRow(orderId: string) {
-  const [row] = await orders().query<{ status: string; customer_id: string | null; tombstone: number; total_cents: number | null; cancel_reason: string | null }>(
-    'SELECT status, customer_id, tombstone, total_cents, cancel_reason FROM orders WHERE order_id = ?',
-    [orderId],
-  );
+  const [row] = await orders().query<{
+    status: string;
+    customer_id: string | null;
+    tombstone: number;
+    total_cents: number | null;
+    cancel_reason: string | null;
+  }>('SELECT status, customer_id, tombstone, total_cents, cancel_reason FROM orders WHERE order_id = ?', [orderId]);
   return row;
 }
 
 async function lineRows(orderId: string) {
-  return orders().query<{ sku: string; quantity: number; product_name: string | null; name_version: number; unit_price_cents: number | null }>(
+  return orders().query<{
+    sku: string;
+    quantity: number;
+    product_name: string | null;
+    name_version: number;
+    unit_price_cents: number | null;
+  }>(
     'SELECT sku, quantity, product_name, name_version, unit_price_cents FROM order_lines WHERE order_id = ? ORDER BY sku',
     [orderId],
   );
 }
 
 async function nameRow(sku: string) {
-  const [row] = await orders().query<{ name: string; version: number }>('SELECT name, version FROM product_names WHERE sku = ?', [sku]);
+  const [row] = await orders().query<{ name: string; version: number }>(
+    'SELECT name, version FROM product_names WHERE sku = ?',
+    [sku],
+  );
   return row;
 }
 
@@ -100,7 +112,13 @@ describe('creating orders', () => {
         { sku: b, quantity: 1, productName: null, nameVersion: 0, unitPriceCents: null },
       ]),
     });
-    expect(await orderRow(orderId)).toEqual({ status: 'PENDING', customer_id: 'cust-1', tombstone: 0, total_cents: null, cancel_reason: null });
+    expect(await orderRow(orderId)).toEqual({
+      status: 'PENDING',
+      customer_id: 'cust-1',
+      tombstone: 0,
+      total_cents: null,
+      cancel_reason: null,
+    });
     expect((await lineRows(orderId)).map((l) => [l.sku, l.quantity])).toEqual(
       [
         [a, 2],
@@ -195,7 +213,9 @@ describe('confirming and cancelling', () => {
     const again = await confirm(orderId, [{ sku, productName: 'Second', nameVersion: 2, unitPriceCents: 999 }]);
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ status: 'CONFIRMED', totalCents: 1000 });
-    expect(await lineRows(orderId)).toEqual([{ sku, quantity: 2, product_name: 'First', name_version: 1, unit_price_cents: 500 }]);
+    expect(await lineRows(orderId)).toEqual([
+      { sku, quantity: 2, product_name: 'First', name_version: 1, unit_price_cents: 500 },
+    ]);
   });
 
   it('when the confirmation lines do not match the order, then 422 LINES_MISMATCH and the order stays PENDING', async () => {
@@ -205,14 +225,22 @@ describe('confirming and cancelling', () => {
       { sku: skus[0]!, productName: 'A', nameVersion: 1, unitPriceCents: 1 },
     ]);
     expectError(res, 422, 'LINES_MISMATCH');
-    expectError(await confirm(orderId, [{ sku: skus[0]!, productName: 'A', nameVersion: 1, unitPriceCents: 1 }]), 422, 'LINES_MISMATCH');
+    expectError(
+      await confirm(orderId, [{ sku: skus[0]!, productName: 'A', nameVersion: 1, unitPriceCents: 1 }]),
+      422,
+      'LINES_MISMATCH',
+    );
     expect(await orderRow(orderId)).toMatchObject({ status: 'PENDING', total_cents: null });
     for (const l of await lineRows(orderId)) expect(l).toMatchObject({ product_name: null, unit_price_cents: null });
   });
 
   it('when an unknown order is confirmed, then 404 ORDER_NOT_FOUND and no row is created', async () => {
     const orderId = uniqueId('ord');
-    expectError(await confirm(orderId, [{ sku: 'S1', productName: 'A', nameVersion: 1, unitPriceCents: 1 }]), 404, 'ORDER_NOT_FOUND');
+    expectError(
+      await confirm(orderId, [{ sku: 'S1', productName: 'A', nameVersion: 1, unitPriceCents: 1 }]),
+      404,
+      'ORDER_NOT_FOUND',
+    );
     expect(await orderRow(orderId)).toBeUndefined();
   });
 
@@ -221,7 +249,12 @@ describe('confirming and cancelling', () => {
     const res = await api().post(`/orders/${orderId}/cancel`).send({ reason: 'card declined' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ orderId, status: 'CANCELLED', tombstone: false, cancelReason: 'card declined' });
-    expect(await orderRow(orderId)).toMatchObject({ status: 'CANCELLED', tombstone: 0, cancel_reason: 'card declined', customer_id: 'cust-1' });
+    expect(await orderRow(orderId)).toMatchObject({
+      status: 'CANCELLED',
+      tombstone: 0,
+      cancel_reason: 'card declined',
+      customer_id: 'cust-1',
+    });
 
     const again = await api().post(`/orders/${orderId}/cancel`).send({ reason: 'another reason' });
     expect(again.status).toBe(200);
@@ -260,11 +293,23 @@ describe('confirming and cancelling', () => {
       cancellationId: null,
       lines: [],
     });
-    expect(await orderRow(orderId)).toEqual({ status: 'CANCELLED', customer_id: null, tombstone: 1, total_cents: null, cancel_reason: 'saga compensated' });
+    expect(await orderRow(orderId)).toEqual({
+      status: 'CANCELLED',
+      customer_id: null,
+      tombstone: 1,
+      total_cents: null,
+      cancel_reason: 'saga compensated',
+    });
 
     const late = await create(orderId, [{ sku: uniqueId('SKU'), quantity: 1 }]);
     expectError(late, 409, 'ORDER_CANCELLED');
-    expect(await orderRow(orderId)).toEqual({ status: 'CANCELLED', customer_id: null, tombstone: 1, total_cents: null, cancel_reason: 'saga compensated' });
+    expect(await orderRow(orderId)).toEqual({
+      status: 'CANCELLED',
+      customer_id: null,
+      tombstone: 1,
+      total_cents: null,
+      cancel_reason: 'saga compensated',
+    });
     expect(await lineRows(orderId)).toEqual([]);
   });
 
@@ -277,20 +322,31 @@ describe('confirming and cancelling', () => {
 });
 
 describe("a customer's cancellation (CancelOrder)", () => {
-  const mark = (orderId: string, cancellationId: string) => api().post(`/orders/${orderId}/cancellation`).send({ cancellationId });
-  const revert = (orderId: string, cancellationId: string) => api().post(`/orders/${orderId}/cancellation/revert`).send({ cancellationId });
+  const mark = (orderId: string, cancellationId: string) =>
+    api().post(`/orders/${orderId}/cancellation`).send({ cancellationId });
+  const revert = (orderId: string, cancellationId: string) =>
+    api().post(`/orders/${orderId}/cancellation/revert`).send({ cancellationId });
   const complete = (orderId: string, cancellationId: string, reason?: string) =>
-    api().post(`/orders/${orderId}/cancellation/complete`).send({ cancellationId, ...(reason ? { reason } : {}) });
+    api()
+      .post(`/orders/${orderId}/cancellation/complete`)
+      .send({ cancellationId, ...(reason ? { reason } : {}) });
   /** The order's events in the outbox, in the order they were written. */
   const events = async (orderId: string) =>
-    (await orders().query<{ type: string; status: string }>("SELECT type, JSON_UNQUOTE(JSON_EXTRACT(body, '$.payload.status')) AS status FROM outbox WHERE aggregate_id = ? ORDER BY seq", [orderId])).map(
-      (e) => `${e.type}:${e.status}`,
-    );
+    (
+      await orders().query<{ type: string; status: string }>(
+        "SELECT type, JSON_UNQUOTE(JSON_EXTRACT(body, '$.payload.status')) AS status FROM outbox WHERE aggregate_id = ? ORDER BY seq",
+        [orderId],
+      )
+    ).map((e) => `${e.type}:${e.status}`);
   const cancellationRow = async (orderId: string) => {
-    const [row] = await orders().query<{ status: string; cancellation_id: string | null; cancellation_reverted: number; cancel_reason: string | null }>(
-      'SELECT status, cancellation_id, cancellation_reverted, cancel_reason FROM orders WHERE order_id = ?',
-      [orderId],
-    );
+    const [row] = await orders().query<{
+      status: string;
+      cancellation_id: string | null;
+      cancellation_reverted: number;
+      cancel_reason: string | null;
+    }>('SELECT status, cancellation_id, cancellation_reverted, cancel_reason FROM orders WHERE order_id = ?', [
+      orderId,
+    ]);
     return row;
   };
 
@@ -299,8 +355,19 @@ describe("a customer's cancellation (CancelOrder)", () => {
     const cid = `cancel-${orderId}`;
     const marked = await mark(orderId, cid);
     expect(marked.status).toBe(200);
-    expect(marked.body).toMatchObject({ orderId, status: 'CANCELLING', cancellationId: cid, cancelReason: null, totalCents: 1000 });
-    expect(await cancellationRow(orderId)).toEqual({ status: 'CANCELLING', cancellation_id: cid, cancellation_reverted: 0, cancel_reason: null });
+    expect(marked.body).toMatchObject({
+      orderId,
+      status: 'CANCELLING',
+      cancellationId: cid,
+      cancelReason: null,
+      totalCents: 1000,
+    });
+    expect(await cancellationRow(orderId)).toEqual({
+      status: 'CANCELLING',
+      cancellation_id: cid,
+      cancellation_reverted: 0,
+      cancel_reason: null,
+    });
 
     const again = await mark(orderId, cid);
     expect(again.status).toBe(200);
@@ -308,13 +375,29 @@ describe("a customer's cancellation (CancelOrder)", () => {
 
     const done = await complete(orderId, cid, 'changed my mind');
     expect(done.status).toBe(200);
-    expect(done.body).toMatchObject({ orderId, status: 'CANCELLED', cancellationId: cid, cancelReason: 'changed my mind', tombstone: false });
-    expect(await cancellationRow(orderId)).toEqual({ status: 'CANCELLED', cancellation_id: cid, cancellation_reverted: 0, cancel_reason: 'changed my mind' });
+    expect(done.body).toMatchObject({
+      orderId,
+      status: 'CANCELLED',
+      cancellationId: cid,
+      cancelReason: 'changed my mind',
+      tombstone: false,
+    });
+    expect(await cancellationRow(orderId)).toEqual({
+      status: 'CANCELLED',
+      cancellation_id: cid,
+      cancellation_reverted: 0,
+      cancel_reason: 'changed my mind',
+    });
     // a repeat of the last step by the same cancellation answers the order again, and changes nothing
     expect((await complete(orderId, cid, 'another reason')).body).toEqual(done.body);
     expect(await cancellationRow(orderId)).toMatchObject({ status: 'CANCELLED', cancel_reason: 'changed my mind' });
     // each change is an event, written by its own transaction; the repeats wrote none
-    expect(await events(orderId)).toEqual(['OrderCreated:PENDING', 'OrderConfirmed:CONFIRMED', 'OrderCancellationStarted:CANCELLING', 'OrderCancelled:CANCELLED']);
+    expect(await events(orderId)).toEqual([
+      'OrderCreated:PENDING',
+      'OrderConfirmed:CONFIRMED',
+      'OrderCancellationStarted:CANCELLING',
+      'OrderCancelled:CANCELLED',
+    ]);
   });
 
   it('when a CANCELLING order is reverted by its cancellation, then it is CONFIRMED again and a second revert is a no-op', async () => {
@@ -324,20 +407,45 @@ describe("a customer's cancellation (CancelOrder)", () => {
     const res = await revert(orderId, cid);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ orderId, cancellationId: cid, reverted: true, status: 'CONFIRMED' });
-    expect(await cancellationRow(orderId)).toEqual({ status: 'CONFIRMED', cancellation_id: cid, cancellation_reverted: 1, cancel_reason: null });
-    expect((await revert(orderId, cid)).body).toEqual({ orderId, cancellationId: cid, reverted: false, status: 'CONFIRMED' });
+    expect(await cancellationRow(orderId)).toEqual({
+      status: 'CONFIRMED',
+      cancellation_id: cid,
+      cancellation_reverted: 1,
+      cancel_reason: null,
+    });
+    expect((await revert(orderId, cid)).body).toEqual({
+      orderId,
+      cancellationId: cid,
+      reverted: false,
+      status: 'CONFIRMED',
+    });
     expect(await cancellationRow(orderId)).toMatchObject({ status: 'CONFIRMED' });
     expect(await orderRow(orderId)).toMatchObject({ status: 'CONFIRMED', total_cents: 1000 });
-    expect(await events(orderId)).toEqual(['OrderCreated:PENDING', 'OrderConfirmed:CONFIRMED', 'OrderCancellationStarted:CANCELLING', 'OrderCancellationReverted:CONFIRMED']);
+    expect(await events(orderId)).toEqual([
+      'OrderCreated:PENDING',
+      'OrderConfirmed:CONFIRMED',
+      'OrderCancellationStarted:CANCELLING',
+      'OrderCancellationReverted:CONFIRMED',
+    ]);
   });
 
   it('when the revert arrives before its mark, then the late mark is 409 CANCELLATION_REVERTED and the order stays CONFIRMED', async () => {
     const { orderId } = await confirmedOrder();
     const cid = `cancel-${orderId}`;
-    expect((await revert(orderId, cid)).body).toEqual({ orderId, cancellationId: cid, reverted: false, status: 'CONFIRMED' });
+    expect((await revert(orderId, cid)).body).toEqual({
+      orderId,
+      cancellationId: cid,
+      reverted: false,
+      status: 'CONFIRMED',
+    });
     const late = await mark(orderId, cid);
     expectError(late, 409, 'CANCELLATION_REVERTED');
-    expect(await cancellationRow(orderId)).toEqual({ status: 'CONFIRMED', cancellation_id: cid, cancellation_reverted: 1, cancel_reason: null });
+    expect(await cancellationRow(orderId)).toEqual({
+      status: 'CONFIRMED',
+      cancellation_id: cid,
+      cancellation_reverted: 1,
+      cancel_reason: null,
+    });
     // another cancellation of the same order is not blocked by that tombstone
     expect((await mark(orderId, `${cid}-2`)).body).toMatchObject({ status: 'CANCELLING', cancellationId: `${cid}-2` });
   });
@@ -348,9 +456,19 @@ describe("a customer's cancellation (CancelOrder)", () => {
     const other = await mark(orderId, 'cancel-b');
     expectError(other, 409, 'ILLEGAL_TRANSITION');
     expect(other.body.error.details).toEqual({ from: 'CANCELLING', to: 'CANCELLING' });
-    expect((await revert(orderId, 'cancel-b')).body).toEqual({ orderId, cancellationId: 'cancel-b', reverted: false, status: 'CANCELLING' });
+    expect((await revert(orderId, 'cancel-b')).body).toEqual({
+      orderId,
+      cancellationId: 'cancel-b',
+      reverted: false,
+      status: 'CANCELLING',
+    });
     expectError(await complete(orderId, 'cancel-b'), 409, 'ILLEGAL_TRANSITION');
-    expect(await cancellationRow(orderId)).toEqual({ status: 'CANCELLING', cancellation_id: 'cancel-a', cancellation_reverted: 0, cancel_reason: null });
+    expect(await cancellationRow(orderId)).toEqual({
+      status: 'CANCELLING',
+      cancellation_id: 'cancel-a',
+      cancellation_reverted: 0,
+      cancel_reason: null,
+    });
   });
 
   it('when an unknown, PENDING, CANCELLED or tombstone order is marked, then 404 or 409 ILLEGAL_TRANSITION and nothing changes', async () => {
@@ -376,7 +494,12 @@ describe("a customer's cancellation (CancelOrder)", () => {
     expectError(await complete(unknown, 'c-2'), 404, 'ORDER_NOT_FOUND');
     expectError(await complete(pending, 'c-2'), 409, 'ILLEGAL_TRANSITION');
     // the reverts of those marks are no-ops, and create no row for the unknown order
-    expect((await revert(unknown, 'c-2')).body).toEqual({ orderId: unknown, cancellationId: 'c-2', reverted: false, status: null });
+    expect((await revert(unknown, 'c-2')).body).toEqual({
+      orderId: unknown,
+      cancellationId: 'c-2',
+      reverted: false,
+      status: null,
+    });
     expect((await revert(pending, 'c-2')).body).toMatchObject({ reverted: false, status: 'PENDING' });
     expect((await revert(cancelled, 'c-2')).body).toMatchObject({ reverted: false, status: 'CANCELLED' });
     expect(await fingerprint(orders())).toEqual(before);
@@ -389,7 +512,11 @@ describe("a customer's cancellation (CancelOrder)", () => {
     const cancel = await api().post(`/orders/${orderId}/cancel`).send({});
     expectError(cancel, 409, 'ILLEGAL_TRANSITION');
     expect(cancel.body.error.details).toEqual({ from: 'CANCELLING', to: 'CANCELLED' });
-    expectError(await confirm(orderId, [{ sku, productName: 'Widget', nameVersion: 1, unitPriceCents: 500 }]), 409, 'ILLEGAL_TRANSITION');
+    expectError(
+      await confirm(orderId, [{ sku, productName: 'Widget', nameVersion: 1, unitPriceCents: 500 }]),
+      409,
+      'ILLEGAL_TRANSITION',
+    );
     expect(await cancellationRow(orderId)).toMatchObject({ status: 'CANCELLING', cancellation_id: 'c-x' });
   });
 
@@ -397,10 +524,19 @@ describe("a customer's cancellation (CancelOrder)", () => {
     const { orderId } = await confirmedOrder();
     for (const caller of ['gateway', 'operator'] as const) {
       for (const path of ['cancellation', 'cancellation/revert', 'cancellation/complete']) {
-        expectError(await stack.orders.as(caller).post(`/orders/${orderId}/${path}`).send({ cancellationId: 'c-1' }), 403, 'FORBIDDEN');
+        expectError(
+          await stack.orders.as(caller).post(`/orders/${orderId}/${path}`).send({ cancellationId: 'c-1' }),
+          403,
+          'FORBIDDEN',
+        );
       }
     }
-    expect(await cancellationRow(orderId)).toEqual({ status: 'CONFIRMED', cancellation_id: null, cancellation_reverted: 0, cancel_reason: null });
+    expect(await cancellationRow(orderId)).toEqual({
+      status: 'CONFIRMED',
+      cancellation_id: null,
+      cancellation_reverted: 0,
+      cancel_reason: null,
+    });
   });
 
   it('when 10 different cancellations race to mark one order, then exactly one holds it CANCELLING and the others are 409', async () => {
@@ -409,12 +545,16 @@ describe("a customer's cancellation (CancelOrder)", () => {
     const winners = results.filter((r) => r.status === 200);
     expect(winners).toHaveLength(1);
     for (const r of results.filter((x) => x.status !== 200)) expectError(r, 409, 'ILLEGAL_TRANSITION');
-    expect(await cancellationRow(orderId)).toMatchObject({ status: 'CANCELLING', cancellation_id: winners[0]!.body.cancellationId });
+    expect(await cancellationRow(orderId)).toMatchObject({
+      status: 'CANCELLING',
+      cancellation_id: winners[0]!.body.cancellationId,
+    });
   });
 });
 
 describe('product name copies', () => {
-  const putName = (sku: string, name: string, version: number) => api().put(`/product-names/${sku}`).send({ name, version });
+  const putName = (sku: string, name: string, version: number) =>
+    api().put(`/product-names/${sku}`).send({ name, version });
 
   it('when a newer name arrives, then every confirmed copy is updated and the newest version is remembered', async () => {
     const one = await confirmedOrder('Widget', 1);
@@ -423,7 +563,9 @@ describe('product name copies', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ sku, name: 'Widget Pro', version: 2, applied: true, linesUpdated: 1 });
     expect(await nameRow(sku)).toEqual({ name: 'Widget Pro', version: 2 });
-    expect(await lineRows(one.orderId)).toEqual([expect.objectContaining({ product_name: 'Widget Pro', name_version: 2 })]);
+    expect(await lineRows(one.orderId)).toEqual([
+      expect.objectContaining({ product_name: 'Widget Pro', name_version: 2 }),
+    ]);
   });
 
   it('when an older version arrives after a newer one, then nothing changes (no regression on out-of-order delivery)', async () => {
@@ -454,8 +596,12 @@ describe('product name copies', () => {
     expect((await putName(sku, 'Renamed meanwhile', 5)).status).toBe(200);
     const res = await confirm(orderId, [{ sku, productName: 'Stale name', nameVersion: 2, unitPriceCents: 10 }]);
     expect(res.status).toBe(200);
-    expect(res.body.lines).toEqual([{ sku, quantity: 2, productName: 'Renamed meanwhile', nameVersion: 5, unitPriceCents: 10 }]);
-    expect(await lineRows(orderId)).toEqual([{ sku, quantity: 2, product_name: 'Renamed meanwhile', name_version: 5, unit_price_cents: 10 }]);
+    expect(res.body.lines).toEqual([
+      { sku, quantity: 2, productName: 'Renamed meanwhile', nameVersion: 5, unitPriceCents: 10 },
+    ]);
+    expect(await lineRows(orderId)).toEqual([
+      { sku, quantity: 2, product_name: 'Renamed meanwhile', name_version: 5, unit_price_cents: 10 },
+    ]);
   });
 
   it('when a name over 100 characters arrives, then 422 INVALID_PRODUCT_NAME and no copy changes', async () => {
@@ -484,7 +630,9 @@ describe('product name copies', () => {
 
   it('when a confirmation carries a name longer than 100 characters, then the copy is cut to 100 instead of failing the order', async () => {
     const { orderId, skus } = await pendingOrder();
-    const res = await confirm(orderId, [{ sku: skus[0]!, productName: 'z'.repeat(180), nameVersion: 1, unitPriceCents: 1 }]);
+    const res = await confirm(orderId, [
+      { sku: skus[0]!, productName: 'z'.repeat(180), nameVersion: 1, unitPriceCents: 1 },
+    ]);
     expect(res.status).toBe(200);
     expect(await lineRows(orderId)).toEqual([expect.objectContaining({ product_name: 'z'.repeat(100) })]);
   });
@@ -514,7 +662,12 @@ describe('idempotency', () => {
       prepare: async () => {
         const { orderId, skus } = await pendingOrder();
         const line = { sku: skus[0]!, productName: 'N', nameVersion: 1, unitPriceCents: 7 };
-        return { method: 'post', path: `/orders/${orderId}/confirm`, body: { lines: [line] }, otherBody: { lines: [{ ...line, unitPriceCents: 8 }] } };
+        return {
+          method: 'post',
+          path: `/orders/${orderId}/confirm`,
+          body: { lines: [line] },
+          otherBody: { lines: [{ ...line, unitPriceCents: 8 }] },
+        };
       },
     },
     {
@@ -538,7 +691,12 @@ describe('idempotency', () => {
       status: 200,
       prepare: async () => {
         const { orderId } = await confirmedOrder();
-        return { method: 'post', path: `/orders/${orderId}/cancellation`, body: { cancellationId: 'c-1' }, otherBody: { cancellationId: 'c-2' } };
+        return {
+          method: 'post',
+          path: `/orders/${orderId}/cancellation`,
+          body: { cancellationId: 'c-1' },
+          otherBody: { cancellationId: 'c-2' },
+        };
       },
     },
     {
@@ -546,7 +704,12 @@ describe('idempotency', () => {
       status: 409,
       prepare: async () => {
         const { orderId } = await pendingOrder();
-        return { method: 'post', path: `/orders/${orderId}/cancellation`, body: { cancellationId: 'c-1' }, otherBody: { cancellationId: 'c-2' } };
+        return {
+          method: 'post',
+          path: `/orders/${orderId}/cancellation`,
+          body: { cancellationId: 'c-1' },
+          otherBody: { cancellationId: 'c-2' },
+        };
       },
     },
     {
@@ -555,7 +718,12 @@ describe('idempotency', () => {
       prepare: async () => {
         const { orderId } = await confirmedOrder();
         expect((await api().post(`/orders/${orderId}/cancellation`).send({ cancellationId: 'c-1' })).status).toBe(200);
-        return { method: 'post', path: `/orders/${orderId}/cancellation/revert`, body: { cancellationId: 'c-1' }, otherBody: { cancellationId: 'c-2' } };
+        return {
+          method: 'post',
+          path: `/orders/${orderId}/cancellation/revert`,
+          body: { cancellationId: 'c-1' },
+          otherBody: { cancellationId: 'c-2' },
+        };
       },
     },
     {
@@ -577,7 +745,12 @@ describe('idempotency', () => {
       status: 200,
       prepare: async () => {
         const { sku } = await confirmedOrder();
-        return { method: 'put', path: `/product-names/${sku}`, body: { name: 'New', version: 2 }, otherBody: { name: 'Other', version: 2 } };
+        return {
+          method: 'put',
+          path: `/product-names/${sku}`,
+          body: { name: 'New', version: 2 },
+          otherBody: { name: 'Other', version: 2 },
+        };
       },
     },
   ]);
@@ -600,11 +773,15 @@ describe('idempotency', () => {
     const orderId = uniqueId('ord');
     const k = key();
     const body = { orderId, customerId: 'c1', lines: [{ sku: uniqueId('SKU'), quantity: 3 }] };
-    const results = await Promise.all(Array.from({ length: 10 }, () => api().post('/orders').set('Idempotency-Key', k).send(body)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => api().post('/orders').set('Idempotency-Key', k).send(body)),
+    );
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(201));
     for (const r of results) expect(r.body).toEqual(results[0]!.body);
     expect(results.filter((r) => r.headers['idempotent-replayed'] === 'true')).toHaveLength(9);
-    const [count] = await orders().query<{ n: number }>('SELECT COUNT(*) AS n FROM orders WHERE order_id = ?', [orderId]);
+    const [count] = await orders().query<{ n: number }>('SELECT COUNT(*) AS n FROM orders WHERE order_id = ?', [
+      orderId,
+    ]);
     expect(Number(count!.n)).toBe(1);
     expect(await lineRows(orderId)).toHaveLength(1);
   });
@@ -612,11 +789,15 @@ describe('idempotency', () => {
   it('when 10 different creates race for one order ID without keys, then one wins with 201 and the rest answer 200 or 409', async () => {
     const orderId = uniqueId('ord');
     const sku = uniqueId('SKU');
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => create(orderId, [{ sku, quantity: i + 1 }])));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => create(orderId, [{ sku, quantity: i + 1 }])),
+    );
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
     for (const r of results.filter((x) => x.status !== 201)) expectError(r, 409, 'ORDER_EXISTS');
     const winner = results.find((r) => r.status === 201)!;
-    expect(await lineRows(orderId)).toEqual([expect.objectContaining({ sku, quantity: winner.body.lines[0].quantity })]);
+    expect(await lineRows(orderId)).toEqual([
+      expect.objectContaining({ sku, quantity: winner.body.lines[0].quantity }),
+    ]);
   });
 });
 
@@ -626,12 +807,36 @@ describe('bad input', () => {
     path: () => '/orders',
     validBody: () => ({ orderId: uniqueId('ord'), customerId: 'c1', lines: [{ sku: 'S1', quantity: 1 }] }),
     invalid: [
-      { what: 'quantity 0', body: () => ({ orderId: uniqueId('ord'), customerId: 'c1', lines: [{ sku: 'S1', quantity: 0 }] }), reports: 'lines.0.quantity' },
-      { what: 'a quantity of 10001', body: () => ({ orderId: uniqueId('ord'), customerId: 'c1', lines: [{ sku: 'S1', quantity: 10_001 }] }), reports: 'lines.0.quantity' },
-      { what: 'no customerId', body: () => ({ orderId: uniqueId('ord'), lines: [{ sku: 'S1', quantity: 1 }] }), reports: 'customerId' },
-      { what: 'an orderId that is a number', body: () => ({ orderId: 12, customerId: 'c1', lines: [{ sku: 'S1', quantity: 1 }] }), reports: 'orderId' },
-      { what: 'lines that are an object', body: () => ({ orderId: uniqueId('ord'), customerId: 'c1', lines: { sku: 'S1', quantity: 1 } }), reports: 'lines' },
-      { what: 'an orderId of 65 characters', body: () => ({ orderId: 'o'.repeat(65), customerId: 'c1', lines: [{ sku: 'S1', quantity: 1 }] }), reports: 'orderId' },
+      {
+        what: 'quantity 0',
+        body: () => ({ orderId: uniqueId('ord'), customerId: 'c1', lines: [{ sku: 'S1', quantity: 0 }] }),
+        reports: 'lines.0.quantity',
+      },
+      {
+        what: 'a quantity of 10001',
+        body: () => ({ orderId: uniqueId('ord'), customerId: 'c1', lines: [{ sku: 'S1', quantity: 10_001 }] }),
+        reports: 'lines.0.quantity',
+      },
+      {
+        what: 'no customerId',
+        body: () => ({ orderId: uniqueId('ord'), lines: [{ sku: 'S1', quantity: 1 }] }),
+        reports: 'customerId',
+      },
+      {
+        what: 'an orderId that is a number',
+        body: () => ({ orderId: 12, customerId: 'c1', lines: [{ sku: 'S1', quantity: 1 }] }),
+        reports: 'orderId',
+      },
+      {
+        what: 'lines that are an object',
+        body: () => ({ orderId: uniqueId('ord'), customerId: 'c1', lines: { sku: 'S1', quantity: 1 } }),
+        reports: 'lines',
+      },
+      {
+        what: 'an orderId of 65 characters',
+        body: () => ({ orderId: 'o'.repeat(65), customerId: 'c1', lines: [{ sku: 'S1', quantity: 1 }] }),
+        reports: 'orderId',
+      },
     ],
   });
 
@@ -640,10 +845,26 @@ describe('bad input', () => {
     path: () => `/orders/${uniqueId('ord')}/confirm`,
     validBody: () => ({ lines: [{ sku: 'S1', productName: 'N', nameVersion: 1, unitPriceCents: 1 }] }),
     invalid: [
-      { what: 'a negative unit price', body: () => ({ lines: [{ sku: 'S1', productName: 'N', nameVersion: 1, unitPriceCents: -1 }] }), reports: 'lines.0.unitPriceCents' },
-      { what: 'a unit price beyond what a column holds', body: () => ({ lines: [{ sku: 'S1', productName: 'N', nameVersion: 1, unitPriceCents: 2 ** 40 }] }), reports: 'lines.0.unitPriceCents' },
-      { what: 'a name version beyond what a column holds', body: () => ({ lines: [{ sku: 'S1', productName: 'N', nameVersion: 2 ** 40, unitPriceCents: 1 }] }), reports: 'lines.0.nameVersion' },
-      { what: 'no product name', body: () => ({ lines: [{ sku: 'S1', nameVersion: 1, unitPriceCents: 1 }] }), reports: 'lines.0.productName' },
+      {
+        what: 'a negative unit price',
+        body: () => ({ lines: [{ sku: 'S1', productName: 'N', nameVersion: 1, unitPriceCents: -1 }] }),
+        reports: 'lines.0.unitPriceCents',
+      },
+      {
+        what: 'a unit price beyond what a column holds',
+        body: () => ({ lines: [{ sku: 'S1', productName: 'N', nameVersion: 1, unitPriceCents: 2 ** 40 }] }),
+        reports: 'lines.0.unitPriceCents',
+      },
+      {
+        what: 'a name version beyond what a column holds',
+        body: () => ({ lines: [{ sku: 'S1', productName: 'N', nameVersion: 2 ** 40, unitPriceCents: 1 }] }),
+        reports: 'lines.0.nameVersion',
+      },
+      {
+        what: 'no product name',
+        body: () => ({ lines: [{ sku: 'S1', nameVersion: 1, unitPriceCents: 1 }] }),
+        reports: 'lines.0.productName',
+      },
     ],
   });
 
@@ -664,8 +885,16 @@ describe('bad input', () => {
       validBody: () => ({ cancellationId: 'cancel-1' }),
       invalid: [
         { what: 'no cancellationId', body: () => ({}), reports: 'cancellationId' },
-        { what: 'a cancellationId with a space', body: () => ({ cancellationId: 'cancel 1' }), reports: 'cancellationId' },
-        { what: 'a cancellationId of 129 characters', body: () => ({ cancellationId: 'c'.repeat(129) }), reports: 'cancellationId' },
+        {
+          what: 'a cancellationId with a space',
+          body: () => ({ cancellationId: 'cancel 1' }),
+          reports: 'cancellationId',
+        },
+        {
+          what: 'a cancellationId of 129 characters',
+          body: () => ({ cancellationId: 'c'.repeat(129) }),
+          reports: 'cancellationId',
+        },
       ],
     });
   }
@@ -676,7 +905,11 @@ describe('bad input', () => {
     validBody: () => ({ name: 'Name', version: 1 }),
     invalid: [
       { what: 'version 0', body: () => ({ name: 'Name', version: 0 }), reports: 'version' },
-      { what: 'a version beyond what a column holds', body: () => ({ name: 'Name', version: 2 ** 31 }), reports: 'version' },
+      {
+        what: 'a version beyond what a column holds',
+        body: () => ({ name: 'Name', version: 2 ** 31 }),
+        reports: 'version',
+      },
       { what: 'a numeric name', body: () => ({ name: 7, version: 1 }), reports: 'name' },
       { what: 'no version', body: () => ({ name: 'Name' }), reports: 'version' },
     ],
@@ -685,7 +918,11 @@ describe('bad input', () => {
   it('when a CONFIRMED order gets a cancel with an invalid Idempotency-Key or bad body, then it stays CONFIRMED', async () => {
     const { orderId } = await confirmedOrder();
     const before = await fingerprint(orders());
-    expectError(await api().post(`/orders/${orderId}/cancel`).set('Idempotency-Key', 'k'.repeat(300)).send({}), 400, 'VALIDATION_FAILED');
+    expectError(
+      await api().post(`/orders/${orderId}/cancel`).set('Idempotency-Key', 'k'.repeat(300)).send({}),
+      400,
+      'VALIDATION_FAILED',
+    );
     expectError(await api().post(`/orders/${orderId}/cancel`).send({ reason: 1 }), 400, 'VALIDATION_FAILED');
     expect(await fingerprint(orders())).toEqual(before);
     expect(await orderRow(orderId)).toMatchObject({ status: 'CONFIRMED' });
@@ -694,7 +931,14 @@ describe('bad input', () => {
   it('when a confirmation totals more than an INT of cents, then it is CONFIRMED with the exact total (no 500)', async () => {
     const orderId = uniqueId('ord');
     const skus = [uniqueId('SKU'), uniqueId('SKU')];
-    expect((await create(orderId, skus.map((sku) => ({ sku, quantity: 10_000 })))).status).toBe(201);
+    expect(
+      (
+        await create(
+          orderId,
+          skus.map((sku) => ({ sku, quantity: 10_000 })),
+        )
+      ).status,
+    ).toBe(201);
     const res = await confirm(
       orderId,
       skus.map((sku) => ({ sku, productName: 'Pricey', nameVersion: 1, unitPriceCents: 100_000_000 })),
@@ -716,7 +960,13 @@ describe('bad input', () => {
   it('when a name copy with a version beyond an INT arrives, then 400 VALIDATION_FAILED and the copies stay', async () => {
     const { orderId, sku } = await confirmedOrder('Kept', 1);
     const before = await fingerprint(orders());
-    expectError(await api().put(`/product-names/${sku}`).send({ name: 'Huge', version: 2 ** 31 }), 400, 'VALIDATION_FAILED');
+    expectError(
+      await api()
+        .put(`/product-names/${sku}`)
+        .send({ name: 'Huge', version: 2 ** 31 }),
+      400,
+      'VALIDATION_FAILED',
+    );
     expect(await fingerprint(orders())).toEqual(before);
     expect(await lineRows(orderId)).toEqual([expect.objectContaining({ product_name: 'Kept', name_version: 1 })]);
   });
@@ -724,8 +974,20 @@ describe('bad input', () => {
   it('when an order ID in the path is invalid, then 400 VALIDATION_FAILED and nothing is written', async () => {
     const before = await fingerprint(orders());
     expectError(await api().get(`/orders/${encodeURIComponent('bad id!')}`), 400, 'VALIDATION_FAILED');
-    expectError(await api().post(`/orders/${encodeURIComponent('bad id!')}/cancel`).send({}), 400, 'VALIDATION_FAILED');
-    expectError(await api().put(`/product-names/${encodeURIComponent('bad sku!')}`).send({ name: 'n', version: 1 }), 400, 'VALIDATION_FAILED');
+    expectError(
+      await api()
+        .post(`/orders/${encodeURIComponent('bad id!')}/cancel`)
+        .send({}),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expectError(
+      await api()
+        .put(`/product-names/${encodeURIComponent('bad sku!')}`)
+        .send({ name: 'n', version: 1 }),
+      400,
+      'VALIDATION_FAILED',
+    );
     expect(await fingerprint(orders())).toEqual(before);
   });
 

@@ -24,7 +24,12 @@ export interface NameCopyOutcome {
 }
 
 /** Applies `name` at `version` to the SKU's copy and to the confirmed lines that hold an older one. */
-export async function applyProductNameCopy(tx: Tx<Schema>, sku: string, name: string, version: number): Promise<NameCopyOutcome> {
+export async function applyProductNameCopy(
+  tx: Tx<Schema>,
+  sku: string,
+  name: string,
+  version: number,
+): Promise<NameCopyOutcome> {
   await tx
     .insert(productNames)
     .values({ sku, name, version: 0 })
@@ -37,7 +42,9 @@ export async function applyProductNameCopy(tx: Tx<Schema>, sku: string, name: st
     const [res] = await tx
       .update(orderLines)
       .set({ productName: name, nameVersion: version })
-      .where(and(eq(orderLines.sku, sku), lt(orderLines.nameVersion, version), sql`${orderLines.productName} IS NOT NULL`));
+      .where(
+        and(eq(orderLines.sku, sku), lt(orderLines.nameVersion, version), sql`${orderLines.productName} IS NOT NULL`),
+      );
     linesUpdated = res.affectedRows;
   }
   return { applied, name: applied ? name : known!.name, version: Math.max(known!.version, version), linesUpdated };

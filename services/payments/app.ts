@@ -8,7 +8,15 @@ import { SAGA_CALLERS, allowCallers } from '../../lib/service-auth';
 import { recordPaymentEvent } from './events';
 import * as schema from './schema';
 import { payments } from './schema';
-import { PaymentsErrors, chargeBody, refundBody, listPaymentsQuery, orderIdSchema, type Payment, type RefundResult } from './contract';
+import {
+  PaymentsErrors,
+  chargeBody,
+  refundBody,
+  listPaymentsQuery,
+  orderIdSchema,
+  type Payment,
+  type RefundResult,
+} from './contract';
 
 type Schema = typeof schema;
 export type PaymentsDeps = ServiceDeps<Schema>;
@@ -57,40 +65,73 @@ export function createPaymentsApp(deps: PaymentsDeps) {
     app.post(
       '/charges',
       allowCallers(...SAGA_CALLERS),
-      idempotentRoute(db, (req) => {
-        const body = parse(chargeBody, jsonBody(req));
-        return async (tx): Promise<Reply> => {
-          const row = await lockPayment(tx, body.orderId, { amountCents: body.amountCents });
-          if (row.status === 'PENDING') {
-            const declined = isDeclined(body.cardNumber);
-            await tx
-              .update(payments)
-              .set({ status: declined ? 'DECLINED' : 'CAPTURED', amountCents: body.amountCents, cardLast4: body.cardNumber.slice(-4) })
-              .where(eq(payments.orderId, body.orderId));
-            await recordPaymentEvent(tx, declined ? 'PaymentDeclined' : 'PaymentCaptured', body.orderId);
-            const [saved] = await tx.select().from(payments).where(eq(payments.orderId, body.orderId));
-            return declined
-              ? rejection(402, PaymentsErrors.PAYMENT_DECLINED, `Card ending ${body.cardNumber.slice(-4)} was declined for order ${body.orderId}`, {
-                  paymentId: saved!.paymentId,
+      idempotentRoute(
+        db,
+        (req) => {
+          const body = parse(chargeBody, jsonBody(req));
+          return async (tx): Promise<Reply> => {
+            const row = await lockPayment(tx, body.orderId, { amountCents: body.amountCents });
+            if (row.status === 'PENDING') {
+              const declined = isDeclined(body.cardNumber);
+              await tx
+                .update(payments)
+                .set({
+                  status: declined ? 'DECLINED' : 'CAPTURED',
+                  amountCents: body.amountCents,
+                  cardLast4: body.cardNumber.slice(-4),
                 })
-              : { status: 201, body: toPayment(saved!) };
-          }
-          switch (row.status) {
-            case 'VOIDED':
-              return rejection(409, PaymentsErrors.PAYMENT_VOIDED, `Order ${body.orderId}'s payment was refunded before the charge arrived`);
-            case 'DECLINED':
-              return rejection(402, PaymentsErrors.PAYMENT_DECLINED, `Order ${body.orderId}'s card was already declined`, { paymentId: row.paymentId });
-            case 'REFUNDED':
-              return rejection(409, PaymentsErrors.ALREADY_REFUNDED, `Order ${body.orderId} was charged and refunded already`);
-            default:
-              return row.amountCents === body.amountCents && row.cardLast4 === body.cardNumber.slice(-4)
-                ? { status: 200, body: toPayment(row) }
-                : rejection(409, PaymentsErrors.ALREADY_CHARGED, `Order ${body.orderId} was already charged with other details`);
-          }
-        };
-      },
-      // A 16-digit card number is guessable from its SHA-256: the stored hash covers its last four digits only.
-      { hashedBody: (b) => ({ ...(b as Record<string, unknown>), cardNumber: String((b as { cardNumber?: unknown })?.cardNumber ?? '').slice(-4) }) },
+                .where(eq(payments.orderId, body.orderId));
+              await recordPaymentEvent(tx, declined ? 'PaymentDeclined' : 'PaymentCaptured', body.orderId);
+              const [saved] = await tx.select().from(payments).where(eq(payments.orderId, body.orderId));
+              return declined
+                ? rejection(
+                    402,
+                    PaymentsErrors.PAYMENT_DECLINED,
+                    `Card ending ${body.cardNumber.slice(-4)} was declined for order ${body.orderId}`,
+                    {
+                      paymentId: saved!.paymentId,
+                    },
+                  )
+                : { status: 201, body: toPayment(saved!) };
+            }
+            switch (row.status) {
+              case 'VOIDED':
+                return rejection(
+                  409,
+                  PaymentsErrors.PAYMENT_VOIDED,
+                  `Order ${body.orderId}'s payment was refunded before the charge arrived`,
+                );
+              case 'DECLINED':
+                return rejection(
+                  402,
+                  PaymentsErrors.PAYMENT_DECLINED,
+                  `Order ${body.orderId}'s card was already declined`,
+                  { paymentId: row.paymentId },
+                );
+              case 'REFUNDED':
+                return rejection(
+                  409,
+                  PaymentsErrors.ALREADY_REFUNDED,
+                  `Order ${body.orderId} was charged and refunded already`,
+                );
+              default:
+                return row.amountCents === body.amountCents && row.cardLast4 === body.cardNumber.slice(-4)
+                  ? { status: 200, body: toPayment(row) }
+                  : rejection(
+                      409,
+                      PaymentsErrors.ALREADY_CHARGED,
+                      `Order ${body.orderId} was already charged with other details`,
+                    );
+            }
+          };
+        },
+        // A 16-digit card number is guessable from its SHA-256: the stored hash covers its last four digits only.
+        {
+          hashedBody: (b) => ({
+            ...(b as Record<string, unknown>),
+            cardNumber: String((b as { cardNumber?: unknown })?.cardNumber ?? '').slice(-4),
+          }),
+        },
       ),
     );
 
@@ -112,7 +153,12 @@ export function createPaymentsApp(deps: PaymentsDeps) {
             await recordPaymentEvent(tx, 'PaymentRefunded', orderId);
             result = { orderId, refunded: true, tombstone: false, payment: { ...toPayment(row), status: 'REFUNDED' } };
           } else {
-            result = { orderId, refunded: false, tombstone: row.status === 'VOIDED', ...(row.status === 'VOIDED' ? {} : { payment: toPayment(row) }) };
+            result = {
+              orderId,
+              refunded: false,
+              tombstone: row.status === 'VOIDED',
+              ...(row.status === 'VOIDED' ? {} : { payment: toPayment(row) }),
+            };
           }
           return { status: 200, body: result };
         };

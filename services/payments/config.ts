@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { mysqlServiceEnv, parseConfig, port, requireAdminTokenForFaults } from '../../lib/config';
 
-export const paymentsConfigSchema = z.object({
-  ...mysqlServiceEnv,
-  PAYMENTS_PORT: port(3003),
-}).superRefine(requireAdminTokenForFaults);
+export const paymentsConfigSchema = z
+  .object({
+    ...mysqlServiceEnv,
+    PAYMENTS_PORT: port(3003),
+  })
+  .superRefine(requireAdminTokenForFaults);
 export type PaymentsConfig = z.infer<typeof paymentsConfigSchema>;
 
 /** The payments service's configuration; the only place it reads `process.env`. */

@@ -13,5 +13,10 @@ export async function recordPaymentEvent(
 ): Promise<void> {
   const [p] = await tx.select().from(payments).where(eq(payments.orderId, orderId));
   if (!p) throw new Error(`recordPaymentEvent: no payment for ${orderId} in this transaction`);
-  await recordEvent(tx, type, orderId, { orderId, paymentId: p.paymentId, status: p.status, amountCents: p.amountCents });
+  await recordEvent(tx, type, orderId, {
+    orderId,
+    paymentId: p.paymentId,
+    status: p.status,
+    amountCents: p.amountCents,
+  });
 }

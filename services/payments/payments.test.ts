@@ -57,11 +57,22 @@ describe('charges', () => {
   it('when a charge is made, then 201 CAPTURED and only the last four digits of the card are stored anywhere', async () => {
     const orderId = uniqueId('ord');
     const card = '5555444433331111';
-    const res = await api().post('/charges').set('Idempotency-Key', uniqueId('idem')).send({ orderId, amountCents: 2599, cardNumber: card });
+    const res = await api()
+      .post('/charges')
+      .set('Idempotency-Key', uniqueId('idem'))
+      .send({ orderId, amountCents: 2599, cardNumber: card });
     expect(res.status).toBe(201);
-    expect(res.body).toEqual({ paymentId: expect.any(String), orderId, amountCents: 2599, status: 'CAPTURED', cardLast4: '1111' });
+    expect(res.body).toEqual({
+      paymentId: expect.any(String),
+      orderId,
+      amountCents: 2599,
+      status: 'CAPTURED',
+      cardLast4: '1111',
+    });
     expect(JSON.stringify(res.body)).not.toContain(card);
-    expect(await paymentRows(orderId)).toEqual([{ payment_id: res.body.paymentId, status: 'CAPTURED', amount_cents: 2599, card_last4: '1111' }]);
+    expect(await paymentRows(orderId)).toEqual([
+      { payment_id: res.body.paymentId, status: 'CAPTURED', amount_cents: 2599, card_last4: '1111' },
+    ]);
     expect(await occurrencesAnywhere(card)).toBe(0);
     expect(await occurrencesAnywhere(card.slice(0, 12))).toBe(0);
   });
@@ -73,7 +84,9 @@ describe('charges', () => {
     expect(res.body.error.message).toContain('0002');
     expect(res.body.error.message).not.toContain(DECLINED_CARD);
     const rows = await paymentRows(orderId);
-    expect(rows).toEqual([{ payment_id: expect.any(String), status: 'DECLINED', amount_cents: 800, card_last4: '0002' }]);
+    expect(rows).toEqual([
+      { payment_id: expect.any(String), status: 'DECLINED', amount_cents: 800, card_last4: '0002' },
+    ]);
     expect(res.body.error.details).toEqual({ paymentId: rows[0]!.payment_id });
     expect(await occurrencesAnywhere(DECLINED_CARD)).toBe(0);
   });
@@ -100,7 +113,9 @@ describe('charges', () => {
     expect((await charge(orderId, 1000)).status).toBe(201);
     expectError(await charge(orderId, 1001), 409, 'ALREADY_CHARGED');
     expectError(await charge(orderId, 1000, '4111111111119999'), 409, 'ALREADY_CHARGED');
-    expect(await paymentRows(orderId)).toEqual([expect.objectContaining({ status: 'CAPTURED', amount_cents: 1000, card_last4: '4242' })]);
+    expect(await paymentRows(orderId)).toEqual([
+      expect.objectContaining({ status: 'CAPTURED', amount_cents: 1000, card_last4: '4242' }),
+    ]);
   });
 
   it('when a captured payment is refunded, then it is REFUNDED; a second refund and a new charge change nothing', async () => {
@@ -108,12 +123,22 @@ describe('charges', () => {
     const charged = await charge(orderId, 1234);
     const res = await api().post(`/charges/${orderId}/refund`).send({ reason: 'order cancelled' });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ orderId, refunded: true, tombstone: false, payment: { ...charged.body, status: 'REFUNDED' } });
+    expect(res.body).toEqual({
+      orderId,
+      refunded: true,
+      tombstone: false,
+      payment: { ...charged.body, status: 'REFUNDED' },
+    });
     expect(await paymentRows(orderId)).toEqual([expect.objectContaining({ status: 'REFUNDED', amount_cents: 1234 })]);
 
     const again = await api().post(`/charges/${orderId}/refund`).send({});
     expect(again.status).toBe(200);
-    expect(again.body).toEqual({ orderId, refunded: false, tombstone: false, payment: { ...charged.body, status: 'REFUNDED' } });
+    expect(again.body).toEqual({
+      orderId,
+      refunded: false,
+      tombstone: false,
+      payment: { ...charged.body, status: 'REFUNDED' },
+    });
 
     expectError(await charge(orderId, 1234), 409, 'ALREADY_REFUNDED');
     expect(await paymentRows(orderId)).toEqual([expect.objectContaining({ status: 'REFUNDED', amount_cents: 1234 })]);
@@ -133,13 +158,18 @@ describe('charges', () => {
     const refund = await api().post(`/charges/${orderId}/refund`).send({});
     expect(refund.status).toBe(200);
     expect(refund.body).toEqual({ orderId, refunded: false, tombstone: true });
-    expect(await paymentRows(orderId)).toEqual([{ payment_id: expect.any(String), status: 'VOIDED', amount_cents: 0, card_last4: null }]);
+    expect(await paymentRows(orderId)).toEqual([
+      { payment_id: expect.any(String), status: 'VOIDED', amount_cents: 0, card_last4: null },
+    ]);
 
     const late = await charge(orderId, 999);
     expectError(late, 409, 'PAYMENT_VOIDED');
     const rows = await paymentRows(orderId);
     expect(rows).toEqual([{ payment_id: expect.any(String), status: 'VOIDED', amount_cents: 0, card_last4: null }]);
-    const [captured] = await payments().query<{ n: number }>("SELECT COUNT(*) AS n FROM payments WHERE order_id = ? AND status = 'CAPTURED'", [orderId]);
+    const [captured] = await payments().query<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM payments WHERE order_id = ? AND status = 'CAPTURED'",
+      [orderId],
+    );
     expect(Number(captured!.n)).toBe(0);
 
     const again = await api().post(`/charges/${orderId}/refund`).send({});
@@ -175,7 +205,13 @@ describe('listing payments', () => {
     expect(voidedList.body).toEqual([]);
     const declinedList = await api().get('/payments').query({ orderId: declined });
     expect(declinedList.body).toEqual([expect.objectContaining({ status: 'DECLINED', cardLast4: '0002' })]);
-    expect((await api().get('/payments').query({ orderId: uniqueId('ord') })).body).toEqual([]);
+    expect(
+      (
+        await api()
+          .get('/payments')
+          .query({ orderId: uniqueId('ord') })
+      ).body,
+    ).toEqual([]);
 
     expect(await paymentRows(voided)).toEqual([expect.objectContaining({ status: 'VOIDED' })]);
     expect(await paymentRows(charged)).toEqual([expect.objectContaining({ status: 'CAPTURED' })]);
@@ -202,7 +238,12 @@ describe('idempotency', () => {
       status: 201,
       prepare: async () => {
         const orderId = uniqueId('ord');
-        return { method: 'post', path: '/charges', body: { orderId, amountCents: 100, cardNumber: GOOD_CARD }, otherBody: { orderId, amountCents: 101, cardNumber: GOOD_CARD } };
+        return {
+          method: 'post',
+          path: '/charges',
+          body: { orderId, amountCents: 100, cardNumber: GOOD_CARD },
+          otherBody: { orderId, amountCents: 101, cardNumber: GOOD_CARD },
+        };
       },
     },
     {
@@ -210,7 +251,12 @@ describe('idempotency', () => {
       status: 402,
       prepare: async () => {
         const orderId = uniqueId('ord');
-        return { method: 'post', path: '/charges', body: { orderId, amountCents: 100, cardNumber: DECLINED_CARD }, otherBody: { orderId, amountCents: 100, cardNumber: GOOD_CARD } };
+        return {
+          method: 'post',
+          path: '/charges',
+          body: { orderId, amountCents: 100, cardNumber: DECLINED_CARD },
+          otherBody: { orderId, amountCents: 100, cardNumber: GOOD_CARD },
+        };
       },
     },
     {
@@ -219,7 +265,12 @@ describe('idempotency', () => {
       prepare: async () => {
         const orderId = uniqueId('ord');
         expect((await charge(orderId)).status).toBe(201);
-        return { method: 'post', path: `/charges/${orderId}/refund`, body: { reason: 'a' }, otherBody: { reason: 'b' } };
+        return {
+          method: 'post',
+          path: `/charges/${orderId}/refund`,
+          body: { reason: 'a' },
+          otherBody: { reason: 'b' },
+        };
       },
     },
   ]);
@@ -234,7 +285,9 @@ describe('idempotency', () => {
     expect(replay.status).toBe(402);
     expect(replay.body).toEqual(first.body);
     expect(replay.headers['idempotent-replayed']).toBe('true');
-    expect(await paymentRows(orderId)).toEqual([expect.objectContaining({ status: 'DECLINED', payment_id: first.body.error.details.paymentId })]);
+    expect(await paymentRows(orderId)).toEqual([
+      expect.objectContaining({ status: 'DECLINED', payment_id: first.body.error.details.paymentId }),
+    ]);
     const [stored] = await payments().query<{ status_code: number; response_body: string }>(
       'SELECT status_code, response_body FROM idempotency_keys WHERE idem_key = ?',
       [k],
@@ -259,12 +312,16 @@ describe('idempotency', () => {
     const orderId = uniqueId('ord');
     const k = key();
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => api().post('/charges').set('Idempotency-Key', k).send({ orderId, amountCents: 4200, cardNumber: GOOD_CARD })),
+      Array.from({ length: 10 }, () =>
+        api().post('/charges').set('Idempotency-Key', k).send({ orderId, amountCents: 4200, cardNumber: GOOD_CARD }),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(201));
     for (const r of results) expect(r.body).toEqual(results[0]!.body);
     expect(results.filter((r) => r.headers['idempotent-replayed'] === 'true')).toHaveLength(9);
-    expect(await paymentRows(orderId)).toEqual([expect.objectContaining({ status: 'CAPTURED', amount_cents: 4200, payment_id: results[0]!.body.paymentId })]);
+    expect(await paymentRows(orderId)).toEqual([
+      expect.objectContaining({ status: 'CAPTURED', amount_cents: 4200, payment_id: results[0]!.body.paymentId }),
+    ]);
   });
 
   it('when 10 charges for one order race without keys, then exactly one payment row exists', async () => {
@@ -282,12 +339,36 @@ describe('bad input', () => {
     path: () => '/charges',
     validBody: () => ({ orderId: uniqueId('ord'), amountCents: 100, cardNumber: GOOD_CARD }),
     invalid: [
-      { what: 'an amount of 0', body: () => ({ orderId: uniqueId('ord'), amountCents: 0, cardNumber: GOOD_CARD }), reports: 'amountCents' },
-      { what: 'an amount that is a string', body: () => ({ orderId: uniqueId('ord'), amountCents: '100', cardNumber: GOOD_CARD }), reports: 'amountCents' },
-      { what: 'a fractional amount', body: () => ({ orderId: uniqueId('ord'), amountCents: 10.5, cardNumber: GOOD_CARD }), reports: 'amountCents' },
-      { what: 'a card number with letters', body: () => ({ orderId: uniqueId('ord'), amountCents: 100, cardNumber: '4242abcd42424242' }), reports: 'cardNumber' },
-      { what: 'a card number that is a number', body: () => ({ orderId: uniqueId('ord'), amountCents: 100, cardNumber: 4242424242424242 }), reports: 'cardNumber' },
-      { what: 'a card number of 11 digits', body: () => ({ orderId: uniqueId('ord'), amountCents: 100, cardNumber: '42424242424' }), reports: 'cardNumber' },
+      {
+        what: 'an amount of 0',
+        body: () => ({ orderId: uniqueId('ord'), amountCents: 0, cardNumber: GOOD_CARD }),
+        reports: 'amountCents',
+      },
+      {
+        what: 'an amount that is a string',
+        body: () => ({ orderId: uniqueId('ord'), amountCents: '100', cardNumber: GOOD_CARD }),
+        reports: 'amountCents',
+      },
+      {
+        what: 'a fractional amount',
+        body: () => ({ orderId: uniqueId('ord'), amountCents: 10.5, cardNumber: GOOD_CARD }),
+        reports: 'amountCents',
+      },
+      {
+        what: 'a card number with letters',
+        body: () => ({ orderId: uniqueId('ord'), amountCents: 100, cardNumber: '4242abcd42424242' }),
+        reports: 'cardNumber',
+      },
+      {
+        what: 'a card number that is a number',
+        body: () => ({ orderId: uniqueId('ord'), amountCents: 100, cardNumber: 4242424242424242 }),
+        reports: 'cardNumber',
+      },
+      {
+        what: 'a card number of 11 digits',
+        body: () => ({ orderId: uniqueId('ord'), amountCents: 100, cardNumber: '42424242424' }),
+        reports: 'cardNumber',
+      },
       { what: 'no orderId', body: () => ({ amountCents: 100, cardNumber: GOOD_CARD }), reports: 'orderId' },
     ],
   });
@@ -301,7 +382,9 @@ describe('bad input', () => {
 
   it('when a rejected charge carried a card number, then it is not stored anywhere', async () => {
     const card = '4929000011112222';
-    const res = await api().post('/charges').send({ orderId: uniqueId('ord'), amountCents: 0, cardNumber: card });
+    const res = await api()
+      .post('/charges')
+      .send({ orderId: uniqueId('ord'), amountCents: 0, cardNumber: card });
     expectError(res, 400, 'VALIDATION_FAILED');
     expect(await occurrencesAnywhere(card)).toBe(0);
   });
@@ -311,8 +394,16 @@ describe('bad input', () => {
     expect((await charge(orderId)).status).toBe(201);
     const before = await fingerprint(payments());
     expectError(await api().post(`/charges/${orderId}/refund`).send({ reason: 1 }), 400, 'VALIDATION_FAILED');
-    expectError(await api().post(`/charges/${orderId}/refund`).set('Idempotency-Key', 'k'.repeat(300)).send({}), 400, 'VALIDATION_FAILED');
-    expectError(await api().post(`/charges/${orderId}/refund`).set('Content-Type', 'text/plain').send('refund please'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectError(
+      await api().post(`/charges/${orderId}/refund`).set('Idempotency-Key', 'k'.repeat(300)).send({}),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expectError(
+      await api().post(`/charges/${orderId}/refund`).set('Content-Type', 'text/plain').send('refund please'),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
     expect(await fingerprint(payments())).toEqual(before);
     expect(await paymentRows(orderId)).toEqual([expect.objectContaining({ status: 'CAPTURED' })]);
   });

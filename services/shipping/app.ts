@@ -8,7 +8,16 @@ import { SAGA_CALLERS, allowCallers } from '../../lib/service-auth';
 import { recordShipmentEvent } from './events';
 import * as schema from './schema';
 import { shipments } from './schema';
-import { ShippingErrors, cancelShipmentBody, dispatchShipmentBody, listShipmentsQuery, orderIdSchema, scheduleBody, type Address, type Shipment } from './contract';
+import {
+  ShippingErrors,
+  cancelShipmentBody,
+  dispatchShipmentBody,
+  listShipmentsQuery,
+  orderIdSchema,
+  scheduleBody,
+  type Address,
+  type Shipment,
+} from './contract';
 
 type Schema = typeof schema;
 export type ShippingDeps = ServiceDeps<Schema> & { servedCountries: string[] };
@@ -18,7 +27,13 @@ function toShipment(row: Row): Shipment {
   const address: Address | null = row.country
     ? { name: row.name!, line1: row.line1!, city: row.city!, postalCode: row.postalCode!, country: row.country }
     : null;
-  return { shipmentId: row.shipmentId, orderId: row.orderId, status: row.status as Shipment['status'], tombstone: row.tombstone, address };
+  return {
+    shipmentId: row.shipmentId,
+    orderId: row.orderId,
+    status: row.status as Shipment['status'],
+    tombstone: row.tombstone,
+    address,
+  };
 }
 
 async function lockShipment(tx: Tx<Schema>, orderId: string): Promise<Row> {
@@ -74,7 +89,11 @@ export function createShippingApp(deps: ShippingDeps) {
           const existing = toShipment(row);
           return JSON.stringify(existing.address) === JSON.stringify(body.address)
             ? { status: 200, body: existing }
-            : rejection(409, ShippingErrors.SHIPMENT_CONFLICT, `Order ${body.orderId} already ships to another address`);
+            : rejection(
+                409,
+                ShippingErrors.SHIPMENT_CONFLICT,
+                `Order ${body.orderId} already ships to another address`,
+              );
         };
       }),
     );
@@ -94,14 +113,22 @@ export function createShippingApp(deps: ShippingDeps) {
         return async (tx): Promise<Reply> => {
           const row = await lockShipment(tx, orderId);
           if (row.status === 'PENDING') {
-            await tx.update(shipments).set({ status: 'CANCELLED', tombstone: true }).where(eq(shipments.orderId, orderId));
+            await tx
+              .update(shipments)
+              .set({ status: 'CANCELLED', tombstone: true })
+              .where(eq(shipments.orderId, orderId));
           } else if (row.status === 'SCHEDULED') {
             await tx.update(shipments).set({ status: 'CANCELLED' }).where(eq(shipments.orderId, orderId));
             await recordShipmentEvent(tx, 'ShipmentCancelled', orderId);
           } else if (row.status === 'DISPATCHED') {
-            return rejection(409, ShippingErrors.SHIPMENT_ALREADY_DISPATCHED, `Order ${orderId}'s shipment ${row.shipmentId} was already dispatched`, {
-              shipmentId: row.shipmentId,
-            });
+            return rejection(
+              409,
+              ShippingErrors.SHIPMENT_ALREADY_DISPATCHED,
+              `Order ${orderId}'s shipment ${row.shipmentId} was already dispatched`,
+              {
+                shipmentId: row.shipmentId,
+              },
+            );
           }
           const [saved] = await tx.select().from(shipments).where(eq(shipments.orderId, orderId));
           return { status: 200, body: toShipment(saved!) };
@@ -122,8 +149,10 @@ export function createShippingApp(deps: ShippingDeps) {
         parse(dispatchShipmentBody, jsonBody(req));
         return async (tx): Promise<Reply> => {
           const [row] = await tx.select().from(shipments).where(eq(shipments.orderId, orderId)).for('update');
-          if (!row || row.status === 'PENDING') return rejection(404, ShippingErrors.SHIPMENT_NOT_FOUND, `No shipment for order ${orderId}`);
-          if (row.status === 'CANCELLED') return rejection(409, ShippingErrors.SHIPMENT_CANCELLED, `Order ${orderId}'s shipment was cancelled`);
+          if (!row || row.status === 'PENDING')
+            return rejection(404, ShippingErrors.SHIPMENT_NOT_FOUND, `No shipment for order ${orderId}`);
+          if (row.status === 'CANCELLED')
+            return rejection(409, ShippingErrors.SHIPMENT_CANCELLED, `Order ${orderId}'s shipment was cancelled`);
           if (row.status === 'SCHEDULED') {
             await tx.update(shipments).set({ status: 'DISPATCHED' }).where(eq(shipments.orderId, orderId));
             await recordShipmentEvent(tx, 'ShipmentDispatched', orderId);

@@ -6,7 +6,11 @@ import type * as schema from './schema';
 import { shipments } from './schema';
 
 /** Records ShipmentScheduled / ShipmentCancelled / ShipmentDispatched with the shipment's current state. */
-export async function recordShipmentEvent(tx: Tx<typeof schema>, type: 'ShipmentScheduled' | 'ShipmentCancelled' | 'ShipmentDispatched', orderId: string): Promise<void> {
+export async function recordShipmentEvent(
+  tx: Tx<typeof schema>,
+  type: 'ShipmentScheduled' | 'ShipmentCancelled' | 'ShipmentDispatched',
+  orderId: string,
+): Promise<void> {
   const [s] = await tx.select().from(shipments).where(eq(shipments.orderId, orderId));
   if (!s) throw new Error(`recordShipmentEvent: no shipment for ${orderId} in this transaction`);
   await recordEvent(tx, type, orderId, { orderId, shipmentId: s.shipmentId, status: s.status, country: s.country });

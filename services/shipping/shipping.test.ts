@@ -31,7 +31,10 @@ async function shipmentRows(orderId: string, svc = shipping()) {
     city: string | null;
     postal_code: string | null;
     country: string | null;
-  }>('SELECT shipment_id, status, tombstone, name, line1, city, postal_code, country FROM shipments WHERE order_id = ?', [orderId]);
+  }>(
+    'SELECT shipment_id, status, tombstone, name, line1, city, postal_code, country FROM shipments WHERE order_id = ?',
+    [orderId],
+  );
 }
 
 async function schedule(orderId: string, addr: object = address(), base = stack.shipping.url) {
@@ -53,7 +56,13 @@ describe('scheduling', () => {
     const orderId = uniqueId('ord');
     const res = await schedule(orderId, address({ name: '  Ada Lovelace ', city: ' London' }));
     expect(res.status).toBe(201);
-    expect(res.body).toEqual({ shipmentId: expect.any(String), orderId, status: 'SCHEDULED', tombstone: false, address: address() });
+    expect(res.body).toEqual({
+      shipmentId: expect.any(String),
+      orderId,
+      status: 'SCHEDULED',
+      tombstone: false,
+      address: address(),
+    });
     expect(await shipmentRows(orderId)).toEqual([
       {
         shipment_id: res.body.shipmentId,
@@ -98,7 +107,9 @@ describe('scheduling', () => {
     const orderId = uniqueId('ord');
     expect((await schedule(orderId)).status).toBe(201);
     expectError(await schedule(orderId, address({ city: 'Paris', country: 'FR' })), 409, 'SHIPMENT_CONFLICT');
-    expect(await shipmentRows(orderId)).toEqual([expect.objectContaining({ status: 'SCHEDULED', city: 'London', country: 'GB' })]);
+    expect(await shipmentRows(orderId)).toEqual([
+      expect.objectContaining({ status: 'SCHEDULED', city: 'London', country: 'GB' }),
+    ]);
   });
 
   it('when 10 schedules for one order race without keys, then one shipment row exists', async () => {
@@ -117,7 +128,9 @@ describe('cancelling', () => {
     const res = await api().post(`/shipments/${orderId}/cancel`).send({ reason: 'payment declined' });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ ...scheduled.body, status: 'CANCELLED' });
-    expect(await shipmentRows(orderId)).toEqual([expect.objectContaining({ status: 'CANCELLED', tombstone: 0, country: 'GB' })]);
+    expect(await shipmentRows(orderId)).toEqual([
+      expect.objectContaining({ status: 'CANCELLED', tombstone: 0, country: 'GB' }),
+    ]);
 
     const again = await api().post(`/shipments/${orderId}/cancel`).send({});
     expect(again.status).toBe(200);
@@ -131,8 +144,23 @@ describe('cancelling', () => {
     const orderId = uniqueId('ord');
     const cancel = await api().post(`/shipments/${orderId}/cancel`);
     expect(cancel.status).toBe(200);
-    expect(cancel.body).toEqual({ shipmentId: expect.any(String), orderId, status: 'CANCELLED', tombstone: true, address: null });
-    const tomb = { shipment_id: cancel.body.shipmentId, status: 'CANCELLED', tombstone: 1, name: null, line1: null, city: null, postal_code: null, country: null };
+    expect(cancel.body).toEqual({
+      shipmentId: expect.any(String),
+      orderId,
+      status: 'CANCELLED',
+      tombstone: true,
+      address: null,
+    });
+    const tomb = {
+      shipment_id: cancel.body.shipmentId,
+      status: 'CANCELLED',
+      tombstone: 1,
+      name: null,
+      line1: null,
+      city: null,
+      postal_code: null,
+      country: null,
+    };
     expect(await shipmentRows(orderId)).toEqual([tomb]);
 
     const late = await schedule(orderId);
@@ -152,13 +180,18 @@ describe('dispatching', () => {
     const res = await dispatch(orderId);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ ...scheduled.body, status: 'DISPATCHED' });
-    expect(await shipmentRows(orderId)).toEqual([expect.objectContaining({ status: 'DISPATCHED', tombstone: 0, country: 'GB' })]);
+    expect(await shipmentRows(orderId)).toEqual([
+      expect.objectContaining({ status: 'DISPATCHED', tombstone: 0, country: 'GB' }),
+    ]);
     const again = await dispatch(orderId);
     expect(again.status).toBe(200);
     expect(again.body).toEqual(res.body);
     // the schedule's repeat answers the shipment as it is now
     expect((await schedule(orderId)).body).toEqual(res.body);
-    const events = await shipping().query<{ type: string }>('SELECT type FROM outbox WHERE aggregate_id = ? ORDER BY seq', [orderId]);
+    const events = await shipping().query<{ type: string }>(
+      'SELECT type FROM outbox WHERE aggregate_id = ? ORDER BY seq',
+      [orderId],
+    );
     expect(events.map((e) => e.type)).toEqual(['ShipmentScheduled', 'ShipmentDispatched']);
   });
 
@@ -213,9 +246,17 @@ describe('dispatching', () => {
     const outcomes = await Promise.all(
       orderIds.map(async (orderId, i) => {
         // alternate which request is sent first, so both orders of arrival happen
-        const [c, d] = i % 2 === 0 ? await Promise.all([cancel(orderId), dispatch(orderId)]) : (await Promise.all([dispatch(orderId), cancel(orderId)])).reverse();
+        const [c, d] =
+          i % 2 === 0
+            ? await Promise.all([cancel(orderId), dispatch(orderId)])
+            : (await Promise.all([dispatch(orderId), cancel(orderId)])).reverse();
         const [row] = await shipmentRows(orderId);
-        return { orderId, cancel: c!.status === 200 ? 'won' : c!.body.error?.code, dispatch: d!.status === 200 ? 'won' : d!.body.error?.code, row: row!.status };
+        return {
+          orderId,
+          cancel: c!.status === 200 ? 'won' : c!.body.error?.code,
+          dispatch: d!.status === 200 ? 'won' : d!.body.error?.code,
+          row: row!.status,
+        };
       }),
     );
     for (const o of outcomes) {
@@ -224,7 +265,10 @@ describe('dispatching', () => {
         { orderId: o.orderId, cancel: 'SHIPMENT_ALREADY_DISPATCHED', dispatch: 'won', row: 'DISPATCHED' },
       ]).toContainEqual(o);
     }
-    const [rows] = await shipping().query<{ n: number }>(`SELECT COUNT(*) AS n FROM shipments WHERE order_id IN (${orderIds.map(() => '?').join(',')})`, orderIds);
+    const [rows] = await shipping().query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM shipments WHERE order_id IN (${orderIds.map(() => '?').join(',')})`,
+      orderIds,
+    );
     expect(Number(rows!.n)).toBe(40);
   });
 });
@@ -239,7 +283,13 @@ describe('listing shipments', () => {
     expect(list.status).toBe(200);
     expect(list.body).toEqual([s.body]);
     expect((await api().get('/shipments').query({ orderId: tomb })).body).toEqual([t.body]);
-    expect((await api().get('/shipments').query({ orderId: uniqueId('ord') })).body).toEqual([]);
+    expect(
+      (
+        await api()
+          .get('/shipments')
+          .query({ orderId: uniqueId('ord') })
+      ).body,
+    ).toEqual([]);
     expect(await shipmentRows(scheduled)).toHaveLength(1);
   });
 
@@ -273,7 +323,9 @@ describe('a custom served-country list', () => {
     const orderId = uniqueId('ord');
     const res = await schedule(orderId, address({ country: 'US', postalCode: '10001' }), custom.shipping.url);
     expect(res.status).toBe(201);
-    expect(await shipmentRows(orderId, custom.shipping)).toEqual([expect.objectContaining({ status: 'SCHEDULED', country: 'US' })]);
+    expect(await shipmentRows(orderId, custom.shipping)).toEqual([
+      expect.objectContaining({ status: 'SCHEDULED', country: 'US' }),
+    ]);
   });
 
   it('when a country served by default but not in the list is used, then 422 UNSERVICEABLE_ADDRESS', async () => {
@@ -292,7 +344,12 @@ describe('idempotency', () => {
       status: 201,
       prepare: async () => {
         const orderId = uniqueId('ord');
-        return { method: 'post', path: '/shipments', body: { orderId, address: address() }, otherBody: { orderId, address: address({ city: 'Leeds' }) } };
+        return {
+          method: 'post',
+          path: '/shipments',
+          body: { orderId, address: address() },
+          otherBody: { orderId, address: address({ city: 'Leeds' }) },
+        };
       },
     },
     {
@@ -300,7 +357,12 @@ describe('idempotency', () => {
       status: 422,
       prepare: async () => {
         const orderId = uniqueId('ord');
-        return { method: 'post', path: '/shipments', body: { orderId, address: address({ country: 'AQ' }) }, otherBody: { orderId, address: address() } };
+        return {
+          method: 'post',
+          path: '/shipments',
+          body: { orderId, address: address({ country: 'AQ' }) },
+          otherBody: { orderId, address: address() },
+        };
       },
     },
     {
@@ -309,7 +371,12 @@ describe('idempotency', () => {
       prepare: async () => {
         const orderId = uniqueId('ord');
         expect((await schedule(orderId)).status).toBe(201);
-        return { method: 'post', path: `/shipments/${orderId}/cancel`, body: { reason: 'a' }, otherBody: { reason: 'b' } };
+        return {
+          method: 'post',
+          path: `/shipments/${orderId}/cancel`,
+          body: { reason: 'a' },
+          otherBody: { reason: 'b' },
+        };
       },
     },
     {
@@ -319,7 +386,12 @@ describe('idempotency', () => {
         const orderId = uniqueId('ord');
         expect((await schedule(orderId)).status).toBe(201);
         expect((await stack.shipping.as('operator').post(`/shipments/${orderId}/dispatch`).send({})).status).toBe(200);
-        return { method: 'post', path: `/shipments/${orderId}/cancel`, body: { reason: 'a' }, otherBody: { reason: 'b' } };
+        return {
+          method: 'post',
+          path: `/shipments/${orderId}/cancel`,
+          body: { reason: 'a' },
+          otherBody: { reason: 'b' },
+        };
       },
     },
     {
@@ -328,7 +400,14 @@ describe('idempotency', () => {
       prepare: async () => {
         const orderId = uniqueId('ord');
         expect((await schedule(orderId)).status).toBe(201);
-        return { method: 'post', path: `/shipments/${orderId}/dispatch`, body: {}, otherBody: {}, otherPath: `/shipments/${uniqueId('ord')}/dispatch`, caller: 'operator' };
+        return {
+          method: 'post',
+          path: `/shipments/${orderId}/dispatch`,
+          body: {},
+          otherBody: {},
+          otherPath: `/shipments/${uniqueId('ord')}/dispatch`,
+          caller: 'operator',
+        };
       },
     },
   ]);
@@ -350,12 +429,16 @@ describe('idempotency', () => {
     const orderId = uniqueId('ord');
     const k = key();
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => api().post('/shipments').set('Idempotency-Key', k).send({ orderId, address: address() })),
+      Array.from({ length: 10 }, () =>
+        api().post('/shipments').set('Idempotency-Key', k).send({ orderId, address: address() }),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(201));
     for (const r of results) expect(r.body).toEqual(results[0]!.body);
     expect(results.filter((r) => r.headers['idempotent-replayed'] === 'true')).toHaveLength(9);
-    expect(await shipmentRows(orderId)).toEqual([expect.objectContaining({ shipment_id: results[0]!.body.shipmentId, status: 'SCHEDULED' })]);
+    expect(await shipmentRows(orderId)).toEqual([
+      expect.objectContaining({ shipment_id: results[0]!.body.shipmentId, status: 'SCHEDULED' }),
+    ]);
   });
 });
 
@@ -365,20 +448,68 @@ describe('bad input', () => {
     path: () => '/shipments',
     validBody: () => ({ orderId: uniqueId('ord'), address: address() }),
     invalid: [
-      { what: 'a lower-case country', body: () => ({ orderId: uniqueId('ord'), address: address({ country: 'gb' }) }), reports: 'address.country' },
-      { what: 'a three-letter country', body: () => ({ orderId: uniqueId('ord'), address: address({ country: 'GBR' }) }), reports: 'address.country' },
-      { what: 'a blank city', body: () => ({ orderId: uniqueId('ord'), address: address({ city: '   ' }) }), reports: 'address.city' },
+      {
+        what: 'a lower-case country',
+        body: () => ({ orderId: uniqueId('ord'), address: address({ country: 'gb' }) }),
+        reports: 'address.country',
+      },
+      {
+        what: 'a three-letter country',
+        body: () => ({ orderId: uniqueId('ord'), address: address({ country: 'GBR' }) }),
+        reports: 'address.country',
+      },
+      {
+        what: 'a blank city',
+        body: () => ({ orderId: uniqueId('ord'), address: address({ city: '   ' }) }),
+        reports: 'address.city',
+      },
       { what: 'no address', body: () => ({ orderId: uniqueId('ord') }), reports: 'address' },
-      { what: 'a postal code of 21 characters', body: () => ({ orderId: uniqueId('ord'), address: address({ postalCode: '1'.repeat(21) }) }), reports: 'address.postalCode' },
-      { what: 'an unknown address field', body: () => ({ orderId: uniqueId('ord'), address: { ...address(), line2: 'Flat 3' } }), reports: 'address' },
-      { what: 'an address that is a string', body: () => ({ orderId: uniqueId('ord'), address: '12 St James Square, London' }), reports: 'address' },
+      {
+        what: 'a postal code of 21 characters',
+        body: () => ({ orderId: uniqueId('ord'), address: address({ postalCode: '1'.repeat(21) }) }),
+        reports: 'address.postalCode',
+      },
+      {
+        what: 'an unknown address field',
+        body: () => ({ orderId: uniqueId('ord'), address: { ...address(), line2: 'Flat 3' } }),
+        reports: 'address',
+      },
+      {
+        what: 'an address that is a string',
+        body: () => ({ orderId: uniqueId('ord'), address: '12 St James Square, London' }),
+        reports: 'address',
+      },
       // lib/text.ts: what is printed on a label must not forge lines or reorder itself
-      { what: 'a NUL in the name', body: () => ({ orderId: uniqueId('ord'), address: address({ name: 'Ada\u0000Lovelace' }) }), reports: 'address.name' },
-      { what: 'CR/LF in the first line', body: () => ({ orderId: uniqueId('ord'), address: address({ line1: '12 St James Sq\r\nX-Injected: 1' }) }), reports: 'address.line1' },
-      { what: 'a trailing newline in the city', body: () => ({ orderId: uniqueId('ord'), address: address({ city: 'London\n' }) }), reports: 'address.city' },
-      { what: 'a right-to-left override in the name', body: () => ({ orderId: uniqueId('ord'), address: address({ name: 'Ada \u202egnp.exe' }) }), reports: 'address.name' },
-      { what: 'a bidi isolate in the postal code', body: () => ({ orderId: uniqueId('ord'), address: address({ postalCode: 'SW1\u2066Y' }) }), reports: 'address.postalCode' },
-      { what: 'a lone surrogate in the city', body: () => ({ orderId: uniqueId('ord'), address: address({ city: 'Lon\ud800don' }) }), reports: 'address.city' },
+      {
+        what: 'a NUL in the name',
+        body: () => ({ orderId: uniqueId('ord'), address: address({ name: 'Ada\u0000Lovelace' }) }),
+        reports: 'address.name',
+      },
+      {
+        what: 'CR/LF in the first line',
+        body: () => ({ orderId: uniqueId('ord'), address: address({ line1: '12 St James Sq\r\nX-Injected: 1' }) }),
+        reports: 'address.line1',
+      },
+      {
+        what: 'a trailing newline in the city',
+        body: () => ({ orderId: uniqueId('ord'), address: address({ city: 'London\n' }) }),
+        reports: 'address.city',
+      },
+      {
+        what: 'a right-to-left override in the name',
+        body: () => ({ orderId: uniqueId('ord'), address: address({ name: 'Ada \u202egnp.exe' }) }),
+        reports: 'address.name',
+      },
+      {
+        what: 'a bidi isolate in the postal code',
+        body: () => ({ orderId: uniqueId('ord'), address: address({ postalCode: 'SW1\u2066Y' }) }),
+        reports: 'address.postalCode',
+      },
+      {
+        what: 'a lone surrogate in the city',
+        body: () => ({ orderId: uniqueId('ord'), address: address({ city: 'Lon\ud800don' }) }),
+        reports: 'address.city',
+      },
     ],
   });
 
@@ -412,8 +543,16 @@ describe('bad input', () => {
     expect((await schedule(orderId)).status).toBe(201);
     const before = await fingerprint(shipping());
     expectError(await api().post(`/shipments/${orderId}/cancel`).send({ reason: false }), 400, 'VALIDATION_FAILED');
-    expectError(await api().post(`/shipments/${orderId}/cancel`).set('Idempotency-Key', 'k'.repeat(300)).send({}), 400, 'VALIDATION_FAILED');
-    expectError(await api().post(`/shipments/${orderId}/cancel`).set('Content-Type', 'application/json').send('{"reason":'), 400, 'INVALID_JSON');
+    expectError(
+      await api().post(`/shipments/${orderId}/cancel`).set('Idempotency-Key', 'k'.repeat(300)).send({}),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expectError(
+      await api().post(`/shipments/${orderId}/cancel`).set('Content-Type', 'application/json').send('{"reason":'),
+      400,
+      'INVALID_JSON',
+    );
     expect(await fingerprint(shipping())).toEqual(before);
     expect(await shipmentRows(orderId)).toEqual([expect.objectContaining({ status: 'SCHEDULED' })]);
   });

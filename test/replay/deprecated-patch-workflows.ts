@@ -6,7 +6,12 @@
  */
 import type { CompensatedSaga } from '../../workflows/saga';
 import { deprecatePatch } from '@temporalio/workflow';
-import { PARALLEL_CHARGE_AND_SHIP, runPlaceOrder, type PlaceOrderInput, type PlaceOrderResult } from '../../workflows/place-order';
+import {
+  PARALLEL_CHARGE_AND_SHIP,
+  runPlaceOrder,
+  type PlaceOrderInput,
+  type PlaceOrderResult,
+} from '../../workflows/place-order';
 
 export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResult | CompensatedSaga> {
   return runPlaceOrder(input, () => {

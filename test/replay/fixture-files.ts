@@ -49,7 +49,8 @@ export interface Fixture {
 
 function decodeJsonPayload(data: Uint8Array | string | null | undefined): unknown {
   if (!data) return undefined;
-  const text = typeof data === 'string' ? Buffer.from(data, 'base64').toString('utf8') : Buffer.from(data).toString('utf8');
+  const text =
+    typeof data === 'string' ? Buffer.from(data, 'base64').toString('utf8') : Buffer.from(data).toString('utf8');
   return JSON.parse(text);
 }
 
@@ -87,7 +88,8 @@ export function parseFixture(file: string, json: string): Fixture {
   const history = historyFromJson(JSON.parse(json));
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
   const workflowType = started?.workflowType?.name;
-  if (!started || !workflowType) throw new Error(`${file}: the first event is not a WorkflowExecutionStarted with a workflow type`);
+  if (!started || !workflowType)
+    throw new Error(`${file}: the first event is not a WorkflowExecutionStarted with a workflow type`);
   const name = path.basename(file, '.json');
   return {
     name,

@@ -17,7 +17,11 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
   const forward = proxyActivities<Activities>(opts.forward);
   const undo = proxyActivities<Activities>(opts.compensation);
   const retriable = proxyActivities<Activities>(opts.retriable);
-  const saga = new Saga({ type: PLACE_ORDER, deadlineMs: input.options?.deadlineMs, compensation: input.options?.compensation });
+  const saga = new Saga({
+    type: PLACE_ORDER,
+    deadlineMs: input.options?.deadlineMs,
+    compensation: input.options?.compensation,
+  });
   const { orderId } = input;
 
   return saga.run(async () => {
@@ -29,18 +33,25 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
     });
     await saga.step({
       name: 'createOrder',
-      action: ({ idempotencyKey }) => forward.createOrder({ idempotencyKey, orderId, customerId: input.customerId, lines: input.items }),
+      action: ({ idempotencyKey }) =>
+        forward.createOrder({ idempotencyKey, orderId, customerId: input.customerId, lines: input.items }),
       compensate: ({ idempotencyKey }) => undo.cancelOrder({ idempotencyKey, orderId, reason: 'saga compensated' }),
     });
     const payment = await saga.step({
       name: 'chargePayment',
       action: ({ idempotencyKey }) =>
-        forward.chargePayment({ idempotencyKey, orderId, amountCents: reservation.totalCents, cardToken: input.payment.cardToken }),
+        forward.chargePayment({
+          idempotencyKey,
+          orderId,
+          amountCents: reservation.totalCents,
+          cardToken: input.payment.cardToken,
+        }),
       compensate: ({ idempotencyKey }) => undo.refundPayment({ idempotencyKey, orderId }),
     });
     const shipment = await saga.step({
       name: 'scheduleShipment',
-      action: ({ idempotencyKey }) => forward.scheduleShipment({ idempotencyKey, orderId, address: input.shippingAddress }),
+      action: ({ idempotencyKey }) =>
+        forward.scheduleShipment({ idempotencyKey, orderId, address: input.shippingAddress }),
       compensate: ({ idempotencyKey }) => undo.cancelShipment({ idempotencyKey, orderId }),
     });
     await saga.step({
@@ -53,6 +64,12 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
       kind: 'retriable',
       action: ({ idempotencyKey }) => retriable.commitStock({ idempotencyKey, orderId }),
     });
-    return { orderId, totalCents: reservation.totalCents, paymentId: payment.paymentId, shipmentId: shipment.shipmentId, lines: reservation.lines };
+    return {
+      orderId,
+      totalCents: reservation.totalCents,
+      paymentId: payment.paymentId,
+      shipmentId: shipment.shipmentId,
+      lines: reservation.lines,
+    };
   });
 }

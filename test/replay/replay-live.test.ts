@@ -11,7 +11,15 @@ import { placeOrderWorkflowId } from '../../sagas/place-order';
 import { renameProductWorkflowId } from '../../sagas/rename-product';
 import { replayLive, type LiveReplayResult, type ReplayWorkflows } from '../../scripts/replay';
 import { startServices, type ServiceStack } from '../support/services';
-import { connectTemporal, startWorker, FAST, finalState, temporalAddress, type RunningWorker, type TemporalHarness } from '../support/temporal';
+import {
+  connectTemporal,
+  startWorker,
+  FAST,
+  finalState,
+  temporalAddress,
+  type RunningWorker,
+  type TemporalHarness,
+} from '../support/temporal';
 import { DECLINED_CARD, orderInput, putProduct } from '../support/fixtures';
 import { parseFixture } from './fixture-files';
 import { renameProduct } from '../../workflows/rename-product';
@@ -21,7 +29,10 @@ const root = path.resolve(__dirname, '../..');
 // One test replays against a non-deterministic variant on purpose: keep core's WARN about it off
 // the console (the assertion reports the reason).
 try {
-  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+  });
 } catch {
   // a runtime already runs in this module registry
 }
@@ -44,7 +55,11 @@ afterAll(async () => {
 });
 
 async function placeOrder(input: PlaceOrderInput): Promise<WorkflowHandle> {
-  const handle = await t.client.workflow.start(placeOrderWorkflow, { taskQueue: t.taskQueue, workflowId: placeOrderWorkflowId(input.orderId), args: [input] });
+  const handle = await t.client.workflow.start(placeOrderWorkflow, {
+    taskQueue: t.taskQueue,
+    workflowId: placeOrderWorkflowId(input.orderId),
+    args: [input],
+  });
   await finalState(handle);
   return handle;
 }
@@ -67,7 +82,11 @@ function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr:
     execFile(
       process.execPath,
       ['--import', 'tsx', 'scripts/replay.ts', ...args],
-      { cwd: root, env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: 'default' }, timeout: 90_000 },
+      {
+        cwd: root,
+        env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: 'default' },
+        timeout: 90_000,
+      },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -110,24 +129,50 @@ describe('npm run replay', () => {
   test('when a live history is replayed against a non-deterministic variant of the code, then it is reported FAILED with the reason', async () => {
     const sku = await putProduct(stack, { available: 5 });
     const handle = await placeOrder(orderInput(sku, { options: FAST }));
-    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./nondeterministic-workflows'), logger: quietLogger });
-    const [result, ...rest] = await replayLive(t.client, { workflowId: handle.workflowId }, { workflowBundle: { code } });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: require.resolve('./nondeterministic-workflows'),
+      logger: quietLogger,
+    });
+    const [result, ...rest] = await replayLive(
+      t.client,
+      { workflowId: handle.workflowId },
+      { workflowBundle: { code } },
+    );
     expect(rest).toEqual([]);
     expect(result).toMatchObject({ workflowId: handle.workflowId, ok: false });
-    expect(result!.error).toMatch(/^DeterminismViolationError: .*Activity type of scheduled event 'createOrder' does not match activity type of activity command 'reserveStock'/s);
+    expect(result!.error).toMatch(
+      /^DeterminismViolationError: .*Activity type of scheduled event 'createOrder' does not match activity type of activity command 'reserveStock'/s,
+    );
   });
 
   test('when a history is exported with `temporal workflow show --output json`, then the fixture reader reads it and it replays', async () => {
     const sku = await putProduct(stack, { available: 5 });
     const handle = await placeOrder(orderInput(sku, { options: FAST, cardNumber: DECLINED_CARD }));
     const cli = process.env.TEST_TEMPORAL_CLI!;
-    const json = execFileSync(cli, ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', temporalAddress(), '--namespace', 'default', '--output', 'json'], {
-      encoding: 'utf8',
-    });
+    const json = execFileSync(
+      cli,
+      [
+        'workflow',
+        'show',
+        '--workflow-id',
+        handle.workflowId,
+        '--address',
+        temporalAddress(),
+        '--namespace',
+        'default',
+        '--output',
+        'json',
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
     const fixture = parseFixture(`${handle.workflowId}.json`, json);
     expect(fixture).toMatchObject({ workflowType: placeOrderWorkflow.name, workflowId: handle.workflowId });
     expect(fixture.history.events?.length).toBe((await handle.fetchHistory()).events?.length);
-    await expect(Worker.runReplayHistory({ ...current, replayName: 'cli-export' }, fixture.history, fixture.workflowId)).resolves.toBeUndefined();
+    await expect(
+      Worker.runReplayHistory({ ...current, replayName: 'cli-export' }, fixture.history, fixture.workflowId),
+    ).resolves.toBeUndefined();
   });
 
   test('when the CLI replays a saga by workflow and run ID, then it prints OK and exits 0', async () => {
@@ -154,4 +199,11 @@ describe('npm run replay', () => {
 });
 
 const noop = () => undefined;
-const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: (m: string, meta?: unknown) => console.error(m, meta), log: noop };
+const quietLogger = {
+  trace: noop,
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: (m: string, meta?: unknown) => console.error(m, meta),
+  log: noop,
+};

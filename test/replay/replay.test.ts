@@ -9,7 +9,13 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type ReplayWorkerOp
 import { activitiesIn, cardNumbersIn, readFixtures, type Fixture, type History } from './fixture-files';
 import { DECLINED_CARD, GOOD_CARD } from '../support/fixtures';
 import { PARALLEL_CHARGE_AND_SHIP, PLACE_ORDER, placeOrder } from '../../workflows/place-order';
-import { COMPENSATED_SAGA_COMPLETES, LOCAL_RESULTS_BEFORE_CLOSE, compensationIdempotencyKey, idempotencyKeyScope, stepIdempotencyKey } from '../../workflows/saga';
+import {
+  COMPENSATED_SAGA_COMPLETES,
+  LOCAL_RESULTS_BEFORE_CLOSE,
+  compensationIdempotencyKey,
+  idempotencyKeyScope,
+  stepIdempotencyKey,
+} from '../../workflows/saga';
 import { RENAME_PRODUCT } from '../../workflows/rename-product';
 import { SAGAS } from '../../sagas';
 
@@ -19,7 +25,8 @@ const SCENARIOS = SAGAS.flatMap((saga) => saga.scenarios.map((scenario) => ({ sa
 const scenarioOf = (f: Fixture) => SCENARIOS.find((s) => s.scenario.name === f.name.split('--')[0]);
 const COMPLETES = `--patched-${COMPENSATED_SAGA_COMPLETES}`;
 /** A fixture recorded before the runtime's later patches (those runs are counted by their own tests). */
-const beforeLaterPatches = (f: Fixture) => !f.patches.includes(COMPENSATED_SAGA_COMPLETES) && !f.patches.includes(LOCAL_RESULTS_BEFORE_CLOSE);
+const beforeLaterPatches = (f: Fixture) =>
+  !f.patches.includes(COMPENSATED_SAGA_COMPLETES) && !f.patches.includes(LOCAL_RESULTS_BEFORE_CLOSE);
 /** The sagas that ran before compensated sagas completed: only they have compensated histories without the marker. */
 const BEFORE_COMPENSATED_COMPLETES = [PLACE_ORDER, RENAME_PRODUCT];
 
@@ -46,7 +53,10 @@ type WorkflowBundle = NonNullable<ReplayWorkerOptions['workflowBundle']>;
 // runtime (installed once per test file; re-created with the same options after idle shutdowns)
 // to errors. A failing replay is reported by the assertions, with its reason.
 try {
-  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+  });
 } catch {
   // a runtime already runs in this module registry
 }
@@ -71,23 +81,34 @@ async function replay(workflowBundle: WorkflowBundle, subset: Fixture[]): Promis
 /** The workflows as the worker runs them: the bundle the jest global setup built once with bundleWorkflowCode. */
 function currentBundle(): WorkflowBundle {
   const codePath = process.env.TEST_WORKFLOW_BUNDLE;
-  if (!codePath) throw new Error('TEST_WORKFLOW_BUNDLE is not set: run the suites through jest (its global setup bundles the workflows)');
+  if (!codePath)
+    throw new Error(
+      'TEST_WORKFLOW_BUNDLE is not set: run the suites through jest (its global setup bundles the workflows)',
+    );
   return { codePath };
 }
 
-const byFixture = (a: { fixture: string }, b: { fixture: string }) => (a.fixture < b.fixture ? -1 : a.fixture > b.fixture ? 1 : 0);
+const byFixture = (a: { fixture: string }, b: { fixture: string }) =>
+  a.fixture < b.fixture ? -1 : a.fixture > b.fixture ? 1 : 0;
 
 /** Whether the two activities were scheduled by the same workflow task (i.e. concurrently). */
 function scheduledInSameTask(history: History, a: string, b: string): boolean {
   const taskOf = (type: string) =>
-    (history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type)?.activityTaskScheduledEventAttributes
-      ?.workflowTaskCompletedEventId;
+    (history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type)
+      ?.activityTaskScheduledEventAttributes?.workflowTaskCompletedEventId;
   return String(taskOf(a)) === String(taskOf(b));
 }
 
 async function bundleOf(workflowsPath: string): Promise<WorkflowBundle> {
   const noop = () => undefined;
-  const logger = { trace: noop, debug: noop, info: noop, warn: noop, error: (m: string, meta?: unknown) => console.error(m, meta), log: noop };
+  const logger = {
+    trace: noop,
+    debug: noop,
+    info: noop,
+    warn: noop,
+    error: (m: string, meta?: unknown) => console.error(m, meta),
+    log: noop,
+  };
   const { code } = await bundleWorkflowCode({ workflowsPath, logger });
   return { code };
 }
@@ -95,7 +116,9 @@ async function bundleOf(workflowsPath: string): Promise<WorkflowBundle> {
 describe('Replay of the committed workflow histories', () => {
   test('when the fixtures folder is read, then every scenario of every registered saga has a history, and every history is of a registered scenario and its workflow', () => {
     expect(SCENARIOS.filter((s) => !fixtures.some((f) => scenarioOf(f) === s)).map((s) => s.scenario.name)).toEqual([]);
-    expect(fixtures.map((f) => ({ fixture: f.name, workflow: scenarioOf(f)?.saga.workflow.name }))).toEqual(fixtures.map((f) => ({ fixture: f.name, workflow: f.workflowType })));
+    expect(fixtures.map((f) => ({ fixture: f.name, workflow: scenarioOf(f)?.saga.workflow.name }))).toEqual(
+      fixtures.map((f) => ({ fixture: f.name, workflow: f.workflowType })),
+    );
   });
 
   test('when a scenario compensates, then it has a history recorded since compensated sagas complete (with the marker), beside the older ones for the sagas that ran before the change', () => {
@@ -105,7 +128,11 @@ describe('Replay of the committed workflow histories', () => {
       const { name } = scenario;
       const own = fixtures.filter((f) => scenarioOf(f)?.scenario.name === name);
       const older = BEFORE_COMPENSATED_COMPLETES.includes(saga.type);
-      expect({ name, withMarker: own.some((f) => f.name.endsWith(COMPLETES) && f.patches.includes(COMPENSATED_SAGA_COMPLETES)), withoutMarker: own.some((f) => !f.patches.includes(COMPENSATED_SAGA_COMPLETES)) }).toEqual({
+      expect({
+        name,
+        withMarker: own.some((f) => f.name.endsWith(COMPLETES) && f.patches.includes(COMPENSATED_SAGA_COMPLETES)),
+        withoutMarker: own.some((f) => !f.patches.includes(COMPENSATED_SAGA_COMPLETES)),
+      }).toEqual({
         name,
         withMarker: true,
         // a saga added since has no run that could have failed the old way
@@ -113,19 +140,31 @@ describe('Replay of the committed workflow histories', () => {
       });
     }
     // only compensated runs reach the marker
-    expect(fixtures.filter((f) => f.patches.includes(COMPENSATED_SAGA_COMPLETES) && scenarioOf(f)?.scenario.ends !== 'COMPENSATED')).toEqual([]);
+    expect(
+      fixtures.filter(
+        (f) => f.patches.includes(COMPENSATED_SAGA_COMPLETES) && scenarioOf(f)?.scenario.ends !== 'COMPENSATED',
+      ),
+    ).toEqual([]);
   });
 
   test('when a fixture was recorded after the change, then it holds the patch marker and charged and shipped in one workflow task; before it, one after the other', () => {
     const paths = fixtures
-      .filter((f) => activitiesIn(f.history).includes('scheduleShipment') && !f.patches.includes(COMPENSATED_SAGA_COMPLETES))
-      .map((f) => ({ fixture: f.name, patches: f.patches, chargeAndShipTogether: scheduledInSameTask(f.history, 'chargePayment', 'scheduleShipment') }))
+      .filter(
+        (f) => activitiesIn(f.history).includes('scheduleShipment') && !f.patches.includes(COMPENSATED_SAGA_COMPLETES),
+      )
+      .map((f) => ({
+        fixture: f.name,
+        patches: f.patches,
+        chargeAndShipTogether: scheduledInSameTask(f.history, 'chargePayment', 'scheduleShipment'),
+      }))
       .sort(byFixture);
     expect(paths).toEqual(
       CHARGING_PLACE_ORDER_SCENARIOS.flatMap((n) => [
         { fixture: `${n}${PATCHED}`, patches: [PARALLEL_CHARGE_AND_SHIP], chargeAndShipTogether: true },
         // Before the change a declined card or a cancelled charge never got to the shipment.
-        ...(n === 'place-order-card-declined-compensated' || n === 'place-order-cancelled' ? [] : [{ fixture: n, patches: [], chargeAndShipTogether: false }]),
+        ...(n === 'place-order-card-declined-compensated' || n === 'place-order-cancelled'
+          ? []
+          : [{ fixture: n, patches: [], chargeAndShipTogether: false }]),
       ]).sort(byFixture),
     );
   });
@@ -136,8 +175,13 @@ describe('Replay of the committed workflow histories', () => {
     for (const f of local) {
       // the only activity event is the runtime's checkpoint before closing (since local-results-before-close)
       const expected = f.patches.includes(LOCAL_RESULTS_BEFORE_CLOSE) ? ['sagaCheckpoint'] : [];
-      expect({ fixture: f.name, activities: activitiesIn(f.history) }).toEqual({ fixture: f.name, activities: expected });
-      const markers = (f.history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+      expect({ fixture: f.name, activities: activitiesIn(f.history) }).toEqual({
+        fixture: f.name,
+        activities: expected,
+      });
+      const markers = (f.history.events ?? []).filter(
+        (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+      );
       expect(markers.length).toBeGreaterThanOrEqual(5);
     }
   });
@@ -147,7 +191,11 @@ describe('Replay of the committed workflow histories', () => {
     for (const f of fixtures) {
       // a saga whose workflow ID is a business key scopes its keys to the run (SagaDefinition.workflowIdentity)
       const started = f.history.events?.[0]?.workflowExecutionStartedEventAttributes;
-      const scope = idempotencyKeyScope(f.workflowId, started?.firstExecutionRunId ?? '', scenarioOf(f)?.saga.workflowIdentity === 'business-key' ? 'run' : 'workflow');
+      const scope = idempotencyKeyScope(
+        f.workflowId,
+        started?.firstExecutionRunId ?? '',
+        scenarioOf(f)?.saga.workflowIdentity === 'business-key' ? 'run' : 'workflow',
+      );
       const scheduled = (f.history.events ?? []).flatMap((e) => {
         const a = e.activityTaskScheduledEventAttributes;
         const data = a?.input?.payloads?.[0]?.data;
@@ -160,9 +208,17 @@ describe('Replay of the committed workflow histories', () => {
         // a forward step is named for its activity; a compensation's key names the step it undoes
         const tail = key.slice(scope.length + 1);
         const [step = '', kind, round = '0'] = tail.split(':');
-        const derived = kind === 'compensate' ? compensationIdempotencyKey(scope, step, Number(round)) : stepIdempotencyKey(scope, activity, kind === 'retry' ? Number(round) : 0);
+        const derived =
+          kind === 'compensate'
+            ? compensationIdempotencyKey(scope, step, Number(round))
+            : stepIdempotencyKey(scope, activity, kind === 'retry' ? Number(round) : 0);
         expect({ fixture: f.name, activity, key }).toEqual({ fixture: f.name, activity, key: derived });
-        if (kind === 'compensate') expect({ fixture: f.name, activity, undoes: steps.includes(step) }).toEqual({ fixture: f.name, activity, undoes: true });
+        if (kind === 'compensate')
+          expect({ fixture: f.name, activity, undoes: steps.includes(step) }).toEqual({
+            fixture: f.name,
+            activity,
+            undoes: true,
+          });
         checked++;
       }
     }
@@ -170,7 +226,11 @@ describe('Replay of the committed workflow histories', () => {
   });
 
   test('when the fixtures are read, then none holds a full card number (only sealed tokens and last four digits)', () => {
-    for (const f of fixtures) expect({ fixture: f.name, cardNumbers: cardNumbersIn(readFileSync(f.file, 'utf8'), [GOOD_CARD, DECLINED_CARD]) }).toEqual({ fixture: f.name, cardNumbers: [] });
+    for (const f of fixtures)
+      expect({
+        fixture: f.name,
+        cardNumbers: cardNumbersIn(readFileSync(f.file, 'utf8'), [GOOD_CARD, DECLINED_CARD]),
+      }).toEqual({ fixture: f.name, cardNumbers: [] });
   });
 
   describe('against the current workflow code', () => {
@@ -179,9 +239,12 @@ describe('Replay of the committed workflow histories', () => {
       outcomes = await replay(currentBundle(), fixtures);
     });
 
-    test.each(fixtures.map((f) => f.name))('when %s is replayed, then it replays without a determinism error', (name) => {
-      expect(`${name}: ${outcomes.get(name)}`).toBe(`${name}: OK`);
-    });
+    test.each(fixtures.map((f) => f.name))(
+      'when %s is replayed, then it replays without a determinism error',
+      (name) => {
+        expect(`${name}: ${outcomes.get(name)}`).toBe(`${name}: OK`);
+      },
+    );
   });
 
   describe('against a deliberately non-deterministic PlaceOrder (test/replay/nondeterministic-workflows.ts)', () => {
@@ -194,7 +257,9 @@ describe('Replay of the committed workflow histories', () => {
     test('when its steps are swapped, then every PlaceOrder fixture fails replay with a DeterminismViolationError', () => {
       expect(placeOrders.length).toBeGreaterThanOrEqual(9);
       for (const f of placeOrders) {
-        expect(`${f.name}: ${outcomes.get(f.name)}`).toMatch(new RegExp(`^${f.name}: DeterminismViolationError: .*nondeterminism`, 's'));
+        expect(`${f.name}: ${outcomes.get(f.name)}`).toMatch(
+          new RegExp(`^${f.name}: DeterminismViolationError: .*nondeterminism`, 's'),
+        );
       }
     });
   });
@@ -208,23 +273,41 @@ describe('Replay of the committed workflow histories', () => {
 
     test('when it replays the old histories in which the charge failed or was cancelled before a shipment was scheduled, then each fails with a DeterminismViolationError', () => {
       // The unguarded code schedules the shipment where these histories compensate instead.
-      const broken = placeOrders.filter((f) => f.patches.length === 0 && activitiesIn(f.history).includes('chargePayment') && !activitiesIn(f.history).includes('scheduleShipment'));
+      const broken = placeOrders.filter(
+        (f) =>
+          f.patches.length === 0 &&
+          activitiesIn(f.history).includes('chargePayment') &&
+          !activitiesIn(f.history).includes('scheduleShipment'),
+      );
       expect(broken.map((f) => f.name)).toEqual(['place-order-cancelled', 'place-order-card-declined-compensated']);
-      for (const f of broken) expect(`${f.name}: ${outcomes.get(f.name)}`).toMatch(new RegExp(`^${f.name}: DeterminismViolationError: .*Nondeterminism error`, 's'));
+      for (const f of broken)
+        expect(`${f.name}: ${outcomes.get(f.name)}`).toMatch(
+          new RegExp(`^${f.name}: DeterminismViolationError: .*Nondeterminism error`, 's'),
+        );
     });
 
     test('when it replays the histories that recorded the patch marker, then each fails: the patched() call cannot simply be dropped', () => {
       const patched = placeOrders.filter((f) => f.patches.includes(PARALLEL_CHARGE_AND_SHIP));
-      expect(patched.filter(beforeLaterPatches)).toHaveLength(CHARGING_PLACE_ORDER_SCENARIOS.length + LOCAL_PLACE_ORDER_SCENARIOS.length);
+      expect(patched.filter(beforeLaterPatches)).toHaveLength(
+        CHARGING_PLACE_ORDER_SCENARIOS.length + LOCAL_PLACE_ORDER_SCENARIOS.length,
+      );
       for (const f of patched) {
         // a run with a later patch marker meets that one first (the reason names it instead)
-        const reason = beforeLaterPatches(f) ? `patch marker encountered for change ${PARALLEL_CHARGE_AND_SHIP}, but there is no corresponding change command` : PARALLEL_CHARGE_AND_SHIP;
-        expect(`${f.name}: ${outcomes.get(f.name)}`).toMatch(new RegExp(`^${f.name}: DeterminismViolationError: .*${reason}`, 's'));
+        const reason = beforeLaterPatches(f)
+          ? `patch marker encountered for change ${PARALLEL_CHARGE_AND_SHIP}, but there is no corresponding change command`
+          : PARALLEL_CHARGE_AND_SHIP;
+        expect(`${f.name}: ${outcomes.get(f.name)}`).toMatch(
+          new RegExp(`^${f.name}: DeterminismViolationError: .*${reason}`, 's'),
+        );
       }
     });
 
     test('when it replays the old histories that scheduled both steps one after the other or never reached the charge, then they replay (the SDK matches commands in order, not by workflow task)', () => {
-      const replayable = placeOrders.filter((f) => f.patches.length === 0 && (activitiesIn(f.history).includes('scheduleShipment') || !activitiesIn(f.history).includes('chargePayment')));
+      const replayable = placeOrders.filter(
+        (f) =>
+          f.patches.length === 0 &&
+          (activitiesIn(f.history).includes('scheduleShipment') || !activitiesIn(f.history).includes('chargePayment')),
+      );
       expect(replayable.map((f) => f.name).sort()).toEqual(
         [
           'place-order-completed',
@@ -248,7 +331,9 @@ describe('Replay of the committed workflow histories', () => {
     });
 
     test('when it replays every history that took the new path, then they all replay', () => {
-      expect(newPath.filter(beforeLaterPatches)).toHaveLength(CHARGING_PLACE_ORDER_SCENARIOS.length + LOCAL_PLACE_ORDER_SCENARIOS.length);
+      expect(newPath.filter(beforeLaterPatches)).toHaveLength(
+        CHARGING_PLACE_ORDER_SCENARIOS.length + LOCAL_PLACE_ORDER_SCENARIOS.length,
+      );
       for (const f of newPath) expect(`${f.name}: ${outcomes.get(f.name)}`).toBe(`${f.name}: OK`);
     });
   });
@@ -265,7 +350,9 @@ describe('Replay of the committed workflow histories', () => {
       expect(compensated.length).toBeGreaterThanOrEqual(12);
       for (const f of placeOrders) {
         const expected = compensated.includes(f) ? /DeterminismViolationError: .*nondeterminism/s : /^OK$/;
-        expect(`${f.name}: ${outcomes.get(f.name)}`).toMatch(new RegExp(`^${f.name}: ${expected.source.replace(/^\^/, '')}`, 's'));
+        expect(`${f.name}: ${outcomes.get(f.name)}`).toMatch(
+          new RegExp(`^${f.name}: ${expected.source.replace(/^\^/, '')}`, 's'),
+        );
       }
     });
   });

@@ -7,7 +7,12 @@
  */
 import { patched } from '@temporalio/workflow';
 import type { CompensatedSaga } from '../../workflows/saga';
-import { PARALLEL_CHARGE_AND_SHIP, runPlaceOrder, type PlaceOrderInput, type PlaceOrderResult } from '../../workflows/place-order';
+import {
+  PARALLEL_CHARGE_AND_SHIP,
+  runPlaceOrder,
+  type PlaceOrderInput,
+  type PlaceOrderResult,
+} from '../../workflows/place-order';
 
 export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResult | CompensatedSaga> {
   return runPlaceOrder(

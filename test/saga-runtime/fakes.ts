@@ -40,7 +40,10 @@ async function behave(cue: Cue | undefined, round: number, attempt: number, what
   if (!cue) return;
   if (cue.hang) await Context.current().sleep(HANG_MS);
   else if (cue.delayMs) await Context.current().sleep(cue.delayMs);
-  const now = cue.fail && (cue.rounds === undefined || round < cue.rounds) && (cue.attempts === undefined || attempt <= cue.attempts);
+  const now =
+    cue.fail &&
+    (cue.rounds === undefined || round < cue.rounds) &&
+    (cue.attempts === undefined || attempt <= cue.attempts);
   if (!now) return;
   // As the real activities do (activities/http-client.ts), the failure's details say which attempt it was.
   throw ApplicationFailure.create({

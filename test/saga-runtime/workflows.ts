@@ -10,12 +10,20 @@ import type { FakeActivities, PlannedStep, RuntimePlan } from './plan';
 /** Runs `plan` as a saga; ends like every saga (throws with the final state on failure), else returns its final state. */
 export async function runtimePlan(plan: RuntimePlan): Promise<unknown> {
   const { forward, undo, retriable } = sagaProxies<FakeActivities>(plan.options);
-  const saga = new Saga({ type: 'RuntimeTest', deadlineMs: plan.options.deadlineMs, compensation: plan.options.compensation, localActivities: plan.options.activityMode === 'local' });
+  const saga = new Saga({
+    type: 'RuntimeTest',
+    deadlineMs: plan.options.deadlineMs,
+    compensation: plan.options.compensation,
+    localActivities: plan.options.activityMode === 'local',
+  });
   const spec = (s: PlannedStep) => ({
     name: s.name,
     kind: s.kind ?? 'compensatable',
-    action: ({ round }: { round: number }) => (s.kind === 'retriable' ? retriable : forward).fakeStep({ name: s.name, round, cue: s.forward }),
-    ...(s.kind === undefined || s.kind === 'compensatable' ? { compensate: ({ round }: { round: number }) => undo.fakeCompensation({ name: s.name, round, cue: s.undo }) } : {}),
+    action: ({ round }: { round: number }) =>
+      (s.kind === 'retriable' ? retriable : forward).fakeStep({ name: s.name, round, cue: s.forward }),
+    ...(s.kind === undefined || s.kind === 'compensatable'
+      ? { compensate: ({ round }: { round: number }) => undo.fakeCompensation({ name: s.name, round, cue: s.undo }) }
+      : {}),
   });
   await saga.run(async () => {
     for (const s of plan.steps) {

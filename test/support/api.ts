@@ -16,7 +16,15 @@ export const TEST_TOKEN = 'test-token-0123456789abcdef';
  */
 export function createTestApi(
   t: TemporalHarness,
-  opts: { dbPrefix: string; cardKey?: Buffer; waitMaxMs?: number; auditSettleMs?: number; sagaDeadlineMs?: number; compensationMaxAttempts?: number; activityMode?: 'regular' | 'local' },
+  opts: {
+    dbPrefix: string;
+    cardKey?: Buffer;
+    waitMaxMs?: number;
+    auditSettleMs?: number;
+    sagaDeadlineMs?: number;
+    compensationMaxAttempts?: number;
+    activityMode?: 'regular' | 'local';
+  },
 ): { app: express.Express; sagas: SagaDirectory } {
   const sagas = new SagaDirectory(t.client, {
     namespace: 'default',
@@ -28,7 +36,13 @@ export function createTestApi(
     activityMode: opts.activityMode,
   });
   const audit = () => runAudit({ mysqlUrl: MYSQL_URL, dbPrefix: opts.dbPrefix, settleMs: opts.auditSettleMs ?? 0 });
-  const app = createApiApp({ sagas, logger: createLogger('api', 'silent'), apiToken: TEST_TOKEN, waitMaxMs: opts.waitMaxMs ?? 20_000, audit });
+  const app = createApiApp({
+    sagas,
+    logger: createLogger('api', 'silent'),
+    apiToken: TEST_TOKEN,
+    waitMaxMs: opts.waitMaxMs ?? 20_000,
+    audit,
+  });
   return { app, sagas };
 }
 

@@ -93,13 +93,17 @@ export function describeBadInput(service: () => RunningService, endpoint: Endpoi
     const unchanged = async () => expect(await fingerprint(service())).toEqual(before);
 
     it('when the body is malformed JSON, then 400 INVALID_JSON and nothing is written', async () => {
-      const res = await send(service(), endpoint.method, endpoint.path(), endpoint.caller).set('Content-Type', 'application/json').send('{"orderId": "x",');
+      const res = await send(service(), endpoint.method, endpoint.path(), endpoint.caller)
+        .set('Content-Type', 'application/json')
+        .send('{"orderId": "x",');
       expectError(res, 400, 'INVALID_JSON');
       await unchanged();
     });
 
     it('when the JSON body is not an object (a bare string), then 400 INVALID_JSON and nothing is written', async () => {
-      const res = await send(service(), endpoint.method, endpoint.path(), endpoint.caller).set('Content-Type', 'application/json').send('"hello"');
+      const res = await send(service(), endpoint.method, endpoint.path(), endpoint.caller)
+        .set('Content-Type', 'application/json')
+        .send('"hello"');
       expectError(res, 400, 'INVALID_JSON');
       await unchanged();
     });
@@ -122,20 +126,28 @@ export function describeBadInput(service: () => RunningService, endpoint: Endpoi
     }
 
     it('when an unknown field is added, then 400 VALIDATION_FAILED and nothing is written', async () => {
-      const res = await send(service(), endpoint.method, endpoint.path(), endpoint.caller).send({ ...endpoint.validBody(), surprise: true });
+      const res = await send(service(), endpoint.method, endpoint.path(), endpoint.caller).send({
+        ...endpoint.validBody(),
+        surprise: true,
+      });
       expectError(res, 400, 'VALIDATION_FAILED');
       expect(JSON.stringify(res.body.error.details)).toMatch(/surprise/);
       await unchanged();
     });
 
     it('when the body is larger than 64kb, then 413 PAYLOAD_TOO_LARGE and nothing is written', async () => {
-      const res = await send(service(), endpoint.method, endpoint.path(), endpoint.caller).send({ ...endpoint.validBody(), padding: 'x'.repeat(70 * 1024) });
+      const res = await send(service(), endpoint.method, endpoint.path(), endpoint.caller).send({
+        ...endpoint.validBody(),
+        padding: 'x'.repeat(70 * 1024),
+      });
       expectError(res, 413, 'PAYLOAD_TOO_LARGE');
       await unchanged();
     });
 
     it('when the body is sent as text/plain, then 415 UNSUPPORTED_MEDIA_TYPE and nothing is written', async () => {
-      const res = await send(service(), endpoint.method, endpoint.path(), endpoint.caller).set('Content-Type', 'text/plain').send(JSON.stringify(endpoint.validBody()));
+      const res = await send(service(), endpoint.method, endpoint.path(), endpoint.caller)
+        .set('Content-Type', 'text/plain')
+        .send(JSON.stringify(endpoint.validBody()));
       expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
       await unchanged();
     });
@@ -147,20 +159,34 @@ export function describeBadInput(service: () => RunningService, endpoint: Endpoi
     });
 
     it('when a text/plain body is streamed without a length (chunked), then 415 and nothing is written', async () => {
-      const res = await sendChunked(service().url, endpoint.method.toUpperCase(), endpoint.path(), 'text/plain', JSON.stringify(endpoint.validBody()), endpoint.caller);
-      expect({ status: res.status, code: res.body.error?.code }).toEqual({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+      const res = await sendChunked(
+        service().url,
+        endpoint.method.toUpperCase(),
+        endpoint.path(),
+        'text/plain',
+        JSON.stringify(endpoint.validBody()),
+        endpoint.caller,
+      );
+      expect({ status: res.status, code: res.body.error?.code }).toEqual({
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+      });
       await unchanged();
     });
 
     it('when the Idempotency-Key is 300 characters, then 400 VALIDATION_FAILED and nothing is written', async () => {
-      const res = await send(service(), endpoint.method, endpoint.path(), endpoint.caller).set('Idempotency-Key', 'k'.repeat(300)).send(endpoint.validBody());
+      const res = await send(service(), endpoint.method, endpoint.path(), endpoint.caller)
+        .set('Idempotency-Key', 'k'.repeat(300))
+        .send(endpoint.validBody());
       expectError(res, 400, 'VALIDATION_FAILED');
       expect(res.body.error.message).toMatch(/Idempotency-Key/);
       await unchanged();
     });
 
     it('when the Idempotency-Key contains non-ASCII characters, then 400 VALIDATION_FAILED and nothing is written', async () => {
-      const res = await send(service(), endpoint.method, endpoint.path(), endpoint.caller).set('Idempotency-Key', 'cl\u00e9-1').send(endpoint.validBody());
+      const res = await send(service(), endpoint.method, endpoint.path(), endpoint.caller)
+        .set('Idempotency-Key', 'cl\u00e9-1')
+        .send(endpoint.validBody());
       expectError(res, 400, 'VALIDATION_FAILED');
       await unchanged();
     });
@@ -171,13 +197,24 @@ export interface IdempotentCase {
   /** Test label, e.g. `POST /reservations`. */
   name: string;
   /** Sets up whatever the call needs and returns it; `otherBody` (to `otherPath` if given, else the same path) makes it another request. */
-  prepare: () => Promise<{ method: 'post' | 'put'; path: string; body: object; otherBody: object; otherPath?: string; caller?: ServiceCaller }>;
+  prepare: () => Promise<{
+    method: 'post' | 'put';
+    path: string;
+    body: object;
+    otherBody: object;
+    otherPath?: string;
+    caller?: ServiceCaller;
+  }>;
   /** The status the first call answers. */
   status: number;
 }
 
 /** Repeats with the same key are replays with no second effect; a key reused for another request is refused. */
-export function describeIdempotency(service: () => RunningService, uniqueKey: () => string, cases: IdempotentCase[]): void {
+export function describeIdempotency(
+  service: () => RunningService,
+  uniqueKey: () => string,
+  cases: IdempotentCase[],
+): void {
   for (const c of cases) {
     describe(`idempotency of ${c.name}`, () => {
       it('when the request is repeated with the same Idempotency-Key, then the stored answer is replayed and nothing changes', async () => {
@@ -209,7 +246,9 @@ export function describeIdempotency(service: () => RunningService, uniqueKey: ()
         const first = await send(svc, method, path, caller).set('Idempotency-Key', key).send(body);
         expect(first.status).toBe(c.status);
         const afterFirst = await fingerprint(svc);
-        const reused = await send(svc, method, otherPath ?? path, caller).set('Idempotency-Key', key).send(otherBody);
+        const reused = await send(svc, method, otherPath ?? path, caller)
+          .set('Idempotency-Key', key)
+          .send(otherBody);
         expectError(reused, 422, 'IDEMPOTENCY_KEY_REUSED');
         expect(reused.body.error.message).toContain(key);
         expect(await fingerprint(svc)).toEqual(afterFirst);

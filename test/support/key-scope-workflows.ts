@@ -14,7 +14,11 @@ interface KeyActivities {
 const { echoKey } = proxyActivities<KeyActivities>({ startToCloseTimeout: 5000, retry: { maximumAttempts: 1 } });
 
 /** Step `first` (compensated by `echoKey` too), then step `second`, which fails when asked to. */
-export async function keyScopeSaga(input: { scope?: 'workflow' | 'run'; failSecond?: boolean; id?: string }): Promise<unknown> {
+export async function keyScopeSaga(input: {
+  scope?: 'workflow' | 'run';
+  failSecond?: boolean;
+  id?: string;
+}): Promise<unknown> {
   const saga = new Saga({ type: 'KeyScope', idempotencyScope: input.scope, compensatedCompletes: () => true });
   const keys: string[] = [];
   const echo = async (idempotencyKey: string, fail?: boolean) => {
@@ -23,8 +27,16 @@ export async function keyScopeSaga(input: { scope?: 'workflow' | 'run'; failSeco
     return out;
   };
   const result = await saga.run(async () => {
-    await saga.step({ name: 'first', action: ({ idempotencyKey }) => echo(idempotencyKey), compensate: ({ idempotencyKey }) => echo(idempotencyKey) });
-    await saga.step({ name: 'second', kind: 'compensatable', action: ({ idempotencyKey }) => echo(idempotencyKey, input.failSecond) });
+    await saga.step({
+      name: 'first',
+      action: ({ idempotencyKey }) => echo(idempotencyKey),
+      compensate: ({ idempotencyKey }) => echo(idempotencyKey),
+    });
+    await saga.step({
+      name: 'second',
+      kind: 'compensatable',
+      action: ({ idempotencyKey }) => echo(idempotencyKey, input.failSecond),
+    });
     return 'done';
   });
   return { keys, keyScope: saga.keyScope, status: typeof result === 'string' ? 'COMPLETED' : result.status };

@@ -22,9 +22,10 @@ interface Chunk {
 }
 
 function chunks(png: Buffer): Chunk[] {
-  if (png.length < SIGNATURE.length || !png.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('not a PNG file');
+  if (png.length < SIGNATURE.length || !png.subarray(0, SIGNATURE.length).equals(SIGNATURE))
+    throw new Error('not a PNG file');
   const out: Chunk[] = [];
-  for (let at = SIGNATURE.length; at < png.length; ) {
+  for (let at = SIGNATURE.length; at < png.length;) {
     const length = png.readUInt32BE(at);
     const type = png.toString('latin1', at + 4, at + 8);
     out.push({ type, data: png.subarray(at + 8, at + 8 + length) });
@@ -57,13 +58,20 @@ export function readPngText(png: Buffer): Record<string, string> {
 /** `png` with `entries` as tEXt chunks (replacing those with the same keywords), just before IEND. */
 export function withPngText(png: Buffer, entries: Record<string, string>): Buffer {
   for (const [keyword, text] of Object.entries(entries)) {
-    if (!/^[\x20-\x7e]{1,79}$/.test(keyword) || /^ | $| {2}/.test(keyword)) throw new Error(`invalid PNG keyword: ${JSON.stringify(keyword)}`);
+    if (!/^[\x20-\x7e]{1,79}$/.test(keyword) || /^ | $| {2}/.test(keyword))
+      throw new Error(`invalid PNG keyword: ${JSON.stringify(keyword)}`);
     // Latin-1 printable text and newlines only, so what is read back is what was written.
-    if (!/^[\x20-\x7e\n\xa0-\xff]*$/.test(text)) throw new Error(`PNG text for ${keyword} is not Latin-1: ${JSON.stringify(text)}`);
+    if (!/^[\x20-\x7e\n\xa0-\xff]*$/.test(text))
+      throw new Error(`PNG text for ${keyword} is not Latin-1: ${JSON.stringify(text)}`);
   }
-  const kept = chunks(png).filter((c) => !(c.type === 'tEXt' && c.data.indexOf(0) > 0 && c.data.toString('latin1', 0, c.data.indexOf(0)) in entries));
+  const kept = chunks(png).filter(
+    (c) => !(c.type === 'tEXt' && c.data.indexOf(0) > 0 && c.data.toString('latin1', 0, c.data.indexOf(0)) in entries),
+  );
   const iend = kept.findIndex((c) => c.type === 'IEND');
   if (iend === -1) throw new Error('PNG file has no IEND chunk');
-  const added = Object.entries(entries).map(([k, v]) => ({ type: 'tEXt', data: Buffer.concat([Buffer.from(k, 'latin1'), Buffer.from([0]), Buffer.from(v, 'latin1')]) }));
+  const added = Object.entries(entries).map(([k, v]) => ({
+    type: 'tEXt',
+    data: Buffer.concat([Buffer.from(k, 'latin1'), Buffer.from([0]), Buffer.from(v, 'latin1')]),
+  }));
   return Buffer.concat([SIGNATURE, ...[...kept.slice(0, iend), ...added, ...kept.slice(iend)].map(encode)]);
 }

@@ -119,7 +119,11 @@ async function startOne<TSchema extends Record<string, unknown>>(
     poolSize: 10,
   });
   const logger = createLogger(name, process.env.TEST_LOG_LEVEL ?? 'silent');
-  const svc = new RunningService(name, database, createApp({ db: database.db, database, logger, callers: TEST_CALLERS, faults }));
+  const svc = new RunningService(
+    name,
+    database,
+    createApp({ db: database.db, database, logger, callers: TEST_CALLERS, faults }),
+  );
   await svc.start();
   return svc;
 }
@@ -141,7 +145,8 @@ export async function startServices(
       'shipping',
       prefix,
       shippingSchema,
-      (deps) => createShippingApp({ ...deps, servedCountries: opts.servedCountries ?? DEFAULT_SERVED_COUNTRIES.split(',') }),
+      (deps) =>
+        createShippingApp({ ...deps, servedCountries: opts.servedCountries ?? DEFAULT_SERVED_COUNTRIES.split(',') }),
       opts.faults,
     ),
   ]);

@@ -21,7 +21,10 @@ function quietRuntime(): void {
 
 export function temporalAddress(): string {
   const address = process.env.TEST_TEMPORAL_ADDRESS;
-  if (!address) throw new Error('TEST_TEMPORAL_ADDRESS is not set: run the suites through jest (its global setup starts the dev server)');
+  if (!address)
+    throw new Error(
+      'TEST_TEMPORAL_ADDRESS is not set: run the suites through jest (its global setup starts the dev server)',
+    );
   return address;
 }
 
@@ -58,7 +61,11 @@ export interface RunningWorker {
 }
 
 /** Runs the real saga worker in this process (workflows from the bundle built once per jest run). */
-export async function startWorker(t: TemporalHarness, stack: ServiceStack, opts: { httpTimeoutMs?: number } = {}): Promise<RunningWorker> {
+export async function startWorker(
+  t: TemporalHarness,
+  stack: ServiceStack,
+  opts: { httpTimeoutMs?: number } = {},
+): Promise<RunningWorker> {
   const codePath = process.env.TEST_WORKFLOW_BUNDLE;
   if (!codePath) throw new Error('TEST_WORKFLOW_BUNDLE is not set');
   const { worker, close } = await createSagaWorker({
@@ -117,7 +124,11 @@ export async function finalState(handle: WorkflowHandle): Promise<SagaState> {
 }
 
 /** Polls the saga's query until `predicate` holds (or fails after `timeoutMs`). */
-export async function waitForState(handle: WorkflowHandle, predicate: (s: SagaState) => boolean, timeoutMs = 30_000): Promise<SagaState> {
+export async function waitForState(
+  handle: WorkflowHandle,
+  predicate: (s: SagaState) => boolean,
+  timeoutMs = 30_000,
+): Promise<SagaState> {
   const deadline = Date.now() + timeoutMs;
   let last: SagaState | undefined;
   for (;;) {
