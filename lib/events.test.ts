@@ -187,7 +187,13 @@ describe('consumers', () => {
     const sku = await putProduct(stack, { name: 'Dup 1', available: 5 });
     const renamed = await rename(sku, 'Dup 2');
     const jsm = await jetstreamManager(nc);
-    await waitFor(async () => (await consumerLag(jsm, 'inventory', productNamesConsumer.name)) === 0);
+    // the original delivery applied first (a lag of 0 alone could be read before the relay published it)
+    await waitFor(async () => {
+      const [applied] = await stack.orders.query<{ name: string }>('SELECT name FROM product_names WHERE sku = ?', [
+        sku,
+      ]);
+      return applied?.name === 'Dup 2';
+    });
     const [row] = await stack.inventory.query<{ body: string }>(
       "SELECT body FROM outbox WHERE aggregate_id = ? AND type = 'ProductRenamed'",
       [sku],
@@ -215,7 +221,14 @@ describe('consumers', () => {
     await rename(sku, 'Old 2');
     await rename(sku, 'Old 3');
     const jsm = await jetstreamManager(nc);
-    await waitFor(async () => (await consumerLag(jsm, 'inventory', productNamesConsumer.name)) === 0);
+    // the newer version applied first (a lag of 0 alone could be read before the relay published it)
+    await waitFor(async () => {
+      const [applied] = await stack.orders.query<{ version: number }>(
+        'SELECT version FROM product_names WHERE sku = ?',
+        [sku],
+      );
+      return Number(applied?.version) === 3;
+    });
     const [row] = await stack.inventory.query<{ body: string }>(
       'SELECT body FROM outbox WHERE aggregate_id = ? AND version = 2',
       [sku],
