@@ -21,6 +21,9 @@ SUITES=(
   test/place-order.test.ts
   test/saga-failures.test.ts
   test/worker-crash.test.ts
+  # workflow-ID conflict and reuse policies (a business key joined while open, run again once closed)
+  test/api-saga-identity.test.ts
+  test/cancel-order.test.ts
   test/workers-scale.test.ts
   chaos/chaos.test.ts
   test/replay/replay-live.test.ts
