@@ -9,7 +9,7 @@ import { createMetrics } from './metrics';
 import { ApiErrors, type SagaDirectory, type Started } from './sagas';
 import { idempotencyKeyHeader, listQuery, resolveBody, sagaIdParam, startQuery, type AuditReportBody } from './schemas';
 import { SAGAS, sagaByType, type SagaDefinition } from '../sagas';
-import type { AuditReport } from '../audit/auditor';
+import type { AuditReport, EventAuditReport } from '../audit/auditor';
 
 export interface ApiDeps {
   sagas: SagaDirectory;
@@ -18,7 +18,7 @@ export interface ApiDeps {
   /** Upper bound of `?wait=true`. */
   waitMaxMs: number;
   /** Runs the consistency auditor over the services' databases (`GET /audit`). */
-  audit: () => Promise<AuditReport>;
+  audit: () => Promise<AuditReport & { events: EventAuditReport }>;
 }
 
 /** Temporal being down is a 503, never a 500 blamed on the client. */

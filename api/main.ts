@@ -12,7 +12,7 @@ import { stopGracefully } from '../lib/service';
 import { listenWithJsonErrors } from '../lib/http-guards';
 import { createApiApp } from './app';
 import { SagaDirectory } from './sagas';
-import { runAudit } from '../audit/auditor';
+import { runFullAudit } from '../audit/auditor';
 
 async function main(): Promise<void> {
   const config = loadApiConfig();
@@ -45,7 +45,12 @@ async function main(): Promise<void> {
     eagerStart: config.SAGA_EAGER_START,
   });
   const audit = () =>
-    runAudit({ mysqlUrl: config.MYSQL_URL, dbPrefix: config.DB_PREFIX, settleMs: config.AUDIT_SETTLE_MS });
+    runFullAudit({
+      mysqlUrl: config.MYSQL_URL,
+      dbPrefix: config.DB_PREFIX,
+      settleMs: config.AUDIT_SETTLE_MS,
+      natsUrl: config.NATS_URL,
+    });
   const app = createApiApp({ sagas, logger, apiToken: config.API_TOKEN, waitMaxMs: config.API_WAIT_MAX_MS, audit });
   const server = await listenWithJsonErrors(app, config.API_PORT, config.BIND_HOST);
   logger.info(

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ID_CHARACTERS, idempotencyKeySchema, safeText } from '../lib/text';
 import { SAGAS } from '../sagas';
 import { SAGA_STATUSES } from '../shared/saga-types';
-import { VIOLATION_CLASSES } from '../audit/auditor';
+import { EVENT_VIOLATION_CLASSES, VIOLATION_CLASSES } from '../audit/auditor';
 import { LEG_KINDS } from '../lib/saga-timeline';
 
 /**
@@ -141,6 +141,31 @@ export const auditReportResponse = z.object({
       z.ZodNumber
     >,
   ),
+  events: z
+    .object({
+      drained: z
+        .boolean()
+        .describe('Every consumer at lag 0 and every outbox empty (false when the API has no NATS_URL)'),
+      consumers: z.array(z.object({ stream: z.string(), consumer: z.string(), lag: z.number().int() })),
+      checkedCopies: z.number().int().describe('Product-name copies in orders checked against inventory'),
+      checkedHistory: z.number().int().describe('Order-history rows checked against the owning services'),
+      violations: z.array(
+        z.object({
+          class: z.enum(EVENT_VIOLATION_CLASSES),
+          orderId: z.string().optional(),
+          sku: z.string().optional(),
+          consumer: z.string().optional(),
+          message: z.string(),
+        }),
+      ),
+      byClass: z.object(
+        Object.fromEntries(EVENT_VIOLATION_CLASSES.map((c) => [c, z.number().int()])) as Record<
+          (typeof EVENT_VIOLATION_CLASSES)[number],
+          z.ZodNumber
+        >,
+      ),
+    })
+    .describe('The copies kept from events: against their sources, no version ahead, consumer lag, outbox backlog'),
 });
 export type AuditReportBody = z.infer<typeof auditReportResponse>;
 

@@ -12,6 +12,7 @@
  * a production-sized audit would page by order ID.
  */
 import mysql from 'mysql2/promise';
+import { runEventAudit, type EventAuditReport } from './event-checks';
 
 /** Every class of violation, in the order the report lists them. */
 export const VIOLATION_CLASSES = [
@@ -417,3 +418,17 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
 
 /** The checks of the copies kept from events (copy vs source, no version ahead, lag drained): audit/event-checks.ts. */
 export { runEventAudit, EVENT_VIOLATION_CLASSES, type EventAuditReport, type EventViolation } from './event-checks';
+
+/** The whole audit: the orders' cross-service invariants and the copies kept from events (with `natsUrl`, consumer lag too). */
+export async function runFullAudit(
+  opts: AuditOptions & { natsUrl?: string },
+): Promise<AuditReport & { events: EventAuditReport }> {
+  const report = await runAudit(opts);
+  const events = await runEventAudit({
+    mysqlUrl: opts.mysqlUrl,
+    dbPrefix: opts.dbPrefix,
+    settleMs: opts.settleMs,
+    natsUrl: opts.natsUrl,
+  });
+  return { ...report, events };
+}

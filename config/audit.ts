@@ -10,13 +10,11 @@ export const auditEnv = {
   DB_PREFIX: dbPrefix,
   /** How old an order must be before the auditor requires it to be CONFIRMED or CANCELLED. */
   AUDIT_SETTLE_MS: z.coerce.number().int().min(0).default(60_000),
+  /** The event broker: with it, the audit also checks that every consumer is drained (audit/event-checks.ts). */
+  NATS_URL: z.preprocess((v) => (v === '' ? undefined : v), natsUrl.optional()),
 };
 
-export const auditConfigSchema = z.object({
-  ...auditEnv,
-  /** The event broker: with it, `npm run audit` also checks that every consumer is drained (audit/event-checks.ts). */
-  NATS_URL: z.preprocess((v) => (v === '' ? undefined : v), natsUrl.optional()),
-});
+export const auditConfigSchema = z.object(auditEnv);
 export type AuditConfig = z.infer<typeof auditConfigSchema>;
 
 /** `npm run audit`'s configuration; the only place it reads `process.env`. */

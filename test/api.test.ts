@@ -564,6 +564,25 @@ describe('audit', () => {
     );
   });
 
+  test('when a product-name copy in orders no longer matches its source, then GET /audit reports it among the event checks', async () => {
+    const copySku = await putProduct(stack, { available: 3, name: 'Audited' });
+    const renamed = await post(app, `/products/${copySku}/rename`)
+      .query({ wait: 'true' })
+      .send({ name: 'Audited Pro' });
+    expect(renamed.body.status).toBe('COMPLETED');
+    const clean = await request(app).get('/audit').set(auth).then(record('get', '/audit'));
+    expect(clean.body.events.checkedCopies).toBeGreaterThan(0);
+    expect(clean.body.events.violations.filter((v: { sku?: string }) => v.sku === copySku)).toEqual([]);
+    // the copy says something else at the source's version
+    await stack.orders.query('UPDATE product_names SET name = ? WHERE sku = ?', ['Tampered', copySku]);
+    const broken = await request(app).get('/audit').set(auth).then(record('get', '/audit'));
+    expect(
+      broken.body.events.violations
+        .filter((v: { sku?: string }) => v.sku === copySku)
+        .map((v: { class: string }) => v.class),
+    ).toEqual(['COPY_DIFFERS_FROM_SOURCE']);
+  });
+
   test('when the service databases cannot be read, then GET /audit answers 503 AUDIT_UNAVAILABLE', async () => {
     const elsewhere = createTestApi(t, { dbPrefix: 't_absent_audit_' }).app;
     const res = await request(elsewhere).get('/audit').set(auth).then(record('get', '/audit'));

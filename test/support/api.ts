@@ -3,7 +3,7 @@ import type express from 'express';
 import { createApiApp } from '../../api/app';
 import { SagaDirectory } from '../../api/sagas';
 import { createLogger } from '../../lib/logger';
-import { runAudit } from '../../audit/auditor';
+import { runFullAudit } from '../../audit/auditor';
 import { MYSQL_URL } from './services';
 import type { TemporalHarness } from './temporal';
 import { ADDRESS, GOOD_CARD, TEST_CARD_KEY } from './fixtures';
@@ -35,7 +35,7 @@ export function createTestApi(
     compensationMaxAttempts: opts.compensationMaxAttempts,
     activityMode: opts.activityMode,
   });
-  const audit = () => runAudit({ mysqlUrl: MYSQL_URL, dbPrefix: opts.dbPrefix, settleMs: opts.auditSettleMs ?? 0 });
+  const audit = () => runFullAudit({ mysqlUrl: MYSQL_URL, dbPrefix: opts.dbPrefix, settleMs: opts.auditSettleMs ?? 0 });
   const app = createApiApp({
     sagas,
     logger: createLogger('api', 'silent'),
