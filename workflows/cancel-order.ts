@@ -18,7 +18,7 @@
  */
 import type { Activities } from '../activities';
 import { Saga, type CompensatedSaga } from './saga';
-import { sagaProxies, type SagaRunOptions } from './options';
+import { sagaOptionsFrom, sagaProxies, type SagaRunOptions } from './options';
 
 /** The saga type (the `SagaType` search attribute); its definition is sagas/cancel-order.ts. */
 export const CANCEL_ORDER = 'CancelOrder';
@@ -65,10 +65,7 @@ export async function cancelOrder(input: CancelOrderInput): Promise<CancelOrderR
   const { forward, undo, retriable } = sagaProxies<Activities>(input.options);
   const saga = new Saga({
     type: CANCEL_ORDER,
-    deadlineMs: input.options?.deadlineMs,
-    compensation: input.options?.compensation,
-    searchAttributesAtStart: input.options?.searchAttributesAtStart,
-    localActivities: input.options?.activityMode === 'local',
+    ...sagaOptionsFrom(input.options),
     idempotencyScope: 'run',
   });
   const cancellationId = saga.keyScope;

@@ -1,5 +1,5 @@
 import { proxyActivities, proxyLocalActivities, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
-import type { CompensationPolicy } from './saga';
+import type { CompensationPolicy, SagaOptions } from './saga';
 
 /** A retry policy in plain milliseconds, so it can travel in a workflow's input. */
 export interface RetrySettings {
@@ -102,4 +102,19 @@ export function sagaProxies<A extends object>(opts: SagaRunOptions = {}): { forw
   }
   const regular = (x: ActivityOptions) => proxyActivities<A>(x) as unknown as A;
   return { forward: regular(o.forward), undo: regular(o.compensation), retriable: regular(o.retriable) };
+}
+
+/**
+ * What the saga runtime takes from a run's options (deadline, compensation policy, search attributes
+ * set at start, local activities): the one mapping every saga workflow uses.
+ */
+export function sagaOptionsFrom(
+  options: SagaRunOptions = {},
+): Pick<SagaOptions, 'deadlineMs' | 'compensation' | 'searchAttributesAtStart' | 'localActivities'> {
+  return {
+    deadlineMs: options.deadlineMs,
+    compensation: options.compensation,
+    searchAttributesAtStart: options.searchAttributesAtStart,
+    localActivities: options.activityMode === 'local',
+  };
 }

@@ -2,7 +2,7 @@ import { patched } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Address } from '../services/shipping/contract';
 import { Saga, type CompensatedSaga, type CompensationContext, type StepContext } from './saga';
-import { sagaProxies, type SagaRunOptions } from './options';
+import { sagaOptionsFrom, sagaProxies, type SagaRunOptions } from './options';
 
 /** The saga type (the `SagaType` search attribute); its definition is sagas/place-order.ts. */
 export const PLACE_ORDER = 'PlaceOrder';
@@ -67,10 +67,7 @@ export async function runPlaceOrder(
   const { forward, undo, retriable } = sagaProxies<Activities>(input.options);
   const saga = new Saga({
     type: PLACE_ORDER,
-    deadlineMs: input.options?.deadlineMs,
-    compensation: input.options?.compensation,
-    searchAttributesAtStart: input.options?.searchAttributesAtStart,
-    localActivities: input.options?.activityMode === 'local',
+    ...sagaOptionsFrom(input.options),
     ...(compensatedCompletes ? { compensatedCompletes } : {}),
   });
   // Idempotency keys come from the runtime (workflow ID + step name), the same on retries and replays.

@@ -1,7 +1,7 @@
 import { workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { Saga, type CompensatedSaga } from './saga';
-import { sagaProxies, type SagaRunOptions } from './options';
+import { sagaOptionsFrom, sagaProxies, type SagaRunOptions } from './options';
 
 /** The saga type (the `SagaType` search attribute); its definition is sagas/rename-product.ts. */
 export const RENAME_PRODUCT = 'RenameProduct';
@@ -34,13 +34,7 @@ export interface RenameProductResult {
  */
 export async function renameProduct(input: RenameProductInput): Promise<RenameProductResult | CompensatedSaga> {
   const { forward, undo, retriable: untilDone } = sagaProxies<Activities>(input.options);
-  const saga = new Saga({
-    type: RENAME_PRODUCT,
-    deadlineMs: input.options?.deadlineMs,
-    compensation: input.options?.compensation,
-    searchAttributesAtStart: input.options?.searchAttributesAtStart,
-    localActivities: input.options?.activityMode === 'local',
-  });
+  const saga = new Saga({ type: RENAME_PRODUCT, ...sagaOptionsFrom(input.options) });
   // The rename's identity in inventory (which keeps a newer rename when an older one is reverted).
   const renameId = workflowInfo().workflowId;
 

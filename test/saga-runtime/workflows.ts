@@ -4,18 +4,13 @@
  * plan's cues say. No service, no database: what is under test is the runtime's policies.
  */
 import { Saga } from '../../workflows/saga';
-import { sagaProxies } from '../../workflows/options';
+import { sagaOptionsFrom, sagaProxies } from '../../workflows/options';
 import type { FakeActivities, PlannedStep, RuntimePlan } from './plan';
 
 /** Runs `plan` as a saga; ends like every saga (throws with the final state on failure), else returns its final state. */
 export async function runtimePlan(plan: RuntimePlan): Promise<unknown> {
   const { forward, undo, retriable } = sagaProxies<FakeActivities>(plan.options);
-  const saga = new Saga({
-    type: 'RuntimeTest',
-    deadlineMs: plan.options.deadlineMs,
-    compensation: plan.options.compensation,
-    localActivities: plan.options.activityMode === 'local',
-  });
+  const saga = new Saga({ type: 'RuntimeTest', ...sagaOptionsFrom(plan.options) });
   const spec = (s: PlannedStep) => ({
     name: s.name,
     kind: s.kind ?? 'compensatable',
