@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Tx } from '../../lib/db';
 import { AppError, ErrorCodes } from '../../lib/errors';
 import { idempotentRoute, jsonBody, parse } from '../../lib/http';
@@ -6,6 +6,7 @@ import { rejection, type Reply } from '../../lib/idempotency';
 import { createServiceApp, type ServiceDeps } from '../../lib/service';
 import { SAGA_CALLERS, allowCallers } from '../../lib/service-auth';
 import { recordOrderEvent } from './events';
+import { loadOrder } from './order-state';
 import { applyProductNameCopy } from './product-name-copies';
 import * as schema from './schema';
 import { orderLines, orders, productNames } from './schema';
@@ -27,28 +28,6 @@ import {
 
 type Schema = typeof schema;
 export type OrdersDeps = ServiceDeps<Schema>;
-
-async function loadOrder(tx: Tx<Schema>, orderId: string): Promise<Order | undefined> {
-  const [row] = await tx.select().from(orders).where(eq(orders.orderId, orderId));
-  if (!row || row.status === 'NEW') return undefined;
-  const lines = await tx.select().from(orderLines).where(eq(orderLines.orderId, orderId)).orderBy(asc(orderLines.sku));
-  return {
-    orderId,
-    customerId: row.customerId,
-    status: row.status,
-    tombstone: row.tombstone,
-    totalCents: row.totalCents,
-    cancelReason: row.cancelReason,
-    cancellationId: row.cancellationId,
-    lines: lines.map((l) => ({
-      sku: l.sku,
-      quantity: l.quantity,
-      productName: l.productName,
-      nameVersion: l.nameVersion,
-      unitPriceCents: l.unitPriceCents,
-    })),
-  };
-}
 
 /** Locks (inserting a NEW placeholder if absent) the order row and returns it. */
 async function lockOrder(tx: Tx<Schema>, orderId: string) {
@@ -118,8 +97,7 @@ export function createOrdersApp(deps: OrdersDeps) {
           await tx
             .insert(orderLines)
             .values(body.lines.map((l) => ({ orderId: body.orderId, sku: l.sku, quantity: l.quantity })));
-          await recordOrderEvent(tx, 'OrderCreated', body.orderId);
-          return { status: 201, body: (await loadOrder(tx, body.orderId))! };
+          return { status: 201, body: await recordOrderEvent(tx, 'OrderCreated', body.orderId) };
         };
       }),
     );
@@ -158,8 +136,7 @@ export function createOrdersApp(deps: OrdersDeps) {
               .where(and(eq(orderLines.orderId, orderId), eq(orderLines.sku, line.sku)));
           }
           await tx.update(orders).set({ status: 'CONFIRMED', totalCents: total }).where(eq(orders.orderId, orderId));
-          await recordOrderEvent(tx, 'OrderConfirmed', orderId);
-          return { status: 200, body: (await loadOrder(tx, orderId))! };
+          return { status: 200, body: await recordOrderEvent(tx, 'OrderConfirmed', orderId) };
         };
       }),
     );
@@ -224,8 +201,7 @@ export function createOrdersApp(deps: OrdersDeps) {
             .update(orders)
             .set({ status: 'CANCELLING', cancellationId, cancellationReverted: false })
             .where(eq(orders.orderId, orderId));
-          await recordOrderEvent(tx, 'OrderCancellationStarted', orderId);
-          return { status: 200, body: (await loadOrder(tx, orderId))! };
+          return { status: 200, body: await recordOrderEvent(tx, 'OrderCancellationStarted', orderId) };
         };
       }),
     );
@@ -298,8 +274,7 @@ export function createOrdersApp(deps: OrdersDeps) {
             .update(orders)
             .set({ status: 'CANCELLED', cancelReason: body.reason ?? null })
             .where(eq(orders.orderId, orderId));
-          await recordOrderEvent(tx, 'OrderCancelled', orderId);
-          return { status: 200, body: (await loadOrder(tx, orderId))! };
+          return { status: 200, body: await recordOrderEvent(tx, 'OrderCancelled', orderId) };
         };
       }),
     );

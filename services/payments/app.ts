@@ -81,18 +81,21 @@ export function createPaymentsApp(deps: PaymentsDeps) {
                   cardLast4: body.cardNumber.slice(-4),
                 })
                 .where(eq(payments.orderId, body.orderId));
-              await recordPaymentEvent(tx, declined ? 'PaymentDeclined' : 'PaymentCaptured', body.orderId);
-              const [saved] = await tx.select().from(payments).where(eq(payments.orderId, body.orderId));
+              const saved = await recordPaymentEvent(
+                tx,
+                declined ? 'PaymentDeclined' : 'PaymentCaptured',
+                body.orderId,
+              );
               return declined
                 ? rejection(
                     402,
                     PaymentsErrors.PAYMENT_DECLINED,
                     `Card ending ${body.cardNumber.slice(-4)} was declined for order ${body.orderId}`,
                     {
-                      paymentId: saved!.paymentId,
+                      paymentId: saved.paymentId,
                     },
                   )
-                : { status: 201, body: toPayment(saved!) };
+                : { status: 201, body: toPayment(saved) };
             }
             switch (row.status) {
               case 'VOIDED':

@@ -5,12 +5,12 @@ import { recordEvent } from '../../lib/outbox';
 import type * as schema from './schema';
 import { payments } from './schema';
 
-/** Records PaymentCaptured / PaymentDeclined / PaymentRefunded with the payment's current state. */
+/** Records PaymentCaptured / PaymentDeclined / PaymentRefunded with the payment's current state; returns the row (what the route answers), so it is read once. */
 export async function recordPaymentEvent(
   tx: Tx<typeof schema>,
   type: 'PaymentCaptured' | 'PaymentDeclined' | 'PaymentRefunded',
   orderId: string,
-): Promise<void> {
+): Promise<typeof payments.$inferSelect> {
   const [p] = await tx.select().from(payments).where(eq(payments.orderId, orderId));
   if (!p) throw new Error(`recordPaymentEvent: no payment for ${orderId} in this transaction`);
   await recordEvent(tx, type, orderId, {
@@ -19,4 +19,5 @@ export async function recordPaymentEvent(
     status: p.status,
     amountCents: p.amountCents,
   });
+  return p;
 }

@@ -79,9 +79,8 @@ export function createShippingApp(deps: ShippingDeps) {
               .update(shipments)
               .set({ status: 'SCHEDULED', ...body.address })
               .where(eq(shipments.orderId, body.orderId));
-            await recordShipmentEvent(tx, 'ShipmentScheduled', body.orderId);
-            const [saved] = await tx.select().from(shipments).where(eq(shipments.orderId, body.orderId));
-            return { status: 201, body: toShipment(saved!) };
+            const saved = await recordShipmentEvent(tx, 'ShipmentScheduled', body.orderId);
+            return { status: 201, body: toShipment(saved) };
           }
           if (row.status === 'CANCELLED') {
             return rejection(409, ShippingErrors.SHIPMENT_CANCELLED, `Order ${body.orderId}'s shipment was cancelled`);
