@@ -46,6 +46,21 @@ afterAll(async () => {
 const rows = async <T>(query: string, params: unknown[] = []) => (await sql.query(query, params))[0] as T[];
 const db = (name: string) => `\`${stack.dbPrefix}${name}\``;
 
+/** Until every service's relay has published its outbox (the broker acknowledged every event). */
+async function outboxesSent(timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let unsent = 0;
+    for (const svc of ['orders', 'inventory', 'payments', 'shipping']) {
+      const [r] = await rows<{ n: number }>(`SELECT COUNT(*) AS n FROM ${db(svc)}.outbox WHERE sent_at IS NULL`);
+      unsent += Number(r!.n);
+    }
+    if (unsent === 0) return;
+    if (Date.now() > deadline) throw new Error(`${unsent} events still unsent after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 it('when a product is renamed by the RenameProduct saga, then the saga and the ProductRenamed consumer bring orders the same name and version, whichever came first', async () => {
   const res = await fetch(`${stack.urls.api}/products/EV-1/rename?wait=true`, {
     method: 'POST',
@@ -81,6 +96,8 @@ it('when a product is renamed by the RenameProduct saga, then the saga and the P
 it('when order-history is down while 1,000 changes happen, then it catches up from its durable consumers after the restart and matches the sources', async () => {
   await stack.get('order-history').kill('SIGKILL');
   const ids = await driveOrders(stack, { orders: 250, concurrency: 8, prefix: 'down', sku: 'EV-1' });
+  // the lag counts what is in the streams: every change must be published first
+  await outboxesSent();
   const lags = await consumerLags(stack.nats!.url);
   expect(
     (lags.get('order-history-orders') ?? 0) +
@@ -108,6 +125,8 @@ it('when order-history is down while 1,000 changes happen, then it catches up fr
 }, 120_000);
 
 it('when the broker is SIGKILLed, changes go on, and the orders service (with its relay) is SIGKILLed while it drains its backlog, then every event is in the stream exactly once', async () => {
+  // nothing of the earlier tests is left unsent: the backlog below is this test's 200 events
+  await outboxesSent();
   const before = await streamMessages(stack.nats!.url, 'orders');
   await stack.get('nats').kill('SIGKILL');
   await driveOrders(stack, { orders: 100, concurrency: 8, prefix: 'brokerdown', sku: 'EV-1' });
