@@ -19,7 +19,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { inTransaction, mysqlErrorCode, type Db, type Tx } from './db';
 import { parseEvent, streamOf, type EventEnvelope, type EventSource } from './events';
-import { connectBroker, ensureStream, jetstreamOf } from './nats';
+import { BrokerLoop, connectBroker, ensureStream, jetstreamOf } from './nats';
 
 /** The inbox every consuming service includes in its schema: one row per applied event. */
 export const inbox = mysqlTable('inbox', {
@@ -129,17 +129,7 @@ export function startEventConsumer<TSchema extends Record<string, unknown>>(
   let nc: NatsConnection | undefined;
   let jsm: JetStreamManager | undefined;
   let stopped = false;
-  let lastError: string | undefined;
-  let failures = 0;
-  let wake: (() => void) | undefined;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
+  const pace = new BrokerLoop();
 
   const lag = async () => (jsm ? consumerLag(jsm, opts.source, opts.name) : undefined);
   if (opts.registry) lagSources.get(opts.registry)!.set(opts.name, lag);
@@ -214,29 +204,24 @@ export function startEventConsumer<TSchema extends Record<string, unknown>>(
             await handle(msg);
             if (metrics) metrics.lag.set({ consumer: opts.name }, msg.info.pending);
           }
-          if (lastError !== undefined) {
-            log.info({ afterFailures: failures }, 'event consumer is reading again');
-            lastError = undefined;
-            failures = 0;
-          }
+          const afterFailures = pace.succeeded();
+          if (afterFailures > 0) log.info({ afterFailures }, 'event consumer is reading again');
         }
       } catch (err) {
         if (stopped) break;
-        failures++;
         metrics?.errors.inc({ consumer: opts.name });
-        const message = err instanceof Error ? err.message : String(err);
-        if (message !== lastError) {
+        const { message, isNew } = pace.failed(err);
+        if (isNew) {
           log.error(
             { err: message, natsUrl: opts.natsUrl },
             'event consumer cannot read its stream; the copy is stale until it can, retrying',
           );
-          lastError = message;
         }
         if (!jsm) {
           await nc?.close().catch(() => undefined);
           nc = undefined;
         }
-        await sleep(Math.min(5000, 250 * 2 ** Math.min(failures, 5)));
+        await pace.backoff();
       }
     }
   })();
@@ -251,14 +236,14 @@ export function startEventConsumer<TSchema extends Record<string, unknown>>(
         if (n === 0) return;
         if (Date.now() > deadline)
           throw new Error(
-            `consumer ${opts.name} not caught up after ${timeoutMs} ms (lag ${n ?? 'unknown'}; ${lastError ?? 'no error'})`,
+            `consumer ${opts.name} not caught up after ${timeoutMs} ms (lag ${n ?? 'unknown'}; ${pace.lastError ?? 'no error'})`,
           );
         await new Promise((r) => setTimeout(r, 50));
       }
     },
     async stop() {
       stopped = true;
-      wake?.();
+      pace.wake();
       await nc?.drain().catch(() => undefined);
       await loop;
       await nc?.close().catch(() => undefined);

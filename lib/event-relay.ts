@@ -23,7 +23,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { streamOf, type EventSource } from './events';
-import { connectBroker, ensureStream, jetstreamOf } from './nats';
+import { BrokerLoop, connectBroker, ensureStream, jetstreamOf } from './nats';
 
 export interface EventRelayOptions {
   source: EventSource;
@@ -123,20 +123,10 @@ export function startEventRelay(opts: EventRelayOptions): EventRelay {
   const metrics = opts.registry ? relayMetrics(opts.registry, backlog) : undefined;
 
   let stopped = false;
-  let wake: (() => void) | undefined;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
+  const pace = new BrokerLoop();
 
   let nc: NatsConnection | undefined;
   let js: JetStreamClient | undefined;
-  let lastError: string | undefined;
-  let failures = 0;
   let lastPrune = 0;
 
   const connectOnce = async () => {
@@ -196,20 +186,16 @@ export function startEventRelay(opts: EventRelayOptions): EventRelay {
     while (!stopped) {
       try {
         const published = await round();
-        if (lastError !== undefined) {
-          log.info({ afterFailures: failures }, 'outbox relay is publishing again');
-          lastError = undefined;
-          failures = 0;
-        }
+        const afterFailures = pace.succeeded();
+        if (afterFailures > 0) log.info({ afterFailures }, 'outbox relay is publishing again');
         await prune();
-        if (published < batchSize) await sleep(pollMs);
+        if (published < batchSize) await pace.sleep(pollMs);
       } catch (err) {
         if (stopped) break;
-        failures++;
         metrics?.errors.inc({ source });
         metrics?.connected.set({ source }, nc && !nc.isClosed() ? 1 : 0);
-        const message = err instanceof Error ? err.message : String(err);
-        if (message !== lastError) {
+        const { message, isNew } = pace.failed(err);
+        if (isNew) {
           const waiting = await backlog().then(
             (b) => b.count,
             () => undefined,
@@ -218,14 +204,13 @@ export function startEventRelay(opts: EventRelayOptions): EventRelay {
             { err: message, backlog: waiting, natsUrl: opts.natsUrl },
             'outbox relay cannot publish; events wait in the outbox and the relay keeps retrying',
           );
-          lastError = message;
         }
         // A connection that never came up is dropped and made again; an established one reconnects by itself.
         if (!js) {
           await nc?.close().catch(() => undefined);
           nc = undefined;
         }
-        await sleep(Math.min(5000, 250 * 2 ** Math.min(failures, 5)));
+        await pace.backoff();
       }
     }
   })();
@@ -237,14 +222,14 @@ export function startEventRelay(opts: EventRelayOptions): EventRelay {
       while ((await backlog()).count > 0) {
         if (Date.now() > deadline)
           throw new Error(
-            `${source} outbox not drained after ${timeoutMs} ms (${(await backlog()).count} left; ${lastError ?? 'no error'})`,
+            `${source} outbox not drained after ${timeoutMs} ms (${(await backlog()).count} left; ${pace.lastError ?? 'no error'})`,
           );
         await new Promise((r) => setTimeout(r, 50));
       }
     },
     async stop() {
       stopped = true;
-      wake?.();
+      pace.wake();
       await loop;
       metrics?.connected.set({ source }, 0);
       await nc?.close().catch(() => undefined);

@@ -90,3 +90,52 @@ export async function jetstreamOf(nc: NatsConnection, url: string): Promise<JetS
     );
   }
 }
+
+/**
+ * The pacing and failure bookkeeping of a loop that works against the broker (the outbox relay, an
+ * event consumer): a sleep that `wake()` cuts short (on stop), an outage counted until the next
+ * success, an error worth logging only when its message changes, and a backoff of 250 ms × 2^n up
+ * to 5 s between attempts.
+ */
+export class BrokerLoop {
+  failures = 0;
+  /** The last failure's message while the loop is failing; undefined once it works. */
+  lastError: string | undefined;
+  private wakeUp: (() => void) | undefined;
+
+  sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wakeUp = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** After a success: the number of failures of the outage it ends (0 when there was none). */
+  succeeded(): number {
+    if (this.lastError === undefined) return 0;
+    const failures = this.failures;
+    this.lastError = undefined;
+    this.failures = 0;
+    return failures;
+  }
+
+  /** After a failure: its message, and whether it differs from the last one (then it is worth a log line). */
+  failed(err: unknown): { message: string; isNew: boolean } {
+    this.failures++;
+    const message = err instanceof Error ? err.message : String(err);
+    const isNew = message !== this.lastError;
+    this.lastError = message;
+    return { message, isNew };
+  }
+
+  backoff(): Promise<void> {
+    return this.sleep(Math.min(5000, 250 * 2 ** Math.min(this.failures, 5)));
+  }
+}
