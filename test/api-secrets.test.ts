@@ -6,6 +6,7 @@ import { GOOD_CARD, putProduct } from './support/fixtures';
 import { createTestApi, orderBody, post } from './support/api';
 import { requestHash } from '../lib/idempotency';
 import type { PlaceOrderInput } from '../workflows/place-order';
+import { luhnValid } from './support/card-numbers';
 
 /**
  * What an attacker who reads everything Temporal keeps for a saga (the Web UI's HTTP API, a
@@ -61,19 +62,6 @@ async function everythingTemporalKeeps(sagaId: string): Promise<{ texts: string[
   const started = history.events![0]!.workflowExecutionStartedEventAttributes!;
   const input = JSON.parse(Buffer.from(started.input!.payloads![0]!.data!).toString('utf8')) as PlaceOrderInput;
   return { texts, input };
-}
-
-function luhnValid(digits: string): boolean {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');

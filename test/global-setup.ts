@@ -6,6 +6,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { freePort } from '../harness/process-stack';
 import { startTemporalCluster } from '../harness/temporal-cluster';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, SAGA_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+import { quietLogger } from './support/quiet-logger';
 
 const root = path.resolve(__dirname, '..');
 
@@ -60,13 +61,3 @@ async function bundleWorkflows(): Promise<void> {
   writeFileSync(bundlePath, bundle.code);
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
 }
-
-const noop = () => undefined;
-const quietLogger = {
-  trace: noop,
-  debug: noop,
-  info: noop,
-  warn: noop,
-  error: (m: string, meta?: unknown) => console.error(m, meta),
-  log: noop,
-};

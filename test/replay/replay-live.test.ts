@@ -23,6 +23,7 @@ import {
 import { DECLINED_CARD, orderInput, putProduct } from '../support/fixtures';
 import { parseFixture } from './fixture-files';
 import { renameProduct } from '../../workflows/rename-product';
+import { quietLogger } from '../support/quiet-logger';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -197,13 +198,3 @@ describe('npm run replay', () => {
     expect(out.stderr).toContain('usage:');
   });
 });
-
-const noop = () => undefined;
-const quietLogger = {
-  trace: noop,
-  debug: noop,
-  info: noop,
-  warn: noop,
-  error: (m: string, meta?: unknown) => console.error(m, meta),
-  log: noop,
-};

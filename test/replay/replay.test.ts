@@ -18,6 +18,7 @@ import {
 } from '../../workflows/saga';
 import { RENAME_PRODUCT } from '../../workflows/rename-product';
 import { SAGAS } from '../../sagas';
+import { quietLogger } from '../support/quiet-logger';
 
 /** Every recorder scenario of every registered saga (sagas/index.ts), with its saga. */
 const SCENARIOS = SAGAS.flatMap((saga) => saga.scenarios.map((scenario) => ({ saga, scenario })));
@@ -100,16 +101,7 @@ function scheduledInSameTask(history: History, a: string, b: string): boolean {
 }
 
 async function bundleOf(workflowsPath: string): Promise<WorkflowBundle> {
-  const noop = () => undefined;
-  const logger = {
-    trace: noop,
-    debug: noop,
-    info: noop,
-    warn: noop,
-    error: (m: string, meta?: unknown) => console.error(m, meta),
-    log: noop,
-  };
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger });
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
   return { code };
 }
 
