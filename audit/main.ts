@@ -5,8 +5,7 @@
  */
 import { loadAuditConfig } from '../config/audit';
 import {
-  runAudit,
-  runEventAudit,
+  runFullAudit,
   EVENT_VIOLATION_CLASSES,
   VIOLATION_CLASSES,
   type AuditReport,
@@ -61,18 +60,14 @@ function formatEvents(report: EventAuditReport, natsUrl: string | undefined): st
 
 async function main(): Promise<number> {
   const config = loadAuditConfig();
-  const report = await runAudit({
-    mysqlUrl: config.MYSQL_URL,
-    dbPrefix: config.DB_PREFIX,
-    settleMs: config.AUDIT_SETTLE_MS,
-  });
-  const events = await runEventAudit({
+  const report = await runFullAudit({
     mysqlUrl: config.MYSQL_URL,
     dbPrefix: config.DB_PREFIX,
     settleMs: config.AUDIT_SETTLE_MS,
     natsUrl: config.NATS_URL,
   });
-  if (process.argv.includes('--json')) console.log(JSON.stringify({ ...report, events }, null, 2));
+  const { events } = report;
+  if (process.argv.includes('--json')) console.log(JSON.stringify(report, null, 2));
   else
     console.log(
       `${formatReport(report, `${config.DB_PREFIX}{orders,inventory,payments,shipping}`)}\n\n${formatEvents(events, config.NATS_URL)}`,
