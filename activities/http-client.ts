@@ -79,6 +79,7 @@ export class ServiceClient {
     let status: number;
     let text: string;
     let serviceMs: number | undefined;
+    let replayed: boolean;
     try {
       const res = await request(new URL(path, this.baseUrl), {
         method,
@@ -91,6 +92,7 @@ export class ServiceClient {
       });
       status = res.statusCode;
       serviceMs = parseServerTiming(res.headers['server-timing']);
+      replayed = res.headers['idempotent-replayed'] === 'true';
       text = await res.body.text();
     } catch (err) {
       const e = err as { name?: string; code?: string; message?: string };
@@ -121,7 +123,12 @@ export class ServiceClient {
           details: [{ attempt, status, service: this.service }],
         });
       }
-      return { value: body as T, attempt, ...(serviceMs !== undefined ? { serviceMs } : {}) };
+      return {
+        value: body as T,
+        attempt,
+        ...(serviceMs !== undefined ? { serviceMs } : {}),
+        ...(replayed ? { replayed } : {}),
+      };
     }
     const error = (body as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
     const refusedCaller = status === 401 || status === 403;

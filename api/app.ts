@@ -7,7 +7,15 @@ import { bearerAuth } from '../lib/bearer-auth';
 import { openApiDocument } from './openapi';
 import { createMetrics } from './metrics';
 import { ApiErrors, type SagaDirectory, type Started } from './sagas';
-import { idempotencyKeyHeader, listQuery, resolveBody, sagaIdParam, startQuery, type AuditReportBody } from './schemas';
+import {
+  idempotencyKeyHeader,
+  listQuery,
+  resolveBody,
+  retryBody,
+  sagaIdParam,
+  startQuery,
+  type AuditReportBody,
+} from './schemas';
 import { SAGAS, sagaByType, type SagaDefinition } from '../sagas';
 import type { AuditReport, EventAuditReport } from '../audit/auditor';
 
@@ -165,13 +173,14 @@ export function createApiApp(deps: ApiDeps) {
 
   app.post('/sagas/:sagaId/cancel', async (req, res) => {
     const sagaId = parse(sagaIdParam, req.params.sagaId, 'saga ID');
-    await sagas.cancel(sagaId).catch(onTemporalError);
-    res.status(202).json({ sagaId, action: 'cancel', accepted: true });
+    const { outcome } = await sagas.cancel(sagaId).catch(onTemporalError);
+    res.status(202).json({ sagaId, action: 'cancel', accepted: true, outcome });
   });
 
   app.post('/sagas/:sagaId/retry-compensation', async (req, res) => {
     const sagaId = parse(sagaIdParam, req.params.sagaId, 'saga ID');
-    await sagas.operate(sagaId, 'retry-compensation').catch(onTemporalError);
+    const { step } = parse(retryBody, jsonBody(req));
+    await sagas.operate(sagaId, 'retry-compensation', { step }).catch(onTemporalError);
     res.status(202).json({ sagaId, action: 'retry-compensation', accepted: true });
   });
 

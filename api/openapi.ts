@@ -7,6 +7,7 @@ import {
   healthResponse,
   listQuery,
   resolveBody,
+  retryBody,
   sagaListResponse,
   sagaTimelineResponse,
   sagaStartedResponse,
@@ -150,6 +151,7 @@ export function openApiDocument(): Record<string, unknown> {
           ]),
         ),
         ResolveRequest: schema(resolveBody, 'input'),
+        RetryRequest: schema(retryBody, 'input'),
         SagaStarted: schema(sagaStartedResponse),
         SagaView: schema(sagaViewResponse),
         SagaList: schema(sagaListResponse),
@@ -240,16 +242,22 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/sagas/{sagaId}/cancel': {
         post: {
-          summary: 'Cancel a running saga (it compensates and ends CANCELLED)',
+          summary:
+            'Cancel a running saga (it compensates and ends CANCELLED); 409 when it is past its pivot (also when the pivot won the race), STUCK, compensating, or its state is unknown',
           parameters: [sagaId],
           responses: { '202': json('ActionAccepted', 'Cancellation requested'), ...errors(400, 401, 404, 409, 503) },
         },
       },
       '/sagas/{sagaId}/retry-compensation': {
         post: {
-          summary: 'Operator: retry the failed compensations of a STUCK saga',
+          summary:
+            'Operator: run the stuck steps of a STUCK saga again (its failed compensations, or a stuck pivot or retriable step): every one, or the `step` named',
           parameters: [sagaId],
-          responses: { '202': json('ActionAccepted', 'Retry requested'), ...errors(400, 401, 404, 409, 503) },
+          requestBody: { required: false, content: { 'application/json': { schema: ref('RetryRequest') } } },
+          responses: {
+            '202': json('ActionAccepted', 'Retry requested'),
+            ...errors(400, 401, 404, 409, 413, 415, 503),
+          },
         },
       },
       '/audit': {
@@ -265,7 +273,8 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/sagas/{sagaId}/resolve': {
         post: {
-          summary: 'Operator: end a STUCK saga as RESOLVED_MANUALLY, with a note',
+          summary:
+            'Operator: a stuck step (the `step` named, or every one) was handled by hand: the saga ends RESOLVED_MANUALLY, with a note, undoing nothing more',
           parameters: [sagaId],
           requestBody: { required: true, content: { 'application/json': { schema: ref('ResolveRequest') } } },
           responses: {

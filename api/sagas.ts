@@ -9,7 +9,13 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { AppError, ErrorCodes } from '../lib/errors';
 import { requestHash } from '../lib/idempotency';
 import { SagaStatusKey, SagaTypeKey } from '../shared/search-attributes';
-import { SAGA_STATE_MEMO, TERMINAL_STATUSES, type SagaState, type SagaStatus } from '../shared/saga-types';
+import {
+  SAGA_STATE_MEMO,
+  TERMINAL_STATUSES,
+  type CancellationOutcome,
+  type SagaState,
+  type SagaStatus,
+} from '../shared/saga-types';
 import { SAGAS, sagaByWorkflowType, type SagaDefinition } from '../sagas';
 import { workflowIdPolicies, type StartContext } from '../sagas/definition';
 import type { SagaRunOptions } from '../workflows/options';
@@ -32,6 +38,8 @@ export const ApiErrors = {
   SAGA_NOT_CANCELLABLE: 'SAGA_NOT_CANCELLABLE',
   /** An operator action no worker took in time (the saga is unchanged). */
   NO_WORKER: 'NO_WORKER',
+  /** Cancel on a running saga whose state no worker could tell: cancelling blind could undo what it must not. */
+  SAGA_STATE_UNKNOWN: 'SAGA_STATE_UNKNOWN',
   /** GET /audit could not read the service databases. */
   AUDIT_UNAVAILABLE: 'AUDIT_UNAVAILABLE',
 } as const;
@@ -71,6 +79,10 @@ const after = (ms: number) => new Promise<undefined>((resolve) => setTimeout(() 
 const LIST_DEADLINE_MS = 10_000;
 /** How long an operator action waits for a worker to take its Update before answering 503. */
 const OPERATOR_DEADLINE_MS = 10_000;
+/** How long a cancel waits to read what the saga did with it before answering 202 REQUESTED. */
+const CANCEL_OUTCOME_WAIT_MS = 3000;
+/** The saga's clock (the workflow task's time) may lag the API's by this much. */
+const CLOCK_SKEW_MS = 2000;
 
 /** The saga type of a workflow type, for workflows that lack the SagaType search attribute. */
 const sagaTypeOf = (workflowType: string | undefined) =>
@@ -320,6 +332,11 @@ export class SagaDirectory {
     return this.toView(await this.stateOf(handle, desc));
   }
 
+  /** The running saga's own answer to its state query, or undefined when no worker answered within `ms`. */
+  private async queryState(handle: WorkflowHandle, ms = 3000): Promise<SagaState | undefined> {
+    return Promise.race([handle.query(sagaStateQuery).catch(() => undefined), after(ms)]);
+  }
+
   /** The saga's state (see `view`) from a describe answer. */
   private async stateOf(handle: WorkflowHandle, desc: WorkflowExecutionDescription): Promise<SagaState> {
     const sagaId = handle.workflowId;
@@ -327,10 +344,7 @@ export class SagaDirectory {
     const type = (desc.searchAttributes?.SagaType?.[0] as string | undefined) ?? sagaTypeOf(desc.type) ?? desc.type;
     let state: SagaState | undefined;
     if (desc.status.name === 'RUNNING') {
-      state = await Promise.race([
-        handle.query(sagaStateQuery).catch(() => undefined),
-        new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000).unref()),
-      ]);
+      state = await this.queryState(handle);
       state ??= memoState;
     } else if (memoState && (TERMINAL_STATUSES as string[]).includes(memoState.status)) {
       state = memoState;
@@ -388,8 +402,17 @@ export class SagaDirectory {
       ...(state.result !== undefined ? { result: state.result } : {}),
       ...(state.failure ? { failure: state.failure } : {}),
       ...(state.stuck
-        ? { stuck: { since: state.stuck.since, steps: state.stuck.steps, error: state.stuck.error } }
+        ? {
+            stuck: {
+              since: state.stuck.since,
+              steps: state.stuck.steps,
+              error: state.stuck.error,
+              ...(state.stuck.reason ? { reason: state.stuck.reason } : {}),
+              ...(state.stuck.waits ? { waits: state.stuck.waits } : {}),
+            },
+          }
         : {}),
+      ...(state.cancellation ? { cancellation: state.cancellation } : {}),
       ...(state.resolution
         ? { resolution: { note: state.resolution.note, operator: state.resolution.operator, at: state.resolution.at } }
         : {}),
@@ -502,14 +525,25 @@ export class SagaDirectory {
   /**
    * Cancels a saga that can still be cancelled: running, not compensating, not STUCK, and not past
    * its point of no return (a pivot or retriable step has started: PlaceOrder's confirmOrder). 409
-   * otherwise, naming the saga's status. A cancellation that races the pivot (it starts between
-   * this check and the cancel request) is accepted and has no effect: the saga completes.
+   * otherwise, naming the saga's status; 409 SAGA_STATE_UNKNOWN when no worker tells the saga's
+   * state (cancelling blind could cut short a saga that had already passed its pivot). Once sent, the
+   * answer is what the saga did with it (its `cancellation`): a cancellation that raced the pivot
+   * and lost is a 409 too, since the saga goes on and completes.
    */
-  async cancel(sagaId: string): Promise<void> {
+  async cancel(sagaId: string): Promise<{ outcome: CancellationOutcome | 'REQUESTED' }> {
     const { handle, desc } = await this.describeOr404(sagaId);
-    const state = await this.stateOf(handle, desc);
-    if (desc.status.name !== 'RUNNING')
+    if (desc.status.name !== 'RUNNING') {
+      const state = await this.stateOf(handle, desc);
       throw new AppError(409, ApiErrors.SAGA_CLOSED, `Saga ${sagaId} has already ended (${state.status})`);
+    }
+    const state = await this.queryState(handle);
+    if (!state) {
+      throw new AppError(
+        409,
+        ApiErrors.SAGA_STATE_UNKNOWN,
+        `Saga ${sagaId}: no worker answered with its state, so whether it passed its point of no return is unknown; nothing was cancelled, retry once its workers run`,
+      );
+    }
     if (state.status === 'STUCK') {
       throw new AppError(
         409,
@@ -532,7 +566,29 @@ export class SagaDirectory {
         `Saga ${sagaId} is ${state.status} past its point of no return (${pastPivot.name}): it can no longer be cancelled`,
       );
     }
+    const sentAt = Date.now();
     await handle.cancel();
+    // What the saga did with it: it records the request as soon as a worker delivers it.
+    const deadline = sentAt + CANCEL_OUTCOME_WAIT_MS;
+    while (Date.now() < deadline) {
+      const now = await this.queryState(handle, Math.max(1, deadline - Date.now()));
+      const c = now?.cancellation;
+      if (c && Date.parse(c.requestedAt) >= sentAt - CLOCK_SKEW_MS) {
+        if (c.outcome === 'REFUSED_PAST_PIVOT' || c.outcome === 'REFUSED_COMPENSATING') {
+          throw new AppError(
+            409,
+            ApiErrors.SAGA_NOT_CANCELLABLE,
+            c.outcome === 'REFUSED_PAST_PIVOT'
+              ? `Saga ${sagaId} passed its point of no return (${c.step ?? 'its pivot'}) before the cancellation reached it: it goes on and will complete`
+              : `Saga ${sagaId} was compensating already when the cancellation reached it`,
+          );
+        }
+        return { outcome: c.outcome };
+      }
+      if (now && TERMINAL_STATUSES.includes(now.status)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { outcome: 'REQUESTED' };
   }
 
   /**
@@ -543,7 +599,7 @@ export class SagaDirectory {
   async operate(
     sagaId: string,
     action: 'retry-compensation' | 'resolve',
-    resolution?: { note: string; operator?: string },
+    input: { note?: string; operator?: string; step?: string } = {},
   ): Promise<void> {
     const { handle, desc } = await this.describeOr404(sagaId);
     const notStuck = async (d: WorkflowExecutionDescription) => {
@@ -558,8 +614,18 @@ export class SagaDirectory {
     try {
       await this.client.withDeadline(Date.now() + OPERATOR_DEADLINE_MS, () =>
         action === 'resolve'
-          ? handle.executeUpdate(resolveStuckSagaUpdate, { args: [resolution!] })
-          : handle.executeUpdate(retryStuckCompensationUpdate),
+          ? handle.executeUpdate(resolveStuckSagaUpdate, {
+              args: [
+                {
+                  note: input.note ?? '',
+                  ...(input.operator !== undefined ? { operator: input.operator } : {}),
+                  ...(input.step !== undefined ? { step: input.step } : {}),
+                },
+              ],
+            })
+          : handle.executeUpdate(retryStuckCompensationUpdate, {
+              args: [input.step !== undefined ? { step: input.step } : {}],
+            }),
       );
     } catch (err) {
       const e = err as { name?: string; cause?: { type?: string; message?: string }; code?: number };

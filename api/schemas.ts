@@ -13,7 +13,15 @@ import { LEG_KINDS } from '../lib/saga-timeline';
 const sagaTypes = SAGAS.map((s) => s.type) as [string, ...string[]];
 export const sagaTypeParam = z.enum(sagaTypes);
 
-export const resolveBody = z.strictObject({ note: safeText(1, 1000), operator: safeText(0, 200).optional() });
+/** A saga step's name (as the saga view lists them): an operator action may name the stuck step it is for. */
+export const stepName = z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/, "a step's name, as the saga view lists it");
+export const resolveBody = z.strictObject({
+  note: safeText(1, 1000),
+  operator: safeText(0, 200).optional(),
+  step: stepName.optional(),
+});
+/** POST /sagas/{id}/retry-compensation: optionally the stuck step to retry (default: every stuck step). */
+export const retryBody = z.strictObject({ step: stepName.optional() });
 /** A saga ID: a registered saga's prefix (`order-`, `rename-`, ...) and its business key. */
 export const SAGA_ID_PATTERN = `^(${SAGAS.map((s) => s.idPrefix).join('|')})-[${ID_CHARACTERS}]{1,200}$`;
 export const sagaIdParam = z
@@ -61,7 +69,35 @@ export const sagaViewResponse = z.object({
   ),
   result: z.unknown().optional(),
   failure: z.object({ type: z.string(), message: z.string(), step: z.string().optional() }).optional(),
-  stuck: z.object({ since: z.string(), steps: z.array(z.string()), error: problem }).optional(),
+  stuck: z
+    .object({
+      since: z.string(),
+      steps: z.array(z.string()).describe('Every step waiting for an operator'),
+      error: problem,
+      reason: z.enum(['REJECTED', 'OUTCOME_UNKNOWN', 'COMPENSATION_FAILED']).optional(),
+      waits: z
+        .array(
+          z.object({
+            steps: z.array(z.string()),
+            phase: z.enum(['forward', 'compensation']),
+            reason: z.enum(['REJECTED', 'OUTCOME_UNKNOWN', 'COMPENSATION_FAILED']),
+            round: z.number().int(),
+            since: z.string(),
+            error: problem,
+          }),
+        )
+        .optional()
+        .describe('One per stuck episode: each accepts one operator action (name one of its steps, or none for all)'),
+    })
+    .optional(),
+  cancellation: z
+    .object({
+      requestedAt: z.string(),
+      outcome: z.enum(['ACCEPTED', 'DEFERRED', 'REFUSED_PAST_PIVOT', 'REFUSED_COMPENSATING']),
+      step: z.string().optional(),
+    })
+    .optional()
+    .describe('What the saga did with a cancellation request (from the API, the Web UI or the CLI)'),
   resolution: z.object({ note: z.string(), operator: z.string().optional(), at: z.string() }).optional(),
   startedAt: z.string(),
   closedAt: z.string().optional(),
@@ -114,6 +150,12 @@ export const actionAcceptedResponse = z.object({
   sagaId: z.string(),
   action: z.enum(['cancel', 'retry-compensation', 'resolve']),
   accepted: z.literal(true),
+  outcome: z
+    .enum(['ACCEPTED', 'DEFERRED', 'REQUESTED'])
+    .optional()
+    .describe(
+      'cancel only: ACCEPTED (the saga compensates), DEFERRED (a local-activity saga takes it at its next step boundary), REQUESTED (sent; the saga had not answered yet)',
+    ),
 });
 
 export const errorResponse = z.object({

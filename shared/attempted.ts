@@ -7,4 +7,10 @@ export interface Attempted<T> {
   attempt: number;
   /** The service's own handling time of the call that produced it (its `Server-Timing`), in ms. */
   serviceMs?: number;
+  /**
+   * The service answered from the response it had stored for this idempotency key (its
+   * `Idempotent-Replayed` header): the call had landed before. The runtime uses it to tell, in
+   * local-activity mode, whether a lost workflow task may have run further (Saga.onStopRequested).
+   */
+  replayed?: boolean;
 }

@@ -14,7 +14,8 @@ export const SAGA_STATUSES: readonly SagaStatus[] = [
 export const TERMINAL_STATUSES: readonly SagaStatus[] = ['COMPLETED', 'COMPENSATED', 'CANCELLED', 'RESOLVED_MANUALLY'];
 
 export type StepKind = 'compensatable' | 'pivot' | 'retriable';
-export type StepStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+/** RETRYING: an operator's retry is re-running this step, which was stuck (see SagaState.stuck). */
+export type StepStatus = 'RUNNING' | 'RETRYING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 export type CompensationStatus = 'COMPENSATING' | 'COMPENSATED' | 'FAILED' | 'NOT_NEEDED' | 'RESOLVED_MANUALLY';
 
 export interface FailureInfo {
@@ -52,8 +53,54 @@ export interface SagaState {
   failure?: FailureInfo;
   startedAt: string;
   closedAt?: string;
-  stuck?: { since: string; round: number; steps: string[]; error: { type: string; message: string } };
+  /**
+   * Present while the saga is STUCK: every step that waits for an operator (`steps`), and one wait
+   * per stuck episode (`waits`); `since`, `round`, `error` and `reason` are the first wait's.
+   */
+  stuck?: {
+    since: string;
+    round: number;
+    steps: string[];
+    error: { type: string; message: string };
+    reason?: StuckReason;
+    waits?: StuckWait[];
+  };
   resolution?: { note: string; operator?: string; at: string; steps: string[] };
+  /** What the saga did with a cancellation request (Temporal's: from the API, the Web UI or the CLI). */
+  cancellation?: CancellationRecord;
+}
+
+/**
+ * Why a step waits for an operator. REJECTED: the service refused a step that cannot be
+ * compensated (a pivot's rejection compensates instead; a retriable step's goes STUCK).
+ * OUTCOME_UNKNOWN: a pivot or retriable step ran out of attempts on technical failures, so it may
+ * have landed: nothing is undone, and a retry re-sends it with the same idempotency key.
+ * COMPENSATION_FAILED: compensations ran out of attempts.
+ */
+export type StuckReason = 'REJECTED' | 'OUTCOME_UNKNOWN' | 'COMPENSATION_FAILED';
+
+/** One stuck episode: a forward step (one name) or a round of failed compensations, waiting for one operator action. */
+export interface StuckWait {
+  steps: string[];
+  phase: 'forward' | 'compensation';
+  reason: StuckReason;
+  round: number;
+  since: string;
+  error: { type: string; message: string };
+}
+
+/**
+ * ACCEPTED: the saga stops going forward and compensates. DEFERRED: local-activity mode, taken at
+ * the next step boundary once what ran is known (see Saga.onStopRequested). REFUSED_PAST_PIVOT: the
+ * pivot had started; nothing changes, the saga goes on. REFUSED_COMPENSATING: it was compensating already.
+ */
+export type CancellationOutcome = 'ACCEPTED' | 'DEFERRED' | 'REFUSED_PAST_PIVOT' | 'REFUSED_COMPENSATING';
+
+export interface CancellationRecord {
+  requestedAt: string;
+  outcome: CancellationOutcome;
+  /** For REFUSED_PAST_PIVOT: the pivot. */
+  step?: string;
 }
 
 /** `type`s of the ApplicationFailures a saga workflow ends with (details[0] is the final SagaState). */

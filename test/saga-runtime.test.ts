@@ -177,6 +177,9 @@ const cases: Case[] = [
     status: 'COMPLETED',
     undone: '',
     states: `a=${S} p=${S} r=${S}×4`,
+    // Locally, an unlimited call gets 3 local attempts, then goes on as a regular activity (bounded
+    // history, workflows/options.ts), whose attempts count from 1 again: the fake fails its first 3 too.
+    local: { status: 'COMPLETED', undone: '', states: `a=${S} p=${S} r=${S}×7` },
   },
   {
     name: 'when a retriable step is rejected, then the saga is STUCK on it (nothing is compensated) and a retry completes it',
@@ -256,6 +259,33 @@ const cases: Case[] = [
     undone: 'b a',
     states: `a=${S}/${C} b=${S}/${C} c=FAILED/NOT_NEEDED`,
   },
+  // Issue 18: what happens past the point of no return.
+  {
+    name: 'when the pivot runs out of attempts (its outcome is unknown), then the saga is STUCK on it, undoes nothing, and a retry completes it',
+    steps: [s('a'), pivot('p', untilRound(1)), retriable('r')],
+    onStuck: ['p: retry'],
+    status: 'COMPLETED',
+    undone: '',
+    states: `a=${S} p=${S}×3 r=${S}`,
+  },
+  {
+    name: 'when a pivot whose outcome is unknown is resolved, then the saga ends RESOLVED_MANUALLY and undoes nothing',
+    steps: [s('a'), pivot('p', BREAK), retriable('r')],
+    onStuck: ['p: resolve'],
+    status: 'RESOLVED_MANUALLY',
+    failure: 'OUTAGE',
+    undone: '',
+    states: `a=${S} p=FAILED×2`,
+  },
+  {
+    name: 'when a saga STUCK past its pivot is cancelled, then nothing is undone and a retry completes it',
+    cancelAt: 'r',
+    steps: [s('a'), pivot('p'), retriable('r', slow(untilRound(1, 'reject')))],
+    onStuck: ['r: retry'],
+    status: 'COMPLETED',
+    undone: '',
+    states: `a=${S} p=${S} r=${S}×2`,
+  },
 ];
 
 const journal = new Map<string, JournalEntry[]>();
@@ -292,6 +322,89 @@ for (const mode of ['regular', 'local'] as const) {
   });
 }
 
+describe('stuck episodes: each stuck step has its own slot and takes one operator action', () => {
+  const start = (steps: RuntimePlan['steps']) =>
+    t.client.workflow.start<typeof runtimePlan>('runtimePlan', {
+      taskQueue: t.taskQueue,
+      workflowId: uniqueId('runtime'),
+      args: [{ steps, options: { ...QUICK } }],
+    });
+  /** Sends `n` copies of an action at once; how many the saga accepted. */
+  const burst = async (handle: WorkflowHandle, n: number, step?: string) => {
+    const sent = await Promise.allSettled(
+      Array.from({ length: n }, (_, i) =>
+        i % 2
+          ? handle.executeUpdate(retryStuckCompensationUpdate, { args: [step ? { step } : {}] })
+          : handle.executeUpdate(resolveStuckSagaUpdate, { args: [{ note: 'burst', ...(step ? { step } : {}) }] }),
+      ),
+    );
+    return sent.filter((r) => r.status === 'fulfilled').length;
+  };
+  const stuckOn = async (handle: WorkflowHandle, steps: string[], round = 0) => {
+    let last: SagaState | undefined;
+    await until(
+      async () => {
+        last = await handle.query(sagaStateQuery);
+        return (
+          last.status === 'STUCK' &&
+          [...(last.stuck?.steps ?? [])].sort().join(' ') === steps.join(' ') &&
+          (last.stuck?.waits ?? []).every((w) => w.round === round)
+        );
+      },
+      `STUCK on ${steps.join(' ')}`,
+    );
+    return last!;
+  };
+  const group = (): RuntimePlan['steps'] => [
+    s('a'),
+    pivot('p'),
+    [retriable('r1', untilRound(1, 'reject')), retriable('r2', untilRound(1, 'reject'))],
+    retriable('z'),
+  ];
+
+  test('when both steps of a parallel group are stuck, then STUCK lists both, one retry for all takes both, and the saga completes', async () => {
+    const handle = await start(group());
+    const stuck = await stuckOn(handle, ['r1', 'r2']);
+    expect(stuck.stuck?.waits?.map((w) => w.reason)).toEqual(['REJECTED', 'REJECTED']);
+    await handle.executeUpdate(retryStuckCompensationUpdate, { args: [{}] });
+    const state = await sagaOutcome(handle);
+    expect(state.status).toBe('COMPLETED');
+    expect(describeSteps(state)).toBe(`a=${S} p=${S} r1=${S}×2 r2=${S}×2 z=${S}`);
+  });
+
+  test('when one of two stuck steps is retried by name, then the saga stays STUCK on the other until it is retried too', async () => {
+    const handle = await start(group());
+    await stuckOn(handle, ['r1', 'r2']);
+    await handle.executeUpdate(retryStuckCompensationUpdate, { args: [{ step: 'r1' }] });
+    // r1's episode took its action: every further action on it is refused, r2 still waits
+    expect(await burst(handle, 10, 'r1')).toBe(0);
+    const waiting = await stuckOn(handle, ['r2']);
+    expect(waiting.steps.find((st) => st.name === 'r1')?.status).toBe(S);
+    await handle.executeUpdate(retryStuckCompensationUpdate, { args: [{ step: 'r2' }] });
+    const state = await sagaOutcome(handle);
+    expect(state.status).toBe('COMPLETED');
+    expect(describeSteps(state)).toBe(`a=${S} p=${S} r1=${S}×2 r2=${S}×2 z=${S}`);
+  });
+
+  test('when a retried step re-runs, then it shows RETRYING, every action is refused until it is stuck again, and then one is accepted', async () => {
+    const handle = await start([s('a'), pivot('p'), retriable('r', { fail: 'reject', rounds: 2, delayMs: 400 })]);
+    await stuckOn(handle, ['r'], 0);
+    await handle.executeUpdate(retryStuckCompensationUpdate, { args: [{}] });
+    let during: SagaState | undefined;
+    await until(async () => {
+      during = await handle.query(sagaStateQuery);
+      return during.steps.find((st) => st.name === 'r')?.status === 'RETRYING';
+    }, 'r to re-run');
+    expect(during!.status).toBe('RUNNING');
+    expect(await burst(handle, 10)).toBe(0);
+    await stuckOn(handle, ['r'], 1);
+    expect(await burst(handle, 10)).toBe(1);
+    const state = await sagaOutcome(handle);
+    // the burst's accepted action is a retry or a resolve, whichever of the ten the saga took first
+    expect(['COMPLETED', 'RESOLVED_MANUALLY']).toContain(state.status);
+  });
+});
+
 async function runCase(c: Case, mode: 'regular' | 'local'): Promise<void> {
   const plan: RuntimePlan = {
     steps: c.steps,
@@ -323,7 +436,7 @@ async function runCase(c: Case, mode: 'regular' | 'local'): Promise<void> {
       await handle.executeUpdate(resolveStuckSagaUpdate, {
         args: [{ note: 'fixed by hand', operator: 'runtime test' }],
       });
-    else await handle.executeUpdate(retryStuckCompensationUpdate);
+    else await handle.executeUpdate(retryStuckCompensationUpdate, { args: [{}] });
   }
 
   const state = await sagaOutcome(handle);

@@ -62,7 +62,7 @@ export interface CancelOrderResult {
  * complete the CANCELLING mark it set.
  */
 export async function cancelOrder(input: CancelOrderInput): Promise<CancelOrderResult | CompensatedSaga> {
-  const { forward, undo, retriable } = sagaProxies<Activities>(input.options);
+  const { forward, undo, retriable, pivot } = sagaProxies<Activities>(input.options);
   const saga = new Saga({
     type: CANCEL_ORDER,
     ...sagaOptionsFrom(input.options),
@@ -80,7 +80,7 @@ export async function cancelOrder(input: CancelOrderInput): Promise<CancelOrderR
     const shipment = await saga.step({
       name: 'cancelShipment',
       kind: 'pivot',
-      action: ({ idempotencyKey }) => forward.cancelShipment({ idempotencyKey, orderId }),
+      action: ({ idempotencyKey }) => pivot.cancelShipment({ idempotencyKey, orderId }),
     });
     const [refund, stock] = await saga.parallel([
       {

@@ -1,4 +1,10 @@
-import { proxyActivities, proxyLocalActivities, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
+import {
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  type ActivityOptions,
+  type RetryPolicy,
+} from '@temporalio/workflow';
 import type { CompensationPolicy, SagaOptions } from './saga';
 
 /** A retry policy in plain milliseconds, so it can travel in a workflow's input. */
@@ -23,6 +29,12 @@ export interface SagaRunOptions {
   compensationRetry?: RetrySettings;
   /** Retries of steps that must eventually succeed (after the pivot; default unlimited, capped at 60 s). */
   retriableRetry?: RetrySettings;
+  /**
+   * Retries of the pivot on technical failures (default: as stepRetry's, 10 attempts; 0 = unlimited).
+   * A pivot that runs out of them may have landed: the saga goes STUCK on it (OUTCOME_UNKNOWN) and
+   * undoes nothing; only a business rejection of the pivot compensates the steps before it.
+   */
+  pivotRetry?: RetrySettings;
   /** Saga deadline: past it the running step is cancelled and the saga compensates. */
   deadlineMs?: number;
   compensation?: Partial<CompensationPolicy>;
@@ -55,6 +67,7 @@ export const DEFAULT_COMPENSATION_RETRY: Required<RetrySettings> = {
   backoffCoefficient: 2,
   maximumAttempts: 0,
 };
+export const DEFAULT_PIVOT_RETRY: Required<RetrySettings> = { ...DEFAULT_STEP_RETRY };
 export const DEFAULT_RETRIABLE_RETRY: Required<RetrySettings> = {
   initialIntervalMs: 1000,
   maximumIntervalMs: 60_000,
@@ -73,23 +86,37 @@ function retryPolicy(base: Required<RetrySettings>, override: RetrySettings | un
   };
 }
 
-/** Activity options for the three kinds of calls a saga makes. */
+/** Activity options for the four kinds of calls a saga makes. */
 export function sagaActivityOptions(opts: SagaRunOptions = {}): {
   forward: ActivityOptions;
   compensation: ActivityOptions;
   retriable: ActivityOptions;
+  pivot: ActivityOptions;
 } {
   const startToCloseTimeout = opts.activityTimeoutMs ?? 10_000;
   return {
     forward: { startToCloseTimeout, retry: retryPolicy(DEFAULT_STEP_RETRY, opts.stepRetry) },
     compensation: { startToCloseTimeout, retry: retryPolicy(DEFAULT_COMPENSATION_RETRY, opts.compensationRetry) },
     retriable: { startToCloseTimeout, retry: retryPolicy(DEFAULT_RETRIABLE_RETRY, opts.retriableRetry) },
+    pivot: { startToCloseTimeout, retry: retryPolicy(DEFAULT_PIVOT_RETRY, opts.pivotRetry ?? opts.stepRetry) },
   };
 }
 
-/** The three activity proxies of a saga (forward, compensation, retriable), regular or local. */
-export function sagaProxies<A extends object>(opts: SagaRunOptions = {}): { forward: A; undo: A; retriable: A } {
+/**
+ * Patch ID of the change that bounds a local-activity saga's history: a local call whose retries
+ * are unlimited gets LOCAL_ATTEMPTS_BEFORE_REGULAR attempts as a local activity, then goes on as a
+ * regular activity, which the server retries without a history event per attempt.
+ */
+export const BOUNDED_LOCAL_RETRIES = 'bounded-local-retries';
+/** Local attempts of an unlimited local call before it becomes a regular activity (at most one backoff timer). */
+export const LOCAL_ATTEMPTS_BEFORE_REGULAR = 3;
+
+/** The four activity proxies of a saga (forward, compensation, retriable, pivot), regular or local. */
+export function sagaProxies<A extends object>(
+  opts: SagaRunOptions = {},
+): { forward: A; undo: A; retriable: A; pivot: A } {
   const o = sagaActivityOptions(opts);
+  const regular = (x: ActivityOptions) => proxyActivities<A>(x) as unknown as A;
   if (opts.activityMode === 'local') {
     // Retries beyond a second back off with workflow timers instead of holding the workflow task.
     const local = (x: ActivityOptions) =>
@@ -98,10 +125,66 @@ export function sagaProxies<A extends object>(opts: SagaRunOptions = {}): { forw
         retry: x.retry,
         localRetryThreshold: 1000,
       }) as unknown as A;
-    return { forward: local(o.forward), undo: local(o.compensation), retriable: local(o.retriable) };
+    // Each backoff past a second is a workflow timer (about five events): with unlimited retries a
+    // saga waiting on a service that stays down would grow its history until the server terminates
+    // it. Those calls fall back to a regular activity after a few local attempts instead.
+    const unlimited = (x: ActivityOptions) =>
+      x.retry?.maximumAttempts === undefined
+        ? boundedLocal<A>(
+            local(x),
+            local({ ...x, retry: { ...x.retry, maximumAttempts: LOCAL_ATTEMPTS_BEFORE_REGULAR } }),
+            regular(x),
+          )
+        : local(x);
+    return {
+      forward: local(o.forward),
+      undo: unlimited(o.compensation),
+      retriable: unlimited(o.retriable),
+      pivot: unlimited(o.pivot),
+    };
   }
-  const regular = (x: ActivityOptions) => proxyActivities<A>(x) as unknown as A;
-  return { forward: regular(o.forward), undo: regular(o.compensation), retriable: regular(o.retriable) };
+  return {
+    forward: regular(o.forward),
+    undo: regular(o.compensation),
+    retriable: regular(o.retriable),
+    pivot: regular(o.pivot),
+  };
+}
+
+/** A failure that is a business rejection (non-retryable ApplicationFailure) or a cancellation: not worth a regular retry. */
+function finalFailure(err: unknown): boolean {
+  let cur = err as { nonRetryable?: unknown; cause?: unknown; name?: string } | undefined;
+  for (let depth = 0; cur && depth < 4; depth++) {
+    if (cur.nonRetryable === true || cur.name === 'CancelledFailure') return true;
+    cur = cur.cause as typeof cur;
+  }
+  return false;
+}
+
+/**
+ * Local first, then regular (see BOUNDED_LOCAL_RETRIES): runs started before the change keep the
+ * unlimited local calls on replay. The attempt a result reports counts the local attempts too.
+ */
+function boundedLocal<A extends object>(unlimitedLocal: A, firstAttempts: A, thenRegular: A): A {
+  type Fn = (...args: unknown[]) => Promise<unknown>;
+  const call = (proxy: A, name: string) => (proxy as unknown as Record<string, Fn>)[name]!;
+  return new Proxy({} as A, {
+    get(_target, name) {
+      if (typeof name !== 'string') return undefined;
+      return async (...args: unknown[]) => {
+        if (!patched(BOUNDED_LOCAL_RETRIES)) return call(unlimitedLocal, name)(...args);
+        try {
+          return await call(firstAttempts, name)(...args);
+        } catch (err) {
+          if (finalFailure(err)) throw err;
+          const out = (await call(thenRegular, name)(...args)) as { attempt?: number } | undefined;
+          return out && typeof out.attempt === 'number'
+            ? { ...out, attempt: out.attempt + LOCAL_ATTEMPTS_BEFORE_REGULAR }
+            : out;
+        }
+      };
+    },
+  });
 }
 
 /**

@@ -64,7 +64,7 @@ export async function runPlaceOrder(
   chargeAndShipInParallel: () => boolean,
   compensatedCompletes?: () => boolean,
 ): Promise<PlaceOrderResult | CompensatedSaga> {
-  const { forward, undo, retriable } = sagaProxies<Activities>(input.options);
+  const { forward, undo, retriable, pivot } = sagaProxies<Activities>(input.options);
   const saga = new Saga({
     type: PLACE_ORDER,
     ...sagaOptionsFrom(input.options),
@@ -108,7 +108,7 @@ export async function runPlaceOrder(
     await saga.step({
       name: 'confirmOrder',
       kind: 'pivot',
-      action: ({ idempotencyKey }) => forward.confirmOrder({ idempotencyKey, orderId, lines: reservation.lines }),
+      action: ({ idempotencyKey }) => pivot.confirmOrder({ idempotencyKey, orderId, lines: reservation.lines }),
     });
     await saga.step({
       name: 'commitStock',

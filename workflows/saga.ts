@@ -10,8 +10,13 @@
  *   parallel), inside a non-cancellable scope.
  * - Pivot and retriable steps (Garcia-Molina & Salem): the pivot is the point of no return; it and
  *   the steps after it run to completion even if the saga is cancelled or its deadline passes.
+ *   Only a business rejection of the pivot compensates the steps before it: a pivot whose outcome
+ *   is unknown (its attempts ran out on technical failures) goes STUCK and undoes nothing.
  * - A compensation that exhausts its retry budget never ends the saga silently: the saga moves to
  *   STUCK and waits for an operator (`retryCompensation` / `resolveManually`).
+ * - Each stuck step waits in a slot of its own (two stuck steps of a parallel group are two
+ *   episodes), an operator action names a step or applies to every stuck one, and each episode
+ *   accepts exactly one action.
  * - The state is visible through the `sagaState` query and the `SagaStatus` / `SagaType` search
  *   attributes.
  */
@@ -46,6 +51,8 @@ import {
   type SagaStatus,
   type StepKind,
   type StepState,
+  type StuckReason,
+  type StuckWait,
 } from '../shared/saga-types';
 import { SAGA_NOT_STUCK, resolveStuckSagaUpdate, retryStuckCompensationUpdate } from './operator-updates';
 
@@ -59,6 +66,19 @@ export const COMPENSATED_SAGA_COMPLETES = 'compensated-saga-completes';
 
 /** Patch ID of the change that closes a local-activity saga in a workflow task of its own (see Saga.persistLocalResults). */
 export const LOCAL_RESULTS_BEFORE_CLOSE = 'local-results-before-close';
+
+/** Patch ID of the change that makes a pivot whose outcome is unknown go STUCK instead of compensating (see Saga.runForward). */
+export const PIVOT_OUTCOME_UNKNOWN_WAITS = 'pivot-outcome-unknown-waits';
+
+/**
+ * Patch ID of the change that gives each stuck step its own slot: a retried step leaves STUCK (and
+ * shows RETRYING) when its action is taken, not when its re-run succeeds, and the memo lists a
+ * stuck step that joins others.
+ */
+export const STUCK_STEP_SLOTS = 'stuck-step-slots';
+
+/** Patch ID of the change that takes a cancellation or deadline of a local-activity saga at a step boundary (see Saga.onStopRequested). */
+export const LOCAL_STOPS_AT_STEP_BOUNDARIES = 'local-stops-at-step-boundaries';
 
 /** What a saga workflow returns when it compensated completely (see COMPENSATED_SAGA_COMPLETES). */
 export type CompensatedSaga = SagaState & { status: 'COMPENSATED' };
@@ -81,10 +101,17 @@ export function isCompensatedSaga(result: unknown): result is CompensatedSaga {
  * `?wait=true` answers as soon as the customer's answer is known, without polling.
  */
 export const sagaDecidedUpdate = defineUpdate<SagaState>('sagaDecided');
-/** Operator: run the failed compensations again (after fixing what made them fail). */
+/** Operator: run the stuck steps (failed compensations, stuck pivot or retriable steps) again, every one. */
 export const retryCompensationSignal = defineSignal('retryCompensation');
-/** Operator: the failed compensations were handled by hand; end the saga as RESOLVED_MANUALLY. */
+/** Operator: every stuck step was handled by hand; end the saga as RESOLVED_MANUALLY. */
 export const resolveManuallySignal = defineSignal<[{ note: string; operator?: string }]>('resolveManually');
+
+type OperatorAction = { kind: 'retry' } | { kind: 'resolve'; note: string; operator?: string };
+
+/** One stuck episode (see StuckWait) and the operator action it took, once taken. */
+interface Wait extends StuckWait {
+  action?: OperatorAction;
+}
 
 export interface CompensationPolicy {
   /** Reverse order (default) or all at once. */
@@ -228,11 +255,27 @@ export class Saga {
   private readonly registered: Registered[] = [];
   private readonly policy: CompensationPolicy;
   private pivotPassed = false;
+  private pivotName: string | undefined;
+  private compensating = false;
   private resolvedWithoutCompensation = false;
   private deadlineHit = false;
-  private operatorAction: { kind: 'retry' } | { kind: 'resolve'; note: string; operator?: string } | undefined;
-  private readonly forwardScope = new CancellationScope();
-  private readonly deadlineScope = new CancellationScope();
+  /** The stuck episodes waiting for (or just given) an operator action. */
+  private readonly waits: Wait[] = [];
+  /**
+   * A cancellation or deadline that a local-activity saga takes at its next step boundary (see
+   * onStopRequested); `stopTaken` once taken: every later step is refused too.
+   */
+  private pendingStop: 'cancel' | 'deadline' | undefined;
+  private stopTaken = false;
+  /** Whether the last step's answer was new (not a service's stored reply): see onStopRequested. */
+  private lastAnswerFresh = false;
+  /**
+   * The body runs in a cancellable scope under a non-cancellable one: a cancellation request does
+   * not reach it by itself (the SDK shields scopes below a non-cancellable one), the runtime
+   * decides (onStopRequested) and cancels it explicitly, and never past the pivot.
+   */
+  private readonly forwardScope: CancellationScope;
+  private readonly deadlineScope: CancellationScope;
 
   constructor(private readonly options: SagaOptions) {
     this.policy = { order: 'reverse', continueOnCompensationError: true, ...options.compensation };
@@ -245,50 +288,34 @@ export class Saga {
       steps: [],
       startedAt: now(),
     };
+    this.forwardScope = new CancellationScope({
+      cancellable: true,
+      parent: new CancellationScope({ cancellable: false }),
+    });
+    // The workflow's own cancellation (API, Web UI, CLI): no commands until the runtime acts on it.
+    // Registered before the deadline's scope is made, so that a cancellation's commands come in the
+    // order they did when the body's scope was the root's child (the replay suite holds such runs).
+    CancellationScope.current().cancelRequested.catch(() => this.onStopRequested('cancel'));
+    this.deadlineScope = new CancellationScope();
     setHandler(sagaStateQuery, () => this.state);
     setHandler(sagaDecidedUpdate, async () => {
       await condition(() => this.decided());
       return this.state;
     });
-    setHandler(retryCompensationSignal, () => {
-      if (this.state.status === 'STUCK') this.operatorAction = { kind: 'retry' };
-    });
-    setHandler(resolveManuallySignal, (input) => {
-      if (this.state.status === 'STUCK')
-        this.operatorAction = { kind: 'resolve', note: input?.note ?? '', operator: input?.operator };
-    });
-    // The same actions as Updates: the validator accepts only the first action on a STUCK saga (no
-    // commands are emitted: old histories replay unchanged).
-    const onlyWhenStuck = () => {
-      if (this.operatorAction !== undefined) {
-        const taken = this.operatorAction.kind === 'retry' ? 'retry-compensation' : 'resolve';
-        throw ApplicationFailure.nonRetryable(
-          `Saga ${this.state.sagaId} already accepted an operator action (${taken}): it is no longer STUCK`,
-          SAGA_NOT_STUCK,
-          this.state.status,
-        );
-      }
-      if (this.state.status !== 'STUCK') {
-        throw ApplicationFailure.nonRetryable(
-          `Saga ${this.state.sagaId} is ${this.state.status}, not STUCK`,
-          SAGA_NOT_STUCK,
-          this.state.status,
-        );
-      }
-    };
-    setHandler(
-      retryStuckCompensationUpdate,
-      () => {
-        this.operatorAction = { kind: 'retry' };
-      },
-      { validator: onlyWhenStuck },
+    setHandler(retryCompensationSignal, () => this.act({ kind: 'retry' }));
+    setHandler(resolveManuallySignal, (input) =>
+      this.act({ kind: 'resolve', note: input?.note ?? '', operator: input?.operator }),
     );
+    // The same actions as Updates: the validator accepts an action only for an episode that has
+    // none yet (no commands are emitted: old histories replay unchanged).
+    setHandler(retryStuckCompensationUpdate, (input?: { step?: string }) => this.act({ kind: 'retry' }, input?.step), {
+      validator: (input?: { step?: string }) => this.assertActionable(input?.step),
+    });
     setHandler(
       resolveStuckSagaUpdate,
-      (input: { note: string; operator?: string }) => {
-        this.operatorAction = { kind: 'resolve', note: input.note, operator: input.operator };
-      },
-      { validator: (_input: { note: string; operator?: string }) => onlyWhenStuck() },
+      (input: { note: string; operator?: string; step?: string }) =>
+        this.act({ kind: 'resolve', note: input.note, operator: input.operator }, input.step),
+      { validator: (input: { note: string; operator?: string; step?: string }) => this.assertActionable(input?.step) },
     );
     // A starter that set both in its start options says so in the input (which, unlike the start
     // options read back, keeps replays of runs started before this option deterministic): upserting
@@ -327,6 +354,46 @@ export class Saga {
     if (status !== 'RUNNING' && status !== 'COMPLETED') log.info('saga status', { sagaId: this.state.sagaId, status });
   }
 
+  /** The episodes still waiting for an action (those listing `step`, when given). */
+  private waiting(step?: string): Wait[] {
+    return this.waits.filter((w) => !w.action && (step === undefined || w.steps.includes(step)));
+  }
+
+  /** The operator Updates' validator: refuses an action no stuck episode can take. */
+  private assertActionable(step?: string): void {
+    if (this.waiting(step).length > 0) return;
+    const retrying = this.state.steps.filter((s) => s.status === 'RETRYING').map((s) => s.name);
+    const stuckOn = this.waiting().flatMap((w) => w.steps);
+    const message =
+      step !== undefined && stuckOn.length > 0
+        ? `Saga ${this.state.sagaId} is not stuck on ${step} (stuck on: ${stuckOn.join(', ')})`
+        : `Saga ${this.state.sagaId} is ${this.state.status}${retrying.length ? ` (retrying ${retrying.join(', ')})` : ''}, not STUCK`;
+    throw ApplicationFailure.nonRetryable(message, SAGA_NOT_STUCK, this.state.status);
+  }
+
+  /** Gives `action` to every waiting episode (those listing `step`, when given). */
+  private act(action: OperatorAction, step?: string): void {
+    for (const w of this.waiting(step)) w.action = action;
+  }
+
+  /** state.stuck from the episodes still waiting (absent when none is). */
+  private refreshStuck(): void {
+    const open = this.waiting();
+    const first = open[0];
+    if (!first) {
+      delete this.state.stuck;
+      return;
+    }
+    this.state.stuck = {
+      since: first.since,
+      round: first.round,
+      steps: open.flatMap((w) => w.steps),
+      error: first.error,
+      reason: first.reason,
+      waits: open.map(({ action: _taken, ...w }) => w),
+    };
+  }
+
   /** Runs one step: registers its compensation first, then the forward action. */
   async step<T>(spec: StepSpec<T>): Promise<T> {
     const kind: StepKind = spec.kind ?? (spec.compensate ? 'compensatable' : 'retriable');
@@ -342,10 +409,15 @@ export class Saga {
         'SagaDefinitionError',
       );
     }
+    if (!this.pivotPassed) this.takePendingStop();
+    // A cancellation taken before the pivot started: the pivot does not start (it would not be undone).
+    if (kind === 'pivot' && this.forwardScope.consideredCancelled) {
+      throw new CancelledFailure(`Saga ${this.state.sagaId} was cancelled before its pivot ${spec.name}`);
+    }
     const step: StepState = { name: spec.name, kind, status: 'RUNNING', attempts: 0, startedAt: now() };
     this.state.steps.push(step);
     if (spec.compensate) this.registered.push({ step, compensate: spec.compensate });
-    if (kind === 'pivot') this.passPivot();
+    if (kind === 'pivot') this.passPivot(spec.name);
     try {
       // Past the pivot the saga only goes forward: cancellation and the deadline no longer apply.
       const out =
@@ -355,11 +427,12 @@ export class Saga {
       step.attempts += out.attempt;
       step.status = 'SUCCEEDED';
       step.finishedAt = now();
+      this.lastAnswerFresh = !out.replayed;
       return out.value;
     } catch (err) {
       const failure = describeFailure(err);
-      // runForward already counted a retriable step's failed rounds (it throws only once an operator resolved it)
-      if (kind !== 'retriable') step.attempts += failure.attempt ?? 1;
+      // runForward counts a pivot's and a retriable step's failed rounds
+      if (kind === 'compensatable') step.attempts += failure.attempt ?? 1;
       step.finishedAt = now();
       step.status = isCancellation(err) ? 'CANCELLED' : 'FAILED';
       step.error = { type: isCancellation(err) ? 'CANCELLED' : failure.type, message: failure.message };
@@ -368,58 +441,91 @@ export class Saga {
       if (reg && failure.business && !isCancellation(err)) {
         step.compensation = { status: 'NOT_NEEDED', attempts: 0 };
       }
-      if (kind === 'pivot') this.pivotPassed = false;
+      // Only a rejected pivot (nothing landed) lets the saga compensate; a resolved one ends it as it is.
+      if (kind === 'pivot' && !this.resolvedWithoutCompensation) this.pivotPassed = false;
       throw err;
     }
   }
 
   /**
-   * Pivot and retriable steps run in a non-cancellable scope. A retriable step that still fails
-   * (its retry budget is unlimited, so only a business rejection gets here) cannot be compensated:
-   * the saga goes STUCK on it and an operator retries it or resolves the saga by hand.
+   * Pivot and retriable steps run in a non-cancellable scope. A retriable step that is rejected, or
+   * a pivot or retriable step that runs out of attempts (its outcome is unknown: it may have
+   * landed), cannot be compensated: the saga goes STUCK on it and an operator retries it or
+   * resolves the saga by hand. A retry after an unknown outcome re-sends the same idempotency key
+   * (a landed call is answered from the service's stored reply); after a rejection, a new one.
+   * Only a business rejection of the pivot is thrown (the steps before it are compensated).
    */
   private async runForward<T>(spec: StepSpec<T>, step: StepState, kind: StepKind): Promise<Attempted<T>> {
+    let keyRound = 0;
+    let legacyStuck = false;
     for (let round = 0; ; round++) {
       try {
         const out = await CancellationScope.nonCancellable(() =>
-          spec.action(actionKey(this.keyScope, spec.name, round)),
+          spec.action({ round, idempotencyKey: stepIdempotencyKey(this.keyScope, spec.name, keyRound) }),
         );
-        if (round > 0) {
+        if (legacyStuck) {
+          // runs from before STUCK_STEP_SLOTS left STUCK only here
           delete this.state.stuck;
           this.setStatus('RUNNING');
         }
         return out;
       } catch (err) {
-        if (kind === 'pivot') throw err;
         const f = describeFailure(err);
         step.attempts += f.attempt ?? 1;
+        if (kind === 'pivot' && (f.business || !patched(PIVOT_OUTCOME_UNKNOWN_WAITS))) throw err;
         step.error = { type: f.type, message: f.message };
-        const action = await this.waitForOperator(round, [step.name], step.error);
+        const reason: StuckReason = f.business ? 'REJECTED' : 'OUTCOME_UNKNOWN';
+        if (f.business) keyRound = round + 1;
+        step.status = 'RUNNING';
+        const action = await this.waitForOperator({
+          steps: [step.name],
+          phase: 'forward',
+          reason,
+          round,
+          error: step.error,
+        });
         if (action.kind === 'resolve') {
           this.resolvedWithoutCompensation = true;
           step.status = 'FAILED';
           step.finishedAt = now();
+          this.leaveStuck();
           throw err;
         }
         delete step.error;
+        if (patched(STUCK_STEP_SLOTS)) {
+          step.status = 'RETRYING';
+          this.leaveStuck();
+        } else legacyStuck = true;
       }
     }
   }
 
-  /** Moves to STUCK, records why, and waits for `retryCompensation` or `resolveManually`. */
-  private async waitForOperator(
-    round: number,
-    steps: string[],
-    error: { type: string; message: string },
-  ): Promise<NonNullable<Saga['operatorAction']>> {
-    this.state.stuck = { since: now(), round, steps, error };
-    this.operatorAction = undefined;
-    this.setStatus('STUCK');
-    await condition(() => this.operatorAction !== undefined);
-    const action = this.operatorAction!;
-    this.operatorAction = undefined;
+  /** After an episode took its action: out of STUCK unless another step still waits. */
+  private leaveStuck(): void {
+    if (this.waiting().length > 0 || this.state.status !== 'STUCK') return;
+    this.setStatus(this.compensating ? 'COMPENSATING' : 'RUNNING');
+  }
+
+  /** Opens a stuck episode (STUCK, the reason recorded) and waits for its operator action. */
+  private async waitForOperator(episode: Omit<StuckWait, 'since'>): Promise<OperatorAction> {
+    const wait: Wait = { ...episode, since: now() };
+    this.waits.push(wait);
+    const wasStuck = this.state.status === 'STUCK';
+    this.refreshStuck();
+    if (!wasStuck) this.setStatus('STUCK');
+    else if (patched(STUCK_STEP_SLOTS)) upsertMemo({ [SAGA_STATE_MEMO]: this.state });
+    // Not even a cancellation of the workflow ends this wait: only an operator does.
+    await CancellationScope.nonCancellable(() => condition(() => wait.action !== undefined));
+    this.waits.splice(this.waits.indexOf(wait), 1);
+    this.refreshStuck();
+    const action = wait.action!;
     if (action.kind === 'resolve') {
-      this.state.resolution = { note: action.note, operator: action.operator, at: now(), steps };
+      this.state.resolution = {
+        note: action.note,
+        operator: action.operator,
+        at: now(),
+        steps: [...(this.state.resolution?.steps ?? []), ...wait.steps],
+      };
     }
     return action;
   }
@@ -432,9 +538,60 @@ export class Saga {
     return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as T;
   }
 
-  private passPivot(): void {
+  private passPivot(name: string): void {
     this.pivotPassed = true;
+    this.pivotName = name;
     this.deadlineScope.cancel();
+    if (this.pendingStop === 'cancel' && this.state.cancellation)
+      this.state.cancellation = { ...this.state.cancellation, outcome: 'REFUSED_PAST_PIVOT', step: name };
+    this.pendingStop = undefined;
+  }
+
+  /**
+   * A cancellation request or the deadline. Past the pivot, or while compensating, it changes
+   * nothing (recorded in `state.cancellation`). Otherwise the running step is cancelled and the
+   * saga compensates, except with local activities: there a workflow task that runs several steps
+   * and is lost (a worker crash) leaves effects the retried task does not know about, and a
+   * cancellation delivered first would stop it before it re-runs them, leaving them uncompensated.
+   * So a local saga takes the stop at a step boundary, once the last step's answer was new (not a
+   * service's stored reply: then no lost task had gone further); until then it goes on, each
+   * re-run answered from the services' stored replies.
+   */
+  private onStopRequested(kind: 'cancel' | 'deadline'): void {
+    if (kind === 'cancel') {
+      const requestedAt = now();
+      if (this.pivotPassed) {
+        this.state.cancellation = { requestedAt, outcome: 'REFUSED_PAST_PIVOT', step: this.pivotName };
+        return;
+      }
+      if (this.compensating || this.stopTaken) {
+        this.state.cancellation = { requestedAt, outcome: 'REFUSED_COMPENSATING' };
+        return;
+      }
+      const deferred = this.options.localActivities === true && patched(LOCAL_STOPS_AT_STEP_BOUNDARIES);
+      this.state.cancellation = { requestedAt, outcome: deferred ? 'DEFERRED' : 'ACCEPTED' };
+      if (deferred) this.pendingStop = 'cancel';
+      else this.forwardScope.cancel();
+      return;
+    }
+    if (this.pivotPassed || this.compensating) return;
+    if (this.options.localActivities === true && patched(LOCAL_STOPS_AT_STEP_BOUNDARIES)) {
+      this.pendingStop ??= 'deadline';
+      return;
+    }
+    this.deadlineHit = true;
+    this.forwardScope.cancel();
+  }
+
+  /** At a step boundary before the pivot: takes a deferred stop once it is safe (see onStopRequested). */
+  private takePendingStop(): void {
+    if (!this.stopTaken && !(this.pendingStop && this.lastAnswerFresh)) return;
+    if (!this.stopTaken) {
+      this.stopTaken = true;
+      if (this.pendingStop === 'deadline') this.deadlineHit = true;
+      else if (this.state.cancellation) this.state.cancellation = { ...this.state.cancellation, outcome: 'ACCEPTED' };
+    }
+    throw new CancelledFailure(`Saga ${this.state.sagaId} was ${this.deadlineHit ? 'past its deadline' : 'cancelled'}`);
   }
 
   /**
@@ -444,6 +601,11 @@ export class Saga {
    * COMPENSATED_SAGA_COMPLETES) or a cancellation, each carrying the final `SagaState` as its details.
    */
   async run<R>(body: () => Promise<R>): Promise<R | CompensatedSaga> {
+    // Nothing but the runtime's own decisions (onStopRequested) cancels what follows.
+    return CancellationScope.nonCancellable(() => this.runToEnd(body));
+  }
+
+  private async runToEnd<R>(body: () => Promise<R>): Promise<R | CompensatedSaga> {
     if (this.options.deadlineMs !== undefined) this.armDeadline(this.options.deadlineMs);
     let failure: unknown;
     try {
@@ -527,12 +689,7 @@ export class Saga {
   private armDeadline(ms: number): void {
     this.deadlineScope
       .run(() => sleep(ms))
-      .then(() => {
-        if (!this.pivotPassed) {
-          this.deadlineHit = true;
-          this.forwardScope.cancel();
-        }
-      })
+      .then(() => this.onStopRequested('deadline'))
       .catch((err) => {
         if (!isCancellation(err)) throw err;
       });
@@ -540,6 +697,7 @@ export class Saga {
 
   /** Compensates every registered step that needs it; on failures, STUCK until an operator acts. */
   private async compensate(): Promise<'done' | 'resolved'> {
+    this.compensating = true;
     let pending = this.registered.filter((r) => r.step.compensation?.status !== 'NOT_NEEDED').reverse();
     if (pending.length > 0) this.setStatus('COMPENSATING');
     let round = 0;
@@ -564,16 +722,17 @@ export class Saga {
       }
       if (failed.length === 0) return 'done';
       const first = failed.find((r) => r.step.compensation?.status === 'FAILED') ?? failed[0]!;
-      const action = await this.waitForOperator(
+      const action = await this.waitForOperator({
+        steps: failed.map((r) => r.step.name),
+        phase: 'compensation',
+        reason: 'COMPENSATION_FAILED',
         round,
-        failed.map((r) => r.step.name),
-        first.step.compensation?.error ?? { type: 'UNKNOWN', message: 'compensation failed' },
-      );
+        error: first.step.compensation?.error ?? { type: 'UNKNOWN', message: 'compensation failed' },
+      });
       if (action.kind === 'resolve') {
         for (const r of failed) r.step.compensation = { ...r.step.compensation!, status: 'RESOLVED_MANUALLY' };
         return 'resolved';
       }
-      delete this.state.stuck;
       this.setStatus('COMPENSATING');
       round++;
       pending = failed;
