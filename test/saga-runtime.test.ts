@@ -405,6 +405,58 @@ describe('stuck episodes: each stuck step has its own slot and takes one operato
   });
 });
 
+describe('the history of a local-activity saga stays bounded while a service stays down', () => {
+  /** Backoffs past a second: with local activities each one is a workflow timer (about five events). */
+  const slowRetry = { initialIntervalMs: 1100, maximumIntervalMs: 1100 };
+  const start = (maximumAttempts: number) =>
+    t.client.workflow.start<typeof runtimePlan>('runtimePlan', {
+      taskQueue: t.taskQueue,
+      workflowId: uniqueId('runtime'),
+      args: [
+        {
+          steps: [s('a', { undo: BREAK }), s('b', { forward: REJECT })],
+          options: { ...QUICK, activityMode: 'local', compensationRetry: { ...slowRetry, maximumAttempts } },
+        },
+      ],
+    });
+  const events = async (handle: WorkflowHandle) => (await handle.describe()).historyLength;
+
+  test('when a compensation keeps failing with unlimited retries, then it goes on as a regular activity and the history stops growing', async () => {
+    const handle = await start(0);
+    // three local attempts (one backoff timer), then a regular activity the server retries
+    await until(
+      async () => ((await handle.describe()).raw.pendingActivities?.length ?? 0) > 0,
+      'the regular activity',
+      15_000,
+    );
+    const before = await events(handle);
+    await new Promise((r) => setTimeout(r, 5000));
+    const after = await events(handle);
+    const desc = await handle.describe();
+    await handle.terminate('test over');
+    expect(after).toBe(before);
+    expect(desc.raw.pendingActivities?.[0]?.attempt).toBeGreaterThan(1);
+    expect(before).toBeLessThan(40);
+  });
+
+  test('when a compensation keeps failing with a budget, then the saga is STUCK after it with a bounded history', async () => {
+    const handle = await start(4);
+    let state: SagaState | undefined;
+    await until(
+      async () => {
+        state = await handle.query(sagaStateQuery);
+        return state.status === 'STUCK';
+      },
+      'STUCK',
+      20_000,
+    );
+    expect(state!.stuck?.reason).toBe('COMPENSATION_FAILED');
+    expect(await events(handle)).toBeLessThan(40);
+    await handle.executeUpdate(resolveStuckSagaUpdate, { args: [{ note: 'test over' }] });
+    expect((await sagaOutcome(handle)).status).toBe('RESOLVED_MANUALLY');
+  });
+});
+
 async function runCase(c: Case, mode: 'regular' | 'local'): Promise<void> {
   const plan: RuntimePlan = {
     steps: c.steps,
