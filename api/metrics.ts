@@ -39,6 +39,35 @@ export function createMetrics(sagas: SagaDirectory) {
     },
   });
 
+  // Both from one listing of the STUCK sagas, at scrape time; the pivot gauge is registered after
+  // the one whose collect() fills both, so a scrape shows this listing's values in both.
+  const waitingOnPivot = new Gauge({
+    name: 'sagas_waiting_on_pivot',
+    help: 'Sagas STUCK on a pivot whose outcome is unknown (it ran out of attempts on technical failures; nothing is undone): they need a retry once the service is back, or a resolve',
+    labelNames: ['type'],
+    registers: [],
+  });
+  new Gauge({
+    name: 'saga_stuck_steps',
+    help: 'Steps that STUCK sagas wait on an operator for, by saga type, step and reason (REJECTED, OUTCOME_UNKNOWN, COMPENSATION_FAILED), from their memo at scrape time',
+    labelNames: ['type', 'step', 'reason'],
+    registers: [registry],
+    async collect() {
+      try {
+        const steps = await sagas.stuckSteps();
+        this.reset();
+        waitingOnPivot.reset();
+        for (const { type, step, reason, pivot, count } of steps) {
+          this.inc({ type, step, reason }, count);
+          if (pivot && reason === 'OUTCOME_UNKNOWN') waitingOnPivot.inc({ type }, count);
+        }
+      } catch {
+        // Temporal unreachable: keep the last known values.
+      }
+    },
+  });
+  registry.registerMetric(waitingOnPivot);
+
   const middleware: RequestHandler = (req, res, next) => {
     const end = duration.startTimer();
     res.on('finish', () => {

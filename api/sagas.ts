@@ -660,6 +660,39 @@ export class SagaDirectory {
     return out;
   }
 
+  /**
+   * Every stuck step of the running STUCK sagas (at most `limit` sagas), from their memo (the saga
+   * leaves its state there whenever a step joins STUCK): by saga type, step, reason and phase. A
+   * pivot whose outcome is unknown shows as reason OUTCOME_UNKNOWN with phase forward.
+   */
+  async stuckSteps(
+    limit = 1000,
+  ): Promise<{ type: string; step: string; reason: string; pivot: boolean; count: number }[]> {
+    const counts = new Map<string, { type: string; step: string; reason: string; pivot: boolean; count: number }>();
+    let seen = 0;
+    for await (const wf of this.client.workflow.list({
+      query: `SagaStatus = 'STUCK' AND ExecutionStatus = 'Running'`,
+      pageSize: 100,
+    })) {
+      if (++seen > limit) break;
+      const state = wf.memo?.[SAGA_STATE_MEMO] as SagaState | undefined;
+      const type = state?.type ?? sagaTypeOf(wf.type) ?? wf.type;
+      const waits = state?.stuck?.waits ?? [
+        { steps: state?.stuck?.steps ?? ['unknown'], reason: state?.stuck?.reason ?? 'UNKNOWN' },
+      ];
+      for (const w of waits) {
+        for (const step of w.steps) {
+          const pivot = state?.steps.some((st) => st.name === step && st.kind === 'pivot') ?? false;
+          const key = `${type}\u0000${step}\u0000${w.reason}`;
+          const c = counts.get(key) ?? { type, step, reason: w.reason, pivot, count: 0 };
+          c.count++;
+          counts.set(key, c);
+        }
+      }
+    }
+    return [...counts.values()];
+  }
+
   /** True when the Temporal frontend answers. */
   async temporalReachable(timeoutMs = 2000): Promise<boolean> {
     try {
