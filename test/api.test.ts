@@ -435,7 +435,7 @@ describe('sagas over REST', () => {
       await waitForState(handle, (s) => s.steps.some((st) => st.name === 'chargePayment'));
       const cancel = await post(app, `/sagas/${res.body.sagaId}/cancel`).then(record('post', '/sagas/{sagaId}/cancel'));
       expect(cancel.status).toBe(202);
-      expect(cancel.body).toEqual({ sagaId: res.body.sagaId, action: 'cancel', accepted: true });
+      expect(cancel.body).toEqual({ sagaId: res.body.sagaId, action: 'cancel', accepted: true, outcome: 'ACCEPTED' });
       await stack.payments.start();
       await handle.result().catch(() => undefined);
       const view = await request(app).get(`/sagas/${res.body.sagaId}`).set(auth).then(record('get', '/sagas/{sagaId}'));
