@@ -117,6 +117,30 @@ function isAlreadyStarted(err: unknown): boolean {
   );
 }
 
+/**
+ * A running step's retries happen on the server, out of the workflow's sight (a pivot retried
+ * without limit, a compensation): its attempts so far and last failure come from the workflow's
+ * pending activity of the same name.
+ */
+function withPendingAttempts(state: SagaState, desc: WorkflowExecutionDescription): SagaState {
+  const pending = desc.raw.pendingActivities ?? [];
+  if (pending.length === 0) return state;
+  const steps = state.steps.map((st) => {
+    const act = pending.find((p) => p.activityType?.name === st.name);
+    if (!act || (st.status !== 'RUNNING' && st.status !== 'RETRYING')) return st;
+    const attempt = Number(act.attempt ?? 0);
+    const lastError = act.lastFailure?.message;
+    return {
+      ...st,
+      attempts: Math.max(st.attempts, attempt),
+      ...(lastError && !st.error
+        ? { error: { type: act.lastFailure?.applicationFailureInfo?.type ?? 'RETRYING', message: lastError } }
+        : {}),
+    };
+  });
+  return { ...state, steps };
+}
+
 /** Everything the API does with Temporal: start sagas, read their state, list them, operate on them. */
 export class SagaDirectory {
   /** Keys the request digests in the memo: without it, a digest cannot be tested against guessed card numbers. */
@@ -329,7 +353,7 @@ export class SagaDirectory {
       if (isNotFound(err)) return undefined;
       throw err;
     }
-    return this.toView(await this.stateOf(handle, desc));
+    return this.toView(withPendingAttempts(await this.stateOf(handle, desc), desc));
   }
 
   /** The running saga's own answer to its state query, or undefined when no worker answered within `ms`. */
