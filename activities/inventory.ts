@@ -72,8 +72,9 @@ export function createInventoryActivities(inventory: ServiceClient) {
     },
 
     /**
-     * Compensation of `renameProduct`: restores the previous name unless a newer rename superseded
-     * it; before the rename arrives, leaves a tombstone.
+     * Compensation of `renameProduct`: the rename stops standing; unless a newer rename (or catalog
+     * name) stands, the product goes back to the newest name that was not itself reverted. Before the
+     * rename arrives, leaves a tombstone.
      */
     async revertProductRename(input: {
       idempotencyKey: string;

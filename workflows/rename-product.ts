@@ -30,7 +30,8 @@ export interface RenameProductResult {
  * While the orders service is down the second step keeps retrying (unlimited, capped backoff):
  * the copies converge once it is back. If the orders service *rejects* the name (a business rule,
  * e.g. INVALID_PRODUCT_NAME), the saga compensates by reverting the rename in inventory
- * (`revertProductRename`, which leaves a newer rename alone).
+ * (`revertProductRename`, which leaves a newer rename alone, and otherwise goes back to the newest
+ * name not itself reverted: two overlapping refused renames end on the name from before both).
  */
 export async function renameProduct(input: RenameProductInput): Promise<RenameProductResult | CompensatedSaga> {
   const { forward, undo, retriable: untilDone } = sagaProxies<Activities>(input.options);

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Tx } from '../../lib/db';
 import { AppError, ErrorCodes } from '../../lib/errors';
 import { idempotentRoute, jsonBody, parse } from '../../lib/http';
@@ -37,6 +37,35 @@ function toProduct(row: typeof products.$inferSelect): Product {
     reserved: row.reserved,
     committed: row.committed,
   };
+}
+
+/**
+ * The newest name of a product that stands: its newest APPLIED rename newer than the catalog's own
+ * name (`baseName`), else that name. Reverted renames never stand, so reverting the newest rename
+ * falls back past every newer-but-reverted one to a name that was not itself undone.
+ */
+async function standingName(
+  tx: Tx<Schema>,
+  product: typeof products.$inferSelect,
+): Promise<{ name: string; version: number }> {
+  const [rename] = await tx
+    .select({ name: productRenames.toName, version: productRenames.version })
+    .from(productRenames)
+    .where(
+      and(
+        eq(productRenames.sku, product.sku),
+        eq(productRenames.status, 'APPLIED'),
+        gt(productRenames.version, product.baseNameVersion),
+      ),
+    )
+    .orderBy(desc(productRenames.version))
+    .limit(1)
+    // A locking read sees the newest committed renames, not this transaction's snapshot (which may
+    // predate the product row lock that every rename and revert of the SKU takes first).
+    .for('update');
+  return rename
+    ? { name: rename.name!, version: rename.version! }
+    : { name: product.baseName, version: product.baseNameVersion };
 }
 
 async function loadReservation(tx: Tx<Schema>, orderId: string): Promise<Reservation | undefined> {
@@ -123,10 +152,14 @@ export function createInventoryApp(deps: InventoryDeps) {
                 available: body.available,
                 stockTotal: body.available + existing.reserved + existing.committed,
                 nameVersion: renamed ? existing.nameVersion + 1 : existing.nameVersion,
+                // A name the catalog sets stands over every rename before it.
+                ...(renamed ? { baseName: body.name, baseNameVersion: existing.nameVersion + 1 } : {}),
               })
               .where(eq(products.sku, sku));
           } else {
-            await tx.insert(products).values({ sku, ...body, stockTotal: body.available });
+            await tx
+              .insert(products)
+              .values({ sku, ...body, stockTotal: body.available, baseName: body.name, baseNameVersion: 1 });
           }
           await recordProductEvents(tx, sku, existing);
           const [row] = await tx.select().from(products).where(eq(products.sku, sku));
@@ -201,8 +234,12 @@ export function createInventoryApp(deps: InventoryDeps) {
     );
 
     /**
-     * Compensation of a rename: restores the previous name (as a new, higher version) unless a
-     * later rename superseded it. A revert that arrives before its rename leaves a tombstone.
+     * Compensation of a rename: the rename stops standing, and the product's name becomes the newest
+     * name that still does (`standingName`): the newest rename that was not reverted, else the
+     * catalog's own name. That is not always the rename's `previousName`, which may be a rename
+     * reverted since. While a newer rename or catalog name stands, nothing changes (SUPERSEDED).
+     * When the name changes it does so as a new, higher version, with its ProductRenamed event, so
+     * the orders copies follow. A revert that arrives before its rename leaves a tombstone.
      */
     app.post(
       '/products/:sku/renames/:renameId/revert',
@@ -239,14 +276,27 @@ export function createInventoryApp(deps: InventoryDeps) {
             return { status: 200, body: result };
           }
           await tx.update(productRenames).set({ status: 'REVERTED' }).where(eq(productRenames.renameId, renameId));
-          if (!product || product.nameVersion !== r.version) {
+          // An applied rename's product exists (products are never deleted); the check keeps the types honest.
+          const standing = product ? await standingName(tx, product) : undefined;
+          if (!product || !standing || standing.version > r.version) {
             const result: RevertResult = { renameId, sku, reverted: false, reason: 'SUPERSEDED' };
             return { status: 200, body: result };
           }
+          if (standing.name === product.name) {
+            // e.g. a rename to the name the product already had: nothing to move back.
+            const result: RevertResult = {
+              renameId,
+              sku,
+              reverted: true,
+              name: product.name,
+              version: product.nameVersion,
+            };
+            return { status: 200, body: result };
+          }
           const version = product.nameVersion + 1;
-          await tx.update(products).set({ name: r.fromName!, nameVersion: version }).where(eq(products.sku, sku));
+          await tx.update(products).set({ name: standing.name, nameVersion: version }).where(eq(products.sku, sku));
           await recordProductEvents(tx, sku, product);
-          const result: RevertResult = { renameId, sku, reverted: true, name: r.fromName!, version };
+          const result: RevertResult = { renameId, sku, reverted: true, name: standing.name, version };
           return { status: 200, body: result };
         };
       }),

@@ -69,9 +69,14 @@ export interface RenameResult {
 export interface RevertResult {
   renameId: string;
   sku: string;
-  /** true when the old name was restored; false for a tombstone or when a newer rename superseded it. */
+  /**
+   * true when the rename was the newest name that stood and the product's name went back to the
+   * newest one that still stands (not always the rename's `previousName`: that may have been
+   * reverted too); false for a tombstone, a repeat, or when a newer rename or catalog name stands.
+   */
   reverted: boolean;
   reason?: 'TOMBSTONE' | 'SUPERSEDED' | 'ALREADY_REVERTED';
+  /** With `reverted`: the product's name and name version afterwards. */
   name?: string;
   version?: number;
 }

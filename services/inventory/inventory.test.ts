@@ -588,6 +588,96 @@ describe('renames', () => {
     expect(await renameRow(second)).toMatchObject({ status: 'APPLIED', version: 3 });
   });
 
+  /** The ProductRenamed events of `sku` in outbox order: the name and version each one carries. */
+  async function renamedEvents(sku: string) {
+    const rows = await inventory().query<{ body: string }>(
+      "SELECT body FROM outbox WHERE aggregate = 'product' AND aggregate_id = ? AND type = 'ProductRenamed' ORDER BY seq",
+      [sku],
+    );
+    return rows.map((r) => {
+      const { payload } = JSON.parse(r.body) as { payload: { name: string; nameVersion: number } };
+      return `${payload.name}@${payload.nameVersion}`;
+    });
+  }
+
+  it('when two overlapping renames are reverted newest first, then the name goes back past both, each step a new version with its event', async () => {
+    const sku = await product({ name: 'Vase' });
+    const older = uniqueId('ren');
+    const newer = uniqueId('ren');
+    expect((await rename(sku, older, 'Tall vase')).status).toBe(200);
+    expect((await rename(sku, newer, 'Short vase')).status).toBe(200);
+
+    const first = await revert(sku, newer);
+    expect(first.body).toEqual({ renameId: newer, sku, reverted: true, name: 'Tall vase', version: 4 });
+    const second = await revert(sku, older);
+    expect(second.body).toEqual({ renameId: older, sku, reverted: true, name: 'Vase', version: 5 });
+    expect(await productRow(sku)).toMatchObject({ name: 'Vase', name_version: 5 });
+    expect(await renamedEvents(sku)).toEqual(['Tall vase@2', 'Short vase@3', 'Tall vase@4', 'Vase@5']);
+  });
+
+  it('when the older of two overlapping renames is reverted first, then reverting the newer one goes back to the name before both, not to the reverted one', async () => {
+    const sku = await product({ name: 'Clock' });
+    const older = uniqueId('ren');
+    const newer = uniqueId('ren');
+    expect((await rename(sku, older, 'Wall clock')).status).toBe(200);
+    expect((await rename(sku, newer, 'Desk clock')).status).toBe(200);
+
+    expect((await revert(sku, older)).body).toEqual({ renameId: older, sku, reverted: false, reason: 'SUPERSEDED' });
+    expect(await productRow(sku)).toMatchObject({ name: 'Desk clock', name_version: 3 });
+    const res = await revert(sku, newer);
+    expect(res.body).toEqual({ renameId: newer, sku, reverted: true, name: 'Clock', version: 4 });
+    expect(await productRow(sku)).toMatchObject({ name: 'Clock', name_version: 4 });
+    expect(await renamedEvents(sku)).toEqual(['Wall clock@2', 'Desk clock@3', 'Clock@4']);
+  });
+
+  it('when the newest rename is reverted, then the name goes back to the newest rename that stands, skipping a reverted one between', async () => {
+    const sku = await product({ name: 'Rug' });
+    const [kept, undone, newest] = [uniqueId('ren'), uniqueId('ren'), uniqueId('ren')];
+    expect((await rename(sku, kept, 'Wool rug')).status).toBe(200);
+    expect((await rename(sku, undone, 'Silk rug')).status).toBe(200);
+    expect((await rename(sku, newest, 'Jute rug')).status).toBe(200);
+    expect((await revert(sku, undone)).body).toMatchObject({ reverted: false, reason: 'SUPERSEDED' });
+
+    expect((await revert(sku, newest)).body).toEqual({
+      renameId: newest,
+      sku,
+      reverted: true,
+      name: 'Wool rug',
+      version: 5,
+    });
+    expect(await renameRow(kept)).toMatchObject({ status: 'APPLIED', version: 2 });
+  });
+
+  it('when the catalog renamed the product after a rename, then reverting a later rename goes back to the catalog name and the earlier rename stays superseded', async () => {
+    const sku = await product({ name: 'Lamp', priceCents: 100, available: 10 });
+    const before = uniqueId('ren');
+    const after = uniqueId('ren');
+    expect((await rename(sku, before, 'Desk lamp')).status).toBe(200);
+    expect(
+      (await operator().put(`/products/${sku}`).send({ name: 'Floor lamp', priceCents: 100, available: 10 })).body,
+    ).toMatchObject({ name: 'Floor lamp', nameVersion: 3 });
+    expect((await rename(sku, after, 'Reading lamp')).status).toBe(200);
+
+    expect((await revert(sku, after)).body).toEqual({
+      renameId: after,
+      sku,
+      reverted: true,
+      name: 'Floor lamp',
+      version: 5,
+    });
+    expect((await revert(sku, before)).body).toMatchObject({ reverted: false, reason: 'SUPERSEDED' });
+    expect(await productRow(sku)).toMatchObject({ name: 'Floor lamp', name_version: 5 });
+  });
+
+  it('when a rename to the name the product already had is reverted, then nothing moves: no new version, no event', async () => {
+    const sku = await product({ name: 'Cup' });
+    const renameId = uniqueId('ren');
+    expect((await rename(sku, renameId, 'Cup')).body).toMatchObject({ name: 'Cup', version: 2 });
+    expect((await revert(sku, renameId)).body).toEqual({ renameId, sku, reverted: true, name: 'Cup', version: 2 });
+    expect(await productRow(sku)).toMatchObject({ name: 'Cup', name_version: 2 });
+    expect(await renamedEvents(sku)).toEqual([]);
+  });
+
   it('when the revert arrives before its rename, then a tombstone makes the late rename 409 RENAME_REVERTED and the name stays', async () => {
     const sku = await product({ name: 'Stool' });
     const renameId = uniqueId('ren');
