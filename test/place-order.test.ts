@@ -21,7 +21,10 @@ let worker: RunningWorker;
 beforeAll(async () => {
   stack = await startServices('placeorder');
   t = await connectTemporal('placeorder');
-  worker = await startWorker(t, stack);
+  // Under the 100-order race below, on two cores shared with the other suites, one reservation can
+  // wait seconds for the SKU's row lock: a generous client timeout keeps a slow answer from being
+  // taken for a lost one (no test in this file relies on the HTTP timeout).
+  worker = await startWorker(t, stack, { httpTimeoutMs: 20_000 });
 });
 afterAll(async () => {
   await worker?.stop();
@@ -172,7 +175,11 @@ describe('PlaceOrder', () => {
 
   test('when 100 orders race for 20 units, then exactly 20 complete, 80 compensate, 20 captures and stock never goes negative', async () => {
     const sku = await putProduct(stack, { available: 20, priceCents: 300 });
-    const inputs = Array.from({ length: 100 }, () => orderInput(sku, { options: FAST, items: [{ sku, quantity: 1 }] }));
+    // A step's time budget above the worker's HTTP timeout: this test is about the race for stock, not
+    // about timeouts, which under the load of 100 sagas on two cores would otherwise compensate an
+    // order that had stock.
+    const options = { ...FAST, activityTimeoutMs: 30_000 };
+    const inputs = Array.from({ length: 100 }, () => orderInput(sku, { options, items: [{ sku, quantity: 1 }] }));
     const handles = await Promise.all(inputs.map(start));
     const states = await Promise.all(handles.map(finalState));
     const count = (status: string) => states.filter((s) => s.status === status).length;
