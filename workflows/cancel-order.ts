@@ -44,8 +44,10 @@ export interface CancelOrderResult {
  * (the pivot) → refund its payment and return its stock, in parallel (retried until they succeed)
  * → mark it CANCELLED (retried until it succeeds).
  *
- * Compensation: the CANCELLING mark is reverted (the order is CONFIRMED again) when the shipment
- * cannot be cancelled (SHIPMENT_ALREADY_DISPATCHED) or its retries run out. A rejected first step
+ * Compensation: the CANCELLING mark is reverted (the order is CONFIRMED again) only when the
+ * shipping service rejects the cancel (SHIPMENT_ALREADY_DISPATCHED). When its retries run out the
+ * outcome is unknown (the shipment may be cancelled for good): the saga goes STUCK on the pivot and
+ * undoes nothing until an operator retries or resolves it. A rejected first step
  * (ORDER_NOT_FOUND; ILLEGAL_TRANSITION for a PENDING, CANCELLED or CANCELLING order) changed
  * nothing and compensates nothing. Past the pivot there is no compensation: a retriable step that
  * is rejected anyway leaves the saga STUCK for an operator.
