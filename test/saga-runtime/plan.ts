@@ -8,9 +8,12 @@ import type { SagaRunOptions } from '../../workflows/options';
  * when its round is below `rounds` (every round if absent) and its attempt is at most `attempts`
  * (every attempt if absent): `reject` as a business rule does (non-retryable: nothing landed),
  * `break` as an outage does (retried until the budget is spent). No cue: it succeeds at once.
+ * With `lands`, a `break` is a lost answer: the call's effect landed (once: the fakes are idempotent,
+ * as the services are), then the caller saw a timeout.
  */
 export interface Cue {
   fail?: 'reject' | 'break';
+  lands?: boolean;
   rounds?: number;
   attempts?: number;
   delayMs?: number;

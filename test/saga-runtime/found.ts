@@ -1,0 +1,60 @@
+/**
+ * Every schedule the property-based runtime tests found a bug with (test/saga-runtime-properties.test.ts),
+ * shrunk, with the seed fast-check printed and what it broke. Each runs on every `npm test`: the
+ * fix's regression case. Found on the runtime as of 31b89a5 (before the fixes of issue 18), with
+ * `npm run test:explore -- --runs 40 --seed S`.
+ */
+import type { Schedule } from './schedule';
+
+export interface Found {
+  finding: string;
+  seed: number;
+  schedule: Schedule;
+}
+
+const base = { mode: 'regular', order: 'reverse', continueOnCompensationError: false } as const;
+
+export const FOUND: Found[] = [
+  {
+    // PAST_PIVOT: the pivot b landed, yet a were undone (saga COMPENSATED); seeds 2, 5 and 6 found it too
+    finding: 'a pivot whose answer was lost (it landed, then its attempts ran out) is compensated',
+    seed: 1,
+    schedule: {
+      ...base,
+      steps: [{ name: 'a' }, { name: 'b', kind: 'pivot', forward: { fail: 'break', lands: true, rounds: 1 } }],
+      onStuck: [],
+    },
+  },
+  {
+    // PAST_PIVOT: the pivot b landed, yet a were undone (saga COMPENSATED): the retry woke both waits,
+    // the second read an empty slot and threw, and the group failed past the pivot
+    finding: 'two stuck steps in one parallel group: one retry for both crashes the saga',
+    seed: 4,
+    schedule: {
+      ...base,
+      steps: [
+        { name: 'a' },
+        { name: 'b', kind: 'pivot' },
+        [
+          { name: 'c', kind: 'retriable', forward: { fail: 'reject', rounds: 1 } },
+          { name: 'd', kind: 'retriable', forward: { fail: 'reject', rounds: 1 } },
+        ],
+      ],
+      onStuck: [],
+    },
+  },
+  {
+    // PAST_PIVOT: the pivot b landed, yet a were undone (saga CANCELLED)
+    finding: 'a cancel of a saga STUCK past its pivot undoes the steps before the pivot',
+    seed: 3,
+    schedule: {
+      ...base,
+      steps: [
+        { name: 'a' },
+        { name: 'b', kind: 'pivot' },
+        { name: 'c', kind: 'retriable', forward: { fail: 'reject', rounds: 1 } },
+      ],
+      onStuck: [{ kind: 'cancel', target: 'all', copies: 2 }],
+    },
+  },
+];
