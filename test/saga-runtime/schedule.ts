@@ -97,6 +97,19 @@ const move: fc.Arbitrary<OperatorMove> = fc.record({
   again: fc.boolean(),
 });
 
+/** `arb` in `percent` of the cases, else `absent` (fast-check shrinks towards `absent`). */
+function sometimes<T, A extends null | undefined>(
+  percent: number,
+  arb: fc.Arbitrary<T>,
+  absent: A,
+): fc.Arbitrary<T | A> {
+  return fc.oneof(
+    { withCrossShrink: true },
+    { weight: 100 - percent, arbitrary: fc.constant(absent) },
+    { weight: percent, arbitrary: arb },
+  );
+}
+
 /** Names the steps a, b, c… in order and drops empty cues, so a printed schedule reads as a plan. */
 function shape(
   before: Unnamed[][],
@@ -130,18 +143,12 @@ export const scheduleArb: fc.Arbitrary<Schedule> = fc
     order: fc.constantFrom('reverse' as const, 'parallel' as const),
     continueOnCompensationError: fc.boolean(),
     before: fc.array(item(compensatable), { minLength: 1, maxLength: 3 }),
-    pivot: fc.option(pivotArb, { freq: 3, nil: null }),
+    pivot: sometimes(70, pivotArb, null),
     after: fc.array(item(retriable), { minLength: 0, maxLength: 2 }),
-    deadlineMs: fc.option(fc.integer({ min: 100, max: 900 }), { freq: 5, nil: undefined }),
-    cancelPick: fc.option(fc.tuple(fc.constantFrom('step' as const, 'undo' as const), fc.nat()), {
-      freq: 2,
-      nil: undefined,
-    }),
-    restartPick: fc.option(fc.tuple(fc.constantFrom('step' as const, 'undo' as const), fc.nat()), {
-      freq: 4,
-      nil: undefined,
-    }),
-    earlyPick: fc.option(fc.tuple(fc.nat(), move), { freq: 3, nil: undefined }),
+    deadlineMs: sometimes(15, fc.integer({ min: 200, max: 2000 }), undefined),
+    cancelPick: sometimes(25, fc.tuple(fc.constantFrom('step' as const, 'undo' as const), fc.nat()), undefined),
+    restartPick: sometimes(25, fc.tuple(fc.constantFrom('step' as const, 'undo' as const), fc.nat()), undefined),
+    earlyPick: sometimes(25, fc.tuple(fc.nat(), move), undefined),
     onStuck: fc.array(move, { maxLength: 4 }),
   })
   .map((r): Schedule => {
