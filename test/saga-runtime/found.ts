@@ -57,4 +57,21 @@ export const FOUND: Found[] = [
       onStuck: [{ kind: 'cancel', target: 'all', copies: 2 }],
     },
   },
+  {
+    // ONE_ACTION: 2 of 2× retry all on c accepted, 1 re-run(s): an accepted action was dropped. Found
+    // with finding 1's pivots kept out of the generator (else it finds that one first)
+    finding: 'a second retry is accepted while the first re-runs, then dropped',
+    seed: 21,
+    schedule: {
+      ...base,
+      steps: [
+        { name: 'a', undo: { fail: 'reject', rounds: 1 } },
+        [
+          { name: 'b', kind: 'retriable' },
+          { name: 'c', kind: 'retriable', forward: { fail: 'reject', rounds: 1 } },
+        ],
+      ],
+      onStuck: [{ kind: 'retry', target: 'all', copies: 2, again: false }],
+    },
+  },
 ];
