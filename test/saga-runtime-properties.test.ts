@@ -6,7 +6,7 @@
  * effects. A failure prints the seed, the path and the shrunk schedule; keep it in
  * test/saga-runtime/found.ts with the fix, where it runs every time.
  *
- * `npm test` runs a bounded number (EXPLORE_RUNS, default 12 batches of 1–3 sagas at once);
+ * `npm test` runs a bounded number (EXPLORE_RUNS, default 12 batches of 1–3 sagas at once, seed 8);
  * `npm run test:explore -- --runs 200 [--seed S] [--path P]` explores further, or replays a failure.
  */
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
@@ -20,7 +20,15 @@ import { connectTemporal, type TemporalHarness } from './support/temporal';
 import { uniqueId } from './support/services';
 
 const RUNS = Number(process.env.EXPLORE_RUNS ?? 12);
-const SEED = process.env.EXPLORE_SEED === undefined ? undefined : Number(process.env.EXPLORE_SEED);
+/**
+ * `npm test` explores the same schedules each run (seed 8), so that CI is repeatable; `npm run
+ * test:explore` draws a new seed each time unless one is given, and fast-check prints it with any failure.
+ */
+const SEED = process.env.EXPLORE_SEED
+  ? Number(process.env.EXPLORE_SEED)
+  : process.env.EXPLORE_RANDOM_SEED === '1'
+    ? undefined
+    : 8;
 const PATH = process.env.EXPLORE_PATH || undefined;
 
 const journal = new Map<string, JournalEntry[]>();

@@ -38,8 +38,14 @@ export const EXPLORE_OPTIONS: SagaRunOptions = {
   retriableRetry: { initialIntervalMs: 50, maximumIntervalMs: 50, maximumAttempts: 0 },
 };
 
-/** How long a schedule may take before it counts as wedged. */
-const SETTLE_MS = 45_000;
+/**
+ * How long a schedule may take before it counts as wedged, how long without a call before a saga
+ * that is not STUCK does, and how long an accepted retry may take to re-run: generous, since the
+ * suites share two cores with the dev server (a server-side retry alone waits about a second).
+ */
+const SETTLE_MS = 90_000;
+const IDLE_MS = 30_000;
+const RERUN_MS = 15_000;
 
 export interface ExploreContext {
   client: Client;
@@ -162,7 +168,7 @@ export async function runSchedule(ctx: ExploreContext, s: Schedule): Promise<Out
                 .filter((e) => e.event === 'start' && e.round > 0 && counts(e.name))
                 .map((e) => `${e.name}:${e.round}`),
             ).size;
-          const reran = await eventually(async () => rounds() >= accepted, 5000);
+          const reran = await eventually(async () => rounds() >= accepted, RERUN_MS);
           if (!reran)
             violations.push(
               `ONE_ACTION: ${accepted} of ${describeMove(m)} on ${named.join(' ')} accepted, ${rounds()} re-run(s): an accepted action was dropped`,
@@ -180,7 +186,7 @@ export async function runSchedule(ctx: ExploreContext, s: Schedule): Promise<Out
               const honoured = await eventually(
                 async () =>
                   calls().some((e) => e.event === 'start' && counts(e.name) && e.round > (seen.get(e.name) ?? 0)),
-                5000,
+                RERUN_MS,
               );
               if (!honoured)
                 violations.push(`ONE_ACTION: a retry accepted while ${named.join(' ')} re-ran was dropped`);
@@ -189,7 +195,7 @@ export async function runSchedule(ctx: ExploreContext, s: Schedule): Promise<Out
         }
       }
     }
-    if (Date.now() - started > SETTLE_MS || (state?.status !== 'STUCK' && Date.now() - lastProgress > 15_000)) {
+    if (Date.now() - started > SETTLE_MS || (state?.status !== 'STUCK' && Date.now() - lastProgress > IDLE_MS)) {
       violations.push(
         `SETTLES: still ${state?.status} after ${Date.now() - started} ms (no call for ${Date.now() - lastProgress} ms): ${JSON.stringify(
           state?.stuck ?? state?.steps.map((x) => `${x.name}=${x.status}`),
