@@ -159,7 +159,10 @@ export async function runSchedule(ctx: ExploreContext, s: Schedule): Promise<Out
           // Each accepted copy is one re-run (a new round): a second copy may be accepted only by a new
           // episode, when the first re-run already failed again (it can, in milliseconds, locally).
           // (a copy for all may also be taken by a step that got stuck meanwhile: any step counts then)
-          const named = m.target === 'all' ? waits : [pick(waits, m.target)];
+          // a step is retried with the wait it is in: behind a failed compensation (continueOnCompensationError
+          // false) the others wait in its episode, and a retry naming one of them re-runs it from the failed one
+          const target = pick(waits, m.target === 'all' ? 'first' : m.target);
+          const named = m.target === 'all' ? waits : waitOf(state, target);
           const counts = (name: string) => m.target === 'all' || named.includes(name);
           const rounds = () =>
             new Set(
@@ -223,6 +226,12 @@ export async function runSchedule(ctx: ExploreContext, s: Schedule): Promise<Out
 }
 
 /** The steps a STUCK saga waits on: from its waits where the runtime lists them, else `stuck.steps`. */
+/** The steps of the wait that `step` is in (all the stuck steps where the runtime lists no waits). */
+function waitOf(state: SagaState, step: string): string[] {
+  const wait = state.stuck?.waits?.find((w) => w.steps.includes(step));
+  return wait ? wait.steps : (state.stuck?.steps ?? [step]);
+}
+
 function stuckSteps(state: SagaState): string[] {
   const waits = state.stuck?.waits;
   return waits ? [...new Set(waits.flatMap((w) => w.steps))] : (state.stuck?.steps ?? []);
