@@ -17,6 +17,8 @@
  * - REPLAYS: the history it left has no workflow task failure and replays on the same workflow code
  *   (determinism on every path, a worker restart included).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -323,6 +325,12 @@ async function checkReplay(ctx: ExploreContext, handle: WorkflowHandle): Promise
     await Worker.runReplayHistory({ workflowBundle: ctx.workflowBundle, replayName: handle.workflowId }, history);
     return [];
   } catch (err) {
+    // EXPLORE_HISTORIES=dir keeps the history that did not replay, for `npm run replay` or a look
+    const dir = process.env.EXPLORE_HISTORIES;
+    if (dir) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, `${handle.workflowId}.json`), JSON.stringify(history, null, 1));
+    }
     return [`REPLAYS: ${(err as Error).message.split('\n')[0]}`];
   }
 }
