@@ -436,7 +436,7 @@ describe('the history of a local-activity saga stays bounded while a service sta
     await handle.terminate('test over');
     expect(after).toBe(before);
     expect(desc.raw.pendingActivities?.[0]?.attempt).toBeGreaterThan(1);
-    expect(before).toBeLessThan(40);
+    expect(before).toBeLessThan(50);
   });
 
   test('when a compensation keeps failing with a budget, then the saga is STUCK after it with a bounded history', async () => {
@@ -451,7 +451,8 @@ describe('the history of a local-activity saga stays bounded while a service sta
       20_000,
     );
     expect(state!.stuck?.reason).toBe('COMPENSATION_FAILED');
-    expect(await events(handle)).toBeLessThan(40);
+    // (the runtime's patch markers, asked up front in a local run, are seven of them)
+    expect(await events(handle)).toBeLessThan(50);
     await handle.executeUpdate(resolveStuckSagaUpdate, { args: [{ note: 'test over' }] });
     expect((await sagaOutcome(handle)).status).toBe('RESOLVED_MANUALLY');
   });

@@ -5,7 +5,7 @@ import {
   type ActivityOptions,
   type RetryPolicy,
 } from '@temporalio/workflow';
-import type { CompensationPolicy, SagaOptions } from './saga';
+import { PATCHES_UP_FRONT, type CompensationPolicy, type SagaOptions } from './saga';
 
 /** A retry policy in plain milliseconds, so it can travel in a workflow's input. */
 export interface RetrySettings {
@@ -118,6 +118,8 @@ export function sagaProxies<A extends object>(
   const o = sagaActivityOptions(opts);
   const regular = (x: ActivityOptions) => proxyActivities<A>(x) as unknown as A;
   if (opts.activityMode === 'local') {
+    // the marker in the first task, wherever the first unlimited call comes (see askPatchesUpFront)
+    if (patched(PATCHES_UP_FRONT)) patched(BOUNDED_LOCAL_RETRIES);
     // Retries beyond a second back off with workflow timers instead of holding the workflow task.
     const local = (x: ActivityOptions) =>
       proxyLocalActivities<A>({

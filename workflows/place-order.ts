@@ -1,7 +1,7 @@
 import { patched } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Address } from '../services/shipping/contract';
-import { Saga, type CompensatedSaga, type CompensationContext, type StepContext } from './saga';
+import { PATCHES_UP_FRONT, Saga, type CompensatedSaga, type CompensationContext, type StepContext } from './saga';
 import { sagaOptionsFrom, sagaProxies, type SagaRunOptions } from './options';
 
 /** The saga type (the `SagaType` search attribute); its definition is sagas/place-order.ts. */
@@ -70,6 +70,8 @@ export async function runPlaceOrder(
     ...sagaOptionsFrom(input.options),
     ...(compensatedCompletes ? { compensatedCompletes } : {}),
   });
+  // asked up front too in a local-activity run that records its patches first (see askPatchesUpFront)
+  if (input.options?.activityMode === 'local' && patched(PATCHES_UP_FRONT)) chargeAndShipInParallel();
   // Idempotency keys come from the runtime (workflow ID + step name), the same on retries and replays.
   const { orderId } = input;
 

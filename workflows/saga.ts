@@ -80,6 +80,36 @@ export const STUCK_STEP_SLOTS = 'stuck-step-slots';
 /** Patch ID of the change that takes a cancellation or deadline of a local-activity saga at a step boundary (see Saga.onStopRequested). */
 export const LOCAL_STOPS_AT_STEP_BOUNDARIES = 'local-stops-at-step-boundaries';
 
+/**
+ * Patch ID of the change that asks a local-activity saga's patches at its start (askPatchesUpFront).
+ * Runs recorded before it have their markers where the code first reached them, some in the first
+ * task after other commands: asked at the start, those would be out of place, so only runs that
+ * record this marker (first thing) ask them up front.
+ */
+export const PATCHES_UP_FRONT = 'patches-up-front';
+
+/** The runtime's patches whose first question a local-activity saga asks at its start (see askPatchesUpFront). */
+const LOCAL_MODE_PATCHES = [
+  PIVOT_OUTCOME_UNKNOWN_WAITS,
+  STUCK_STEP_SLOTS,
+  LOCAL_STOPS_AT_STEP_BOUNDARIES,
+  LOCAL_RESULTS_BEFORE_CLOSE,
+];
+
+/**
+ * Asks each patch once, at the start of the workflow, so that a run started on this code records
+ * their markers in its first workflow task. Asked lazily, a patch's marker lands in whichever task
+ * the code first reached it in, and with local activities that is not always the task a replay
+ * reaches it in: a task can close with a local activity's result before the code has seen it (a
+ * task heartbeat under load), and the replay then hands the result over in that earlier task, so
+ * the code asks the patch one task too early, is told no (its marker comes later), takes the old
+ * path and fails on the marker (found by the property-based tests: test/saga-runtime/found.ts).
+ * Runs recorded before this ask them where they first reach them, as they did (see PATCHES_UP_FRONT).
+ */
+export function askPatchesUpFront(ids: readonly string[]): void {
+  for (const id of ids) patched(id);
+}
+
 /** What a saga workflow returns when it compensated completely (see COMPENSATED_SAGA_COMPLETES). */
 export type CompensatedSaga = SagaState & { status: 'COMPENSATED' };
 
@@ -278,6 +308,8 @@ export class Saga {
   private readonly deadlineScope: CancellationScope;
 
   constructor(private readonly options: SagaOptions) {
+    if (options.localActivities && patched(PATCHES_UP_FRONT))
+      askPatchesUpFront([...LOCAL_MODE_PATCHES, ...(options.compensatedCompletes ? [] : [COMPENSATED_SAGA_COMPLETES])]);
     this.policy = { order: 'reverse', continueOnCompensationError: true, ...options.compensation };
     const info = workflowInfo();
     this.keyScope = idempotencyKeyScope(info.workflowId, info.firstExecutionRunId, options.idempotencyScope);
