@@ -193,17 +193,21 @@ export class LoadClient {
     );
   }
 
-  /** A floor order: PlaceOrder's input, started on the floor worker's task queue; workflow completion is the end. */
-  private async floorOrder(mode: FloorMode, sku: string): Promise<void> {
+  /**
+   * A floor order: PlaceOrder's input, started on the floor worker's task queue; workflow completion
+   * is the end. Its workflow ID, so the bench reads its history like a saga's (events, workflow tasks).
+   */
+  private async floorOrder(mode: FloorMode, sku: string): Promise<string> {
     const floor = this.targets.floor;
     const taskQueue = floor?.taskQueues[mode];
     if (!floor || !taskQueue) throw new Error(`${mode}: no floor worker in this bench run`);
     const orderId = randomUUID();
+    const workflowId = `order-${orderId}`;
     const body = orderBody(sku);
     const { cardNumber } = body.payment;
     await floor.workflow.execute(FLOOR_WORKFLOW_TYPE, {
       taskQueue,
-      workflowId: `order-${orderId}`,
+      workflowId,
       args: [
         {
           orderId,
@@ -214,6 +218,7 @@ export class LoadClient {
         },
       ],
     });
+    return workflowId;
   }
 
   /**
@@ -233,8 +238,7 @@ export class LoadClient {
       }
       case 'floor-ts':
       case 'floor-go':
-        await this.floorOrder(mode, sku);
-        return undefined;
+        return this.floorOrder(mode, sku);
       case 'saga':
       case 'saga-local':
       case 'saga-fast': {
