@@ -5,7 +5,7 @@ import { runBench } from './run';
 import type { BenchReport } from './report';
 
 /** The benchmark measures, it does not assert speed: this smoke run only checks that it runs and writes its files. */
-test('when the benchmark runs briefly, then every mode completes orders without errors, each saga point has its per-leg breakdown, and the JSON, Markdown and charts are written', async () => {
+test('when the benchmark runs briefly, then every mode (and the TypeScript floor) completes orders without errors, each saga point has its per-leg breakdown, and the JSON, Markdown and charts are written', async () => {
   const outDir = mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
   try {
     const report = await runBench({
@@ -16,12 +16,16 @@ test('when the benchmark runs briefly, then every mode completes orders without 
       warmupS: 0,
       timelineSample: 4,
       answeredOrders: 2,
-      modes: ['direct', 'gateway', 'saga', 'saga-local', 'saga-fast'],
+      // floor-go is left out: it needs Go to build bench/floor-go (docs/bench/floor.md)
+      modes: ['direct', 'gateway', 'saga', 'saga-local', 'saga-fast', 'floor-ts'],
       outDir,
       temporalAddress: process.env.TEST_TEMPORAL_ADDRESS,
       log: () => undefined,
     });
-    expect(report.results).toHaveLength(10);
+    expect(report.results).toHaveLength(12);
+    // the floor's CPU is its own worker's: no saga process worked for it
+    const floorCpu = report.cpu.find((c) => c.mode === 'floor-ts')!.cpuMsPerOrder;
+    expect(floorCpu['floor-ts-worker']).toBeGreaterThan(0);
     for (const r of report.results) {
       expect(r.completed).toBeGreaterThan(0);
       expect(r.errors).toBe(0);

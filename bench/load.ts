@@ -4,9 +4,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
+import type { WorkflowClient } from '@temporalio/client';
+import { sealCardNumber } from '../lib/card-token';
 import { parseServerTiming } from '../lib/server-timing';
 
-export type Mode = 'direct' | 'gateway' | 'saga' | 'saga-local' | 'saga-fast';
+export type Mode = 'direct' | 'gateway' | 'saga' | 'saga-local' | 'saga-fast' | FloorMode;
+
+/**
+ * The reference floors (not in the default mode list): PlaceOrder's happy path with no saga
+ * runtime, as a Go SDK worker (bench/floor-go) and as a TypeScript workflow of plain
+ * `proxyActivities` calls (bench/floor-ts), each on a task queue of its own.
+ */
+export type FloorMode = 'floor-ts' | 'floor-go';
+export const FLOOR_MODES: readonly FloorMode[] = ['floor-ts', 'floor-go'];
+/** The workflow type both floor workers register (bench/floor-ts/workflows.ts, bench/floor-go/main.go). */
+export const FLOOR_WORKFLOW_TYPE = 'FloorPlaceOrder';
 
 export interface Targets {
   orders: string;
@@ -22,6 +34,11 @@ export interface Targets {
   token: string;
   /** The direct floor calls the services as a coordinator does: with the gateway's service token. */
   serviceToken: string;
+  /**
+   * The floor modes: the bench starts their workflows itself (as the API starts a saga: card number
+   * sealed with the workers' key) on each floor worker's task queue and waits for the result.
+   */
+  floor?: { workflow: WorkflowClient; taskQueues: Partial<Record<FloorMode, string>>; cardKey: Buffer };
 }
 
 export interface RunResult {
@@ -177,6 +194,34 @@ export class LoadClient {
   }
 
   /**
+   * A floor order: PlaceOrder's input, started on the floor worker's task queue; workflow completion
+   * is the end. Its workflow ID, so the bench reads its history like a saga's (events, workflow tasks).
+   */
+  private async floorOrder(mode: FloorMode, sku: string): Promise<string> {
+    const floor = this.targets.floor;
+    const taskQueue = floor?.taskQueues[mode];
+    if (!floor || !taskQueue) throw new Error(`${mode}: no floor worker in this bench run`);
+    const orderId = randomUUID();
+    const workflowId = `order-${orderId}`;
+    const body = orderBody(sku);
+    const { cardNumber } = body.payment;
+    await floor.workflow.execute(FLOOR_WORKFLOW_TYPE, {
+      taskQueue,
+      workflowId,
+      args: [
+        {
+          orderId,
+          customerId: body.customerId,
+          items: body.items,
+          payment: { cardToken: sealCardNumber(cardNumber, floor.cardKey, orderId), last4: cardNumber.slice(-4) },
+          shippingAddress: body.shippingAddress,
+        },
+      ],
+    });
+    return workflowId;
+  }
+
+  /**
    * One order, start to final state (the saga modes: `wait=true`), or with `wait: 'decided'` to the
    * saga's decided answer (past the pivot: COMPLETING); the saga ID for the saga modes.
    */
@@ -191,6 +236,9 @@ export class LoadClient {
         this.expect('gateway', r, (x) => x.status === 200 && (x.json as { status?: string }).status === 'COMPLETED');
         return;
       }
+      case 'floor-ts':
+      case 'floor-go':
+        return this.floorOrder(mode, sku);
       case 'saga':
       case 'saga-local':
       case 'saga-fast': {

@@ -55,6 +55,75 @@ export function projectedThroughput(report: BenchReport, cpu: CpuShare): number 
   return without > 0 ? (report.machine.cores * 1000) / without : undefined;
 }
 
+/** The services and their databases: what every mode pays for the same six local transactions. */
+const SERVICE_PROCESSES = ['orders', 'inventory', 'payments', 'shipping', 'mysql'];
+/**
+ * The processes that orchestrate each mode's orders (the rest of a run's processes sit idle in that
+ * mode: a saga worker while the floors run, the floor workers while the sagas run).
+ */
+const ORCHESTRATION: Partial<Record<Mode, string[]>> = {
+  saga: ['temporal', 'temporal-server', 'postgres', 'worker', 'api'],
+  'saga-local': ['temporal', 'temporal-server', 'postgres', 'worker', 'api-local'],
+  'saga-fast': ['temporal', 'temporal-server', 'postgres', 'api-fast'],
+  'floor-ts': ['temporal', 'temporal-server', 'postgres', 'floor-ts-worker'],
+  'floor-go': ['temporal', 'temporal-server', 'postgres', 'floor-go-worker'],
+};
+
+export interface FloorSplit {
+  mode: Mode;
+  concurrency: number;
+  /** CPU-ms per order of the services and MySQL, in this mode's run. */
+  services: number;
+  /** The Temporal server's CPU-ms per order at the Go floor (the least any worker makes it do). */
+  temporalAtFloor: number;
+  /** The Go SDK worker's CPU-ms per order. */
+  goWorker: number;
+  /** floor-go's orchestration: the server and the Go worker. */
+  goFloor: number;
+  /** floor-ts's orchestration minus floor-go's: the same workflow, the TypeScript SDK instead of Go's. */
+  tsSdkOverhead: number;
+  /**
+   * This mode's orchestration minus floor-ts's: what the saga runtime (and the API in front of it)
+   * adds. Only for `saga`, whose steps are regular activities like the floors'; NaN for the
+   * local-activity modes, whose server and worker do different work (no floor of their kind here).
+   */
+  runtime: number;
+  /** This mode's orchestration: everything but the services and MySQL. */
+  orchestration: number;
+  /** orchestration / goFloor (the issue's target: at most 1.5). */
+  vsGoFloor: number;
+}
+
+const sumOf = (cpu: Record<string, number>, names: string[]) => names.reduce((s, n) => s + (cpu[n] ?? 0), 0);
+
+/** The CPU split of each saga mode against the two floors at the same level (docs/bench/floor.md). */
+export function floorSplits(report: BenchReport): FloorSplit[] {
+  const cpuOf = (mode: Mode, c: number) => report.cpu.find((x) => x.mode === mode && x.concurrency === c);
+  const out: FloorSplit[] = [];
+  for (const cpu of report.cpu) {
+    if (!cpu.mode.startsWith('saga')) continue;
+    const go = cpuOf('floor-go', cpu.concurrency);
+    const ts = cpuOf('floor-ts', cpu.concurrency);
+    if (!go || !ts) continue;
+    const orch = (x: CpuShare) => sumOf(x.cpuMsPerOrder, ORCHESTRATION[x.mode] ?? []);
+    const goFloor = orch(go);
+    const orchestration = orch(cpu);
+    out.push({
+      mode: cpu.mode,
+      concurrency: cpu.concurrency,
+      services: sumOf(cpu.cpuMsPerOrder, SERVICE_PROCESSES),
+      temporalAtFloor: goFloor - (go.cpuMsPerOrder['floor-go-worker'] ?? 0),
+      goWorker: go.cpuMsPerOrder['floor-go-worker'] ?? 0,
+      goFloor,
+      tsSdkOverhead: orch(ts) - goFloor,
+      runtime: cpu.mode === 'saga' ? orchestration - orch(ts) : NaN,
+      orchestration,
+      vsGoFloor: goFloor > 0 ? orchestration / goFloor : NaN,
+    });
+  }
+  return out;
+}
+
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 
 function find(results: RunResult[], mode: Mode, c: number) {
@@ -117,6 +186,22 @@ export function markdown(report: BenchReport): string {
       );
     }
   }
+  const splits = floorSplits(report);
+  if (splits.length > 0) {
+    lines.push('');
+    lines.push(
+      "CPU-ms per order split against the floors at the same level (docs/bench/floor.md): orchestration is everything but the services and MySQL; Go floor = floor-go's server + Go worker; TS SDK overhead = floor-ts's orchestration − floor-go's; runtime = the mode's orchestration − floor-ts's (only for saga: the local-activity modes have no floor of their kind):",
+    );
+    lines.push('');
+    lines.push(
+      '| mode | in flight | services + MySQL | Temporal server (at the Go floor) | Go SDK worker | Go floor (server + worker) | TS SDK overhead | saga runtime + API | orchestration | orchestration / Go floor |',
+    );
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const x of splits)
+      lines.push(
+        `| ${x.mode} | ${x.concurrency} | ${fmt(x.services)} | ${fmt(x.temporalAtFloor)} | ${fmt(x.goWorker)} | ${fmt(x.goFloor)} | ${fmt(x.tsSdkOverhead)} | ${fmt(x.runtime)} | ${fmt(x.orchestration)} | ${fmt(x.vsGoFloor, 2)}× |`,
+      );
+  }
   if (report.legs && report.legs.length > 0) {
     const kinds = [...new Set(report.legs.flatMap((l) => Object.keys(l.legs)))];
     lines.push('');
@@ -156,6 +241,8 @@ const COLORS: Record<string, string> = {
   saga: '#dc2626',
   'saga-local': '#16a34a',
   'saga-fast': '#9333ea',
+  'floor-ts': '#ea580c',
+  'floor-go': '#0891b2',
 };
 
 /** A small line chart: x = concurrency (log scale), y = metric, one line per mode. */

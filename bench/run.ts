@@ -3,17 +3,26 @@
  * same services and databases. Prints its numbers and writes JSON, Markdown and SVG charts.
  *
  * Knobs (env): BENCH_LEVELS (default 1,8,32,128), BENCH_DURATION_S (20), BENCH_WARMUP_S (5),
- * BENCH_MODES (direct,gateway,saga,saga-local,saga-fast), BENCH_OUT (docs/bench; docs/bench/cluster with the cluster),
+ * BENCH_MODES (direct,gateway,saga,saga-local,saga-fast; also floor-ts and floor-go, the reference floors:
+ * docs/bench/floor.md), BENCH_OUT (docs/bench; docs/bench/cluster with the cluster),
  * BENCH_TEMPORAL (dev-server | cluster: the Temporal server on PostgreSQL, harness/temporal-cluster.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { seedProduct, startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
+import {
+  seedProduct,
+  startProcessStack,
+  ManagedProcess,
+  STACK_API_TOKEN,
+  STACK_CARD_KEY,
+  type ProcessStack,
+} from '../harness/process-stack';
 import { Client, Connection } from '@temporalio/client';
 import { legPercentiles, sagaTimeline } from '../lib/saga-timeline';
-import { LoadClient, type Mode, type RunResult } from './load';
+import { FLOOR_MODES, LoadClient, type FloorMode, type Mode, type RunResult } from './load';
+import { parseCardKey } from '../lib/card-token';
 import { markdown, svgChart, type BenchReport, type CpuShare, type LegBreakdown } from './report';
 
 export interface BenchOptions {
@@ -68,6 +77,58 @@ async function legBreakdown(
     legs: legPercentiles(timelines),
     perSaga: { events: perSaga((t) => t.events), workflowTasks: perSaga((t) => t.workflowTasks) },
   };
+}
+
+/**
+ * The floor workers (bench/floor-ts, bench/floor-go) on task queues of their own, with the saga
+ * worker's environment: the same services, token, card key and tuning knobs (WORKER_*).
+ */
+async function startFloorWorkers(
+  root: string,
+  stack: ProcessStack,
+  modes: FloorMode[],
+  workerEnv: Record<string, string> = {},
+): Promise<{ processes: ManagedProcess[]; taskQueues: Partial<Record<FloorMode, string>> }> {
+  const processes: ManagedProcess[] = [];
+  const taskQueues: Partial<Record<FloorMode, string>> = {};
+  for (const mode of modes) {
+    const taskQueue = `${stack.taskQueue}-${mode}`;
+    const [command, args] =
+      mode === 'floor-go'
+        ? [
+            execFileSync('bash', [path.join(root, 'scripts/floor-go.sh')], {
+              encoding: 'utf8',
+              stdio: ['ignore', 'pipe', 'inherit'],
+            }).trim(),
+            [],
+          ]
+        : [process.execPath, ['--import', 'tsx', path.join(root, 'bench/floor-ts/worker.ts')]];
+    const worker: ManagedProcess = new ManagedProcess(
+      `${mode}-worker`,
+      command,
+      args,
+      {
+        TEMPORAL_ADDRESS: stack.temporalAddress,
+        TEMPORAL_NAMESPACE: 'default',
+        TASK_QUEUE: taskQueue,
+        ORDERS_URL: stack.urls.orders,
+        INVENTORY_URL: stack.urls.inventory,
+        PAYMENTS_URL: stack.urls.payments,
+        SHIPPING_URL: stack.urls.shipping,
+        SERVICE_TOKEN: stack.serviceTokens.worker,
+        CARD_ENCRYPTION_KEY: STACK_CARD_KEY,
+        WORKER_METRICS_PORT: '0',
+        LOG_LEVEL: 'warn',
+        ...workerEnv,
+      },
+      async (): Promise<boolean> => worker.output.join('').includes('worker running'),
+      false,
+    );
+    await worker.start();
+    processes.push(worker);
+    taskQueues[mode] = taskQueue;
+  }
+  return { processes, taskQueues };
 }
 
 const CLK_TCK = 100;
@@ -136,7 +197,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const root = path.resolve(__dirname, '..');
   const needsApi = opts.modes.includes('saga') || opts.modes.includes('saga-local');
-  const needsTemporal = needsApi || opts.modes.includes('saga-fast');
+  const floorModes = FLOOR_MODES.filter((m) => opts.modes.includes(m));
+  const needsTemporal = needsApi || opts.modes.includes('saga-fast') || floorModes.length > 0;
   const stack: ProcessStack = await startProcessStack({
     label: 'bench',
     temporalAddress: opts.temporalAddress,
@@ -149,9 +211,24 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     eagerActivities: opts.eagerActivities,
     temporal: opts.temporal,
   });
-  const client = new LoadClient({ ...stack.urls, token: STACK_API_TOKEN, serviceToken: stack.serviceTokens.gateway });
+  let floor: Awaited<ReturnType<typeof startFloorWorkers>> | undefined;
+  try {
+    floor = await startFloorWorkers(root, stack, floorModes, opts.workerEnv);
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  for (const p of floor.processes) stack.processes.set(p.name, p);
   const connection = needsTemporal ? await Connection.connect({ address: stack.temporalAddress }) : undefined;
   const temporal = connection ? new Client({ connection, namespace: 'default' }) : undefined;
+  const client = new LoadClient({
+    ...stack.urls,
+    token: STACK_API_TOKEN,
+    serviceToken: stack.serviceTokens.gateway,
+    ...(temporal && floorModes.length > 0
+      ? { floor: { workflow: temporal.workflow, taskQueues: floor.taskQueues, cardKey: parseCardKey(STACK_CARD_KEY) } }
+      : {}),
+  });
   const report: BenchReport = {
     startedAt: new Date().toISOString(),
     machine: {
@@ -235,6 +312,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   } finally {
     await client.close();
     await connection?.close();
+    // the floor workers before the stack (its Temporal server last)
+    for (const p of floor.processes) await p.kill('SIGTERM');
     await stack.stop();
   }
   mkdirSync(opts.outDir, { recursive: true });

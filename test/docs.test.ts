@@ -54,10 +54,14 @@ function cardNumberLeaks(files: RepoFile[]): string[] {
 /**
  * Where a card number is an input by design, not data that leaked: TypeScript sources (the suites
  * and the load generators send public test cards; a card there inside base64 would be a pasted
- * payload, so not that), and the README's fenced shell examples, for the test cards only.
+ * payload, so not that), the README's fenced shell examples, for the test cards only, and Go
+ * module checksums.
  */
 function allowed(file: string, text: string, hit: CardNumberHit): boolean {
   if (file.endsWith('.ts')) return hit.via === 'plain';
+  // A Go module checksum file (bench/floor-go/go.sum): pseudo-versions hold 14-digit timestamps
+  // joined to commit hashes, which can pass the card check; nothing there is a payment input.
+  if (path.basename(file) === 'go.sum') return hit.via === 'plain' && !hit.known;
   if (file === 'README.md') return hit.known && insideShellExample(text, hit.index);
   return false;
 }
