@@ -53,6 +53,26 @@ export async function startSagaWorker(config: WorkerConfig, logger: Logger): Pro
     namespace: config.temporal.namespace,
     taskQueue: config.TASK_QUEUE,
     workflows: { code: bundle.code },
+    ...sagaWorkerSettings(config),
+  });
+  logger.info(
+    { address: config.temporal.connection.address, namespace: config.temporal.namespace, taskQueue: config.TASK_QUEUE },
+    'worker running',
+  );
+  const done = worker.run().finally(async () => {
+    await close();
+  });
+  return { connection, worker, done };
+}
+
+/**
+ * What a worker of `config` runs with besides its workflows: the activities' service URLs, HTTP
+ * settings, token and card key, the task slots and cache, and the workflow thread. The product
+ * worker and the bench's floor worker (bench/floor-ts) share it, so the floor is measured with the
+ * saga worker's own settings.
+ */
+export function sagaWorkerSettings(config: WorkerConfig) {
+  return {
     activities: {
       ordersUrl: config.ORDERS_URL,
       inventoryUrl: config.INVENTORY_URL,
@@ -71,13 +91,5 @@ export async function startSagaWorker(config: WorkerConfig, logger: Logger): Pro
       maxConcurrentActivityTaskPolls: config.WORKER_ACTIVITY_TASK_POLLS,
     },
     workflowThread: config.WORKER_WORKFLOW_THREAD,
-  });
-  logger.info(
-    { address: config.temporal.connection.address, namespace: config.temporal.namespace, taskQueue: config.TASK_QUEUE },
-    'worker running',
-  );
-  const done = worker.run().finally(async () => {
-    await close();
-  });
-  return { connection, worker, done };
+  } satisfies Pick<Parameters<typeof createSagaWorker>[0], 'activities' | 'tuning' | 'workflowThread'>;
 }

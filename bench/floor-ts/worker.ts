@@ -12,8 +12,8 @@ import {
   makeTelemetryFilterString,
 } from '@temporalio/worker';
 import { loadWorkerConfig } from '../../config/worker';
-import { parseCardKey } from '../../lib/card-token';
 import { createSagaWorker } from '../../worker/create-worker';
+import { sagaWorkerSettings } from '../../worker/run-worker';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
@@ -31,24 +31,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.TASK_QUEUE,
     workflows: { code: bundle.code },
-    activities: {
-      ordersUrl: config.ORDERS_URL,
-      inventoryUrl: config.INVENTORY_URL,
-      paymentsUrl: config.PAYMENTS_URL,
-      shippingUrl: config.SHIPPING_URL,
-      httpTimeoutMs: config.HTTP_TIMEOUT_MS,
-      httpConnections: config.HTTP_CONNECTIONS,
-      serviceToken: config.SERVICE_TOKEN,
-      cardKey: parseCardKey(config.CARD_ENCRYPTION_KEY),
-    },
-    tuning: {
-      maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-      maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
-      maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
-      maxConcurrentWorkflowTaskPolls: config.WORKER_WORKFLOW_TASK_POLLS,
-      maxConcurrentActivityTaskPolls: config.WORKER_ACTIVITY_TASK_POLLS,
-    },
-    workflowThread: config.WORKER_WORKFLOW_THREAD,
+    ...sagaWorkerSettings(config),
   });
   console.log('worker running');
   await worker.run();
