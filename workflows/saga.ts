@@ -88,12 +88,19 @@ export const LOCAL_STOPS_AT_STEP_BOUNDARIES = 'local-stops-at-step-boundaries';
  */
 export const PATCHES_UP_FRONT = 'patches-up-front';
 
+/**
+ * Patch ID of the change that lets a local-activity saga's deadline timer run out instead of
+ * cancelling it once the deadline no longer matters (see Saga.deadlineNoLongerMatters).
+ */
+export const LOCAL_DEADLINE_RUNS_OUT = 'local-deadline-runs-out';
+
 /** The runtime's patches whose first question a local-activity saga asks at its start (see askPatchesUpFront). */
 const LOCAL_MODE_PATCHES = [
   PIVOT_OUTCOME_UNKNOWN_WAITS,
   STUCK_STEP_SLOTS,
   LOCAL_STOPS_AT_STEP_BOUNDARIES,
   LOCAL_RESULTS_BEFORE_CLOSE,
+  LOCAL_DEADLINE_RUNS_OUT,
 ];
 
 /**
@@ -297,6 +304,8 @@ export class Saga {
    */
   private pendingStop: 'cancel' | 'deadline' | undefined;
   private stopTaken = false;
+  /** A local-activity saga past its pivot or its body's end: its deadline, when it fires, changes nothing (see deadlineNoLongerMatters). */
+  private deadlineOver = false;
   /** Whether the last step's answer was new (not a service's stored reply): see onStopRequested. */
   private lastAnswerFresh = false;
   /**
@@ -573,7 +582,7 @@ export class Saga {
   private passPivot(name: string): void {
     this.pivotPassed = true;
     this.pivotName = name;
-    this.deadlineScope.cancel();
+    this.deadlineNoLongerMatters();
     if (this.pendingStop === 'cancel' && this.state.cancellation)
       this.state.cancellation = { ...this.state.cancellation, outcome: 'REFUSED_PAST_PIVOT', step: name };
     this.pendingStop = undefined;
@@ -606,7 +615,7 @@ export class Saga {
       else this.forwardScope.cancel();
       return;
     }
-    if (this.pivotPassed || this.compensating) return;
+    if (this.pivotPassed || this.compensating || this.deadlineOver) return;
     if (this.options.localActivities === true && patched(LOCAL_STOPS_AT_STEP_BOUNDARIES)) {
       this.pendingStop ??= 'deadline';
       return;
@@ -642,7 +651,7 @@ export class Saga {
     let failure: unknown;
     try {
       const result = await this.forwardScope.run(body);
-      this.deadlineScope.cancel();
+      this.deadlineNoLongerMatters();
       this.state.result = result;
       await this.persistLocalResults();
       this.state.closedAt = now();
@@ -652,7 +661,7 @@ export class Saga {
     } catch (err) {
       failure = err;
     }
-    this.deadlineScope.cancel();
+    this.deadlineNoLongerMatters();
     const cancelledByUser = isCancellation(failure) && !this.deadlineHit;
     const info = describeFailure(failure);
     const failedStep = [...this.state.steps].reverse().find((s) => s.status === 'FAILED' || s.status === 'CANCELLED');
@@ -716,6 +725,22 @@ export class Saga {
     // A no-op regular activity: its result comes back in a later task (with eager dispatch, to this
     // worker straight away), without a timer's latency.
     await CancellationScope.nonCancellable(() => checkpoint.sagaCheckpoint());
+  }
+
+  /**
+   * Past the pivot, or once the body ended, the deadline changes nothing. A regular saga cancels its
+   * timer. A local-activity saga lets it run out (LOCAL_DEADLINE_RUNS_OUT; when it fires it does
+   * nothing): the timer starts in the first workflow task, and when the first step's answer is what
+   * ends the deadline, whether its cancel is a command of its own depends on the task the code saw
+   * that answer in. Live, a task can close with a local activity's result before the code has seen
+   * it (the timer's start is sent, its cancel comes in the next task); a replay hands the result
+   * over in that first task, the timer is started and cancelled before any command is sent, and the
+   * replay fails on the history's TimerStarted (found by the property-based tests under load:
+   * test/saga-runtime/found.ts).
+   */
+  private deadlineNoLongerMatters(): void {
+    if (this.options.localActivities && patched(LOCAL_DEADLINE_RUNS_OUT)) this.deadlineOver = true;
+    else this.deadlineScope.cancel();
   }
 
   private armDeadline(ms: number): void {

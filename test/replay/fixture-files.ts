@@ -3,6 +3,7 @@
  * and what can be read from a history itself (workflow type and ID, the patches it went through).
  * Shared by the recorder (scripts/record-histories.ts) and the replay suite.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
@@ -81,8 +82,25 @@ export function activitiesIn(history: History): string[] {
  * fixture of the old path, which in-flight workflows may still be on.
  */
 export function fixtureName(scenario: string, patches: string[]): string {
-  return [scenario, ...patches.map((p) => `patched-${p}`)].join('--');
+  const name = [scenario, ...patches.map((p) => `patched-${p}`)].join('--');
+  if (name.length <= MAX_NAME) return name;
+  // A run through many patches (a local-activity saga asks them all at its start) names as many as
+  // fit, then how many more and a hash of the whole list: still one file per path, under the
+  // 255-byte limit of a file name.
+  const hash = createHash('sha256').update(patches.join('\n')).digest('hex').slice(0, 10);
+  const named: string[] = [];
+  for (const p of patches) {
+    const candidate = [scenario, ...[...named, p].map((x) => `patched-${x}`)].join('--');
+    if (candidate.length > MAX_NAME - 40) break;
+    named.push(p);
+  }
+  return [scenario, ...named.map((p) => `patched-${p}`), `and-${patches.length - named.length}-more-${hash}`].join(
+    '--',
+  );
 }
+
+/** Longest fixture name (without `.json`): file systems allow 255 bytes. */
+const MAX_NAME = 200;
 
 export function parseFixture(file: string, json: string): Fixture {
   const history = historyFromJson(JSON.parse(json));

@@ -10,6 +10,8 @@ export interface Found {
   finding: string;
   seed: number;
   schedule: Schedule;
+  /** Copies run at once: a finding that shows only under load runs as several sagas side by side. */
+  copies?: number;
 }
 
 const base = { mode: 'regular', order: 'reverse', continueOnCompensationError: false } as const;
@@ -96,6 +98,30 @@ export const FOUND: Found[] = [
         { kind: 'cancel', target: 'all', copies: 1 },
         { kind: 'retry', target: 'first', copies: 1 },
       ],
+    },
+  },
+  {
+    // REPLAYS: "Nondeterminism error: Activity machine does not handle this event: HistoryEvent(id: 20,
+    // TimerStarted)" (seed 8, the one `npm test` runs, batch 7, path 7:9: it failed one clean-clone CI
+    // run in three). The deadline's timer starts in the first task; a's rejection ended the saga and
+    // cancelled it. Live, the first task closed with a's result before the code saw it (the timer's
+    // start sent, its cancel in the next task); the replay handed the result over in the first task,
+    // where the timer was started and cancelled before any command went out. Shrunk by hand to a
+    // rejected first step and a deadline: six at once reproduced it in 10 of 72 sagas before
+    // LOCAL_DEADLINE_RUNS_OUT, none of 90 after (the original schedule: 3 of 40, none of 48).
+    finding: "a local saga's deadline timer cancelled by its first step's answer does not replay",
+    seed: 8,
+    copies: 6,
+    schedule: {
+      ...base,
+      mode: 'local',
+      continueOnCompensationError: true,
+      steps: [
+        { name: 'a', forward: { fail: 'reject' } },
+        { name: 'f', kind: 'pivot' },
+      ],
+      deadlineMs: 631,
+      onStuck: [],
     },
   },
 ];
