@@ -32,6 +32,31 @@ function activityAttempt(): number {
   }
 }
 
+/**
+ * The pause before the next attempt of a failed call, with jitter: the retry policy's own back-off
+ * for this attempt (initial × coefficient^(attempt−1), capped at its maximum interval), drawn from
+ * its upper half ("equal jitter"). Without it the sagas that failed together during an outage retry
+ * together when the service is back, in waves that fail it again; the policy's maximum attempts
+ * still bound the retries. Undefined outside an activity or without a policy (the server's own back-off applies).
+ */
+export function jitteredRetryDelayMs(random: () => number = Math.random): number | undefined {
+  let info: {
+    attempt: number;
+    retryPolicy?: { initialInterval?: unknown; maximumInterval?: unknown; backoffCoefficient?: number };
+  };
+  try {
+    info = Context.current().info;
+  } catch {
+    return undefined;
+  }
+  const policy = info.retryPolicy;
+  const initial = typeof policy?.initialInterval === 'number' ? policy.initialInterval : undefined;
+  if (!policy || initial === undefined || initial <= 0) return undefined;
+  const cap = typeof policy.maximumInterval === 'number' ? policy.maximumInterval : initial * 100;
+  const backoff = Math.min(cap, initial * (policy.backoffCoefficient ?? 2) ** Math.max(0, info.attempt - 1));
+  return Math.round(backoff / 2 + random() * (backoff / 2));
+}
+
 function activitySignal(): AbortSignal | undefined {
   try {
     return Context.current().cancellationSignal;
@@ -106,6 +131,7 @@ export class ServiceClient {
         type: timedOut ? TechnicalFailureTypes.SERVICE_TIMEOUT : TechnicalFailureTypes.SERVICE_UNREACHABLE,
         message: `${where}: ${timedOut ? `no answer within ${this.timeoutMs} ms` : (e.code ?? e.message ?? 'connection failed')}`,
         nonRetryable: false,
+        nextRetryDelay: jitteredRetryDelayMs(),
         details: [{ attempt, service: this.service }],
       });
     }
@@ -120,6 +146,7 @@ export class ServiceClient {
         throw ApplicationFailure.create({
           type: TechnicalFailureTypes.BAD_RESPONSE,
           message: `${where}: ${status} without a JSON body`,
+          nextRetryDelay: jitteredRetryDelayMs(),
           details: [{ attempt, status, service: this.service }],
         });
       }
@@ -137,6 +164,7 @@ export class ServiceClient {
       type: business || refusedCaller ? (error?.code ?? `HTTP_${status}`) : TechnicalFailureTypes.SERVICE_UNAVAILABLE,
       message: `${where} → ${status}: ${error?.message ?? text.slice(0, 200)}`,
       nonRetryable: business,
+      ...(business ? {} : { nextRetryDelay: jitteredRetryDelayMs() }),
       details: [{ attempt, status, service: this.service, code: error?.code, errorDetails: error?.details }],
     });
   }

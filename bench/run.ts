@@ -5,7 +5,8 @@
  * Knobs (env): BENCH_LEVELS (default 1,8,32,128), BENCH_DURATION_S (20), BENCH_WARMUP_S (5),
  * BENCH_MODES (direct,gateway,saga,saga-local,saga-fast; also floor-ts and floor-go, the reference floors:
  * docs/bench/floor.md), BENCH_OUT (docs/bench; docs/bench/cluster with the cluster),
- * BENCH_TEMPORAL (dev-server | cluster: the Temporal server on PostgreSQL, harness/temporal-cluster.ts).
+ * BENCH_TEMPORAL (dev-server | cluster: the Temporal server on PostgreSQL, harness/temporal-cluster.ts),
+ * BENCH_DEV_SERVER_ARGS (extra dev-server flags, e.g. `--sqlite-pragma journal_mode=wal`), WORKER_* (the worker's settings).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,6 +38,8 @@ export interface BenchOptions {
   workerEnv?: Record<string, string>;
   /** Eager activity dispatch on the bench's own dev server (default true). */
   eagerActivities?: boolean;
+  /** Extra flags for the bench's own dev server (BENCH_DEV_SERVER_ARGS, space-separated; docs/bench/settings.md). */
+  devServerArgs?: string[];
   /** End each point once this many orders completed (durationS then only bounds it): the smoke test's way to never end with none. */
   orders?: number;
   /** How many sagas per point have their history read for the per-leg breakdown (default 40; 0 = none). */
@@ -209,6 +212,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     withGateway: opts.modes.includes('gateway'),
     workerEnv: opts.workerEnv,
     eagerActivities: opts.eagerActivities,
+    devServerArgs: opts.devServerArgs,
     temporal: opts.temporal,
   });
   let floor: Awaited<ReturnType<typeof startFloorWorkers>> | undefined;
@@ -348,6 +352,7 @@ if (require.main === module) {
     ),
     temporal: env.BENCH_TEMPORAL === 'cluster' ? 'cluster' : 'dev-server',
     eagerActivities: env.BENCH_EAGER !== 'false',
+    devServerArgs: (env.BENCH_DEV_SERVER_ARGS ?? '').split(/\s+/).filter(Boolean),
     workerEnv: Object.fromEntries(
       Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('WORKER_') && e[1] !== undefined),
     ),

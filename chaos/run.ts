@@ -8,11 +8,15 @@
  * times mid-run. After the run settles, the auditor checks every cross-service invariant.
  *
  * Knobs (env): CHAOS_ORDERS (500), CHAOS_CONCURRENCY (16), CHAOS_SEED (42), CHAOS_KILLS (3),
- * CHAOS_APPROACHES (gateway,saga), CHAOS_OUT (docs/chaos).
+ * CHAOS_APPROACHES (gateway,saga), CHAOS_OUT (docs/chaos), CHAOS_DOWN_MS (5000), CHAOS_CLOSED_LOOP (false:
+ * starts wait for the saga's end), CHAOS_SETTLE_TIMEOUT_MS (180000), CHAOS_EXPLAIN_LAST (print the
+ * gaps in the histories of the sagas that closed last).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
+import { Client, Connection } from '@temporalio/client';
+import { SagaStatusKey } from '../shared/search-attributes';
 import { seedProduct, startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
 import { runAudit, type AuditReport } from '../audit/auditor';
 import { mulberry32 } from '../lib/faults';
@@ -39,6 +43,12 @@ export interface ChaosOptions {
   downForMs: number;
   /** How long to wait for sagas to reach a final state after the last order was sent. */
   settleTimeoutMs: number;
+  /**
+   * Saga starts wait for the saga's end (`?wait=true`), as the bench's load does: at most
+   * `concurrency` sagas are open, so what follows a fault is its own recovery, not a backlog of
+   * starts the worker could not keep up with (the default sends starts as fast as they are accepted).
+   */
+  closedLoop?: boolean;
   outDir?: string;
   temporalAddress?: string;
   log?: (line: string) => void;
@@ -65,6 +75,11 @@ export interface ApproachResult {
   /** Orders of this approach the auditor found in the databases and judged. */
   auditedOrders: number;
   settleMs: number;
+  /**
+   * Sagas: from the end of the service outage until the last saga started before that end closed
+   * (close times read from Temporal): how long the outage's sagas took to recover once it was over.
+   */
+  outageRecoveryMs?: number;
   runMs: number;
   coordinatorKills: number;
 }
@@ -194,7 +209,10 @@ async function runApproach(
     Array.from({ length: opts.kills }, (_, k) => Math.floor(((k + 1) * opts.orders) / (opts.kills + 1))),
   );
   const downAt = Math.floor(opts.orders / 3);
-  const outcomes: { status?: string; sagaId?: string }[] = orders.map(() => ({}));
+  const outcomes: { status?: string; sagaId?: string; startedAt?: number; closedAt?: number }[] = orders.map(
+    () => ({}),
+  );
+  let outageEnd: number | undefined;
   let next = 0;
   let kills = 0;
   let coordinatorDown: Promise<void> = Promise.resolve();
@@ -210,6 +228,8 @@ async function runApproach(
       const i = next++;
       if (i >= orders.length) return;
       if (killAt.has(i)) {
+        // a kill waits for the last restart to be up: a process killed while starting never ran
+        await coordinatorDown;
         kills++;
         log(`${approach}: SIGKILL ${coordinator.name} at order ${i}`);
         coordinatorDown = coordinator.kill('SIGKILL').then(async () => {
@@ -220,6 +240,7 @@ async function runApproach(
       if (i === downAt) {
         log(`${approach}: ${opts.downService} down for ${opts.downForMs} ms at order ${i}`);
         await adminFaults(stack, adminToken, { ...faultRules, downForMs: opts.downForMs }, [opts.downService]);
+        outageEnd = Date.now() + opts.downForMs;
       }
       const o = orders[i]!;
       if (approach === 'gateway') {
@@ -231,12 +252,16 @@ async function runApproach(
         // A start is retried on a network error with its key (the same key never starts a second saga).
         let r: Awaited<ReturnType<typeof postJson>>;
         for (let attempt = 0; ; attempt++) {
-          r = await postJson(`${base}/orders`, o.body, { ...auth, 'idempotency-key': o.key });
+          r = await postJson(`${base}/orders${opts.closedLoop ? '?wait=true' : ''}`, o.body, {
+            ...auth,
+            'idempotency-key': o.key,
+          });
           if (r || attempt >= startAttempts) break;
           await sleep(500);
         }
+        // a waited start answers 200 with the view, or a rejection's 4xx naming the saga: the settle loop reads its end
         outcomes[i] =
-          r && r.status === 202
+          r && (r.status === 202 || (opts.closedLoop && typeof r.json.sagaId === 'string'))
             ? { sagaId: String(r.json.sagaId), status: 'RUNNING' }
             : { status: r ? `HTTP_${r.status}` : 'NO_ANSWER' };
       }
@@ -247,25 +272,71 @@ async function runApproach(
   const runMs = Date.now() - started;
   await adminFaults(stack, adminToken, undefined);
 
-  // Settle: the saga keeps working after the last start; the gateway has nothing left to do.
+  // Settle: the saga keeps working after the last start; the gateway has nothing left to do. The
+  // clock starts when the last fault has cleared: the last coordinator restart is done, the
+  // failure and crash rates are off (the service outage ended a third of the way in).
   const settleStart = Date.now();
+  let settledAt = settleStart;
   if (approach !== 'gateway') {
+    // Each saga's state from Temporal itself (describe: no query, so no wait on a worker that was
+    // just killed), its close time when it closed: the settle time does not depend on the polling.
+    const connection = await Connection.connect({ address: stack.temporalAddress });
+    const client = new Client({ connection });
     const terminal = new Set(['COMPLETED', 'COMPENSATED', 'CANCELLED', 'RESOLVED_MANUALLY', 'STUCK']);
-    for (;;) {
-      let open = 0;
-      for (const o of outcomes) {
-        if (!o.sagaId || terminal.has(o.status ?? '')) continue;
-        const res = await fetch(`${base}/sagas/${o.sagaId}`, { headers: auth });
-        if (res.ok) o.status = String(((await res.json()) as { status: string }).status);
-        if (!terminal.has(o.status ?? '')) open++;
+    try {
+      for (;;) {
+        const open = outcomes.filter((o) => o.sagaId && !terminal.has(o.status ?? ''));
+        for (let k = 0; k < open.length; k += 32) {
+          await Promise.all(
+            open.slice(k, k + 32).map(async (o) => {
+              const d = await client.workflow.getHandle(o.sagaId!).describe();
+              const status = d.typedSearchAttributes.get(SagaStatusKey);
+              o.startedAt = d.startTime.getTime();
+              if (d.status.name !== 'RUNNING') {
+                o.status = status ?? d.status.name;
+                o.closedAt = d.closeTime?.getTime() ?? Date.now();
+                settledAt = Math.max(settledAt, o.closedAt);
+              } else if (status === 'STUCK') {
+                o.status = status;
+                o.closedAt = Date.now();
+                settledAt = Math.max(settledAt, o.closedAt);
+              }
+            }),
+          );
+        }
+        const left = outcomes.filter((o) => o.sagaId && !terminal.has(o.status ?? ''));
+        if (left.length === 0) {
+          if (process.env.CHAOS_EXPLAIN_LAST) await explainLast(client, outcomes, log);
+          break;
+        }
+        if (Date.now() - settleStart > opts.settleTimeoutMs) {
+          settledAt = Date.now();
+          // what the sagas that did not settle wait on, from their own view (the pending step, its attempts, its last failure)
+          for (const o of left.slice(0, 3)) {
+            const res = await fetch(`${base}/sagas/${o.sagaId}`, { headers: auth });
+            log(`${approach}: not settled: ${o.sagaId}: HTTP ${res.status} ${(await res.text()).slice(0, 1500)}`);
+          }
+          break;
+        }
+        await sleep(500);
       }
-      if (open === 0 || Date.now() - settleStart > opts.settleTimeoutMs) break;
-      await sleep(1000);
+    } finally {
+      await connection.close();
     }
   }
-  const settleMs = Date.now() - settleStart;
+  const settleMs = settledAt - settleStart;
+  const outageSagas = outcomes.filter((o) => outageEnd && o.startedAt && o.startedAt < outageEnd && o.closedAt);
+  const outageRecoveryMs =
+    approach !== 'gateway' && outageEnd && outageSagas.length
+      ? Math.max(0, Math.max(...outageSagas.map((o) => o.closedAt!)) - outageEnd)
+      : undefined;
   const count = (s: string) => outcomes.filter((o) => o.status === s).length;
-  log(`${approach}: sent ${orders.length} in ${runMs} ms, settled in ${settleMs} ms`);
+  log(
+    `${approach}: sent ${orders.length} in ${runMs} ms, settled ${(settleMs / 1000).toFixed(1)} s after the last fault cleared` +
+      (outageRecoveryMs !== undefined
+        ? `, the outage's sagas ${(outageRecoveryMs / 1000).toFixed(1)} s after it ended`
+        : ''),
+  );
   return {
     skus: Object.keys(stock),
     result: {
@@ -284,10 +355,35 @@ async function runApproach(
       ordersWithAnomalies: 0,
       auditedOrders: 0,
       settleMs,
+      outageRecoveryMs,
       runMs,
       coordinatorKills: kills,
     },
   };
+}
+
+/** Debugging the settle time: the gaps over 3 s in the histories of the sagas that closed last. */
+async function explainLast(client: Client, outcomes: { sagaId?: string }[], log: (l: string) => void): Promise<void> {
+  const closed = await Promise.all(
+    outcomes
+      .filter((o) => o.sagaId)
+      .map(async (o) => ({ id: o.sagaId!, close: (await client.workflow.getHandle(o.sagaId!).describe()).closeTime })),
+  );
+  closed.sort((a, b) => (b.close?.getTime() ?? 0) - (a.close?.getTime() ?? 0));
+  for (const { id } of closed.slice(0, 4)) {
+    const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const t = (e: (typeof events)[number]) =>
+      Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
+    const lines: string[] = [];
+    for (let k = 1; k < events.length; k++) {
+      const gap = t(events[k]!) - t(events[k - 1]!);
+      if (gap > 3000)
+        lines.push(
+          `${(gap / 1000).toFixed(1)} s before #${k + 1} ${events[k]!.eventType} (after ${events[k - 1]!.eventType})`,
+        );
+    }
+    log(`last to close: ${id}, ${events.length} events: ${lines.join('; ')}`);
+  }
 }
 
 /** Which approach an order belongs to: by the SKUs on its lines. */
@@ -366,12 +462,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 
 export function markdownTable(report: ChaosReport): string {
   const rows = [
-    '| approach | orders sent | COMPLETED | COMPENSATED | FAILED (gateway) | no answer | still running | STUCK | anomalies | orders with anomalies | duplicate charges | charged, cancelled, not refunded | coordinator kills | run | time to settle |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| approach | orders sent | COMPLETED | COMPENSATED | FAILED (gateway) | no answer | still running | STUCK | anomalies | orders with anomalies | duplicate charges | charged, cancelled, not refunded | coordinator kills | run | settled after the last fault cleared | outage sagas settled after it ended |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of report.results) {
     rows.push(
-      `| ${r.approach} | ${r.sent} | ${r.completed} | ${r.compensated} | ${r.failed} | ${r.noAnswer} | ${r.stillRunning} | ${r.stuck} | ${r.anomalies} | ${r.ordersWithAnomalies} | ${r.duplicateCharges} | ${r.unrefundedCharges} | ${r.coordinatorKills} | ${(r.runMs / 1000).toFixed(1)} s | ${(r.settleMs / 1000).toFixed(1)} s |`,
+      `| ${r.approach} | ${r.sent} | ${r.completed} | ${r.compensated} | ${r.failed} | ${r.noAnswer} | ${r.stillRunning} | ${r.stuck} | ${r.anomalies} | ${r.ordersWithAnomalies} | ${r.duplicateCharges} | ${r.unrefundedCharges} | ${r.coordinatorKills} | ${(r.runMs / 1000).toFixed(1)} s | ${(r.settleMs / 1000).toFixed(1)} s | ${r.outageRecoveryMs === undefined ? '–' : `${(r.outageRecoveryMs / 1000).toFixed(1)} s`} |`,
     );
   }
   const classes = [...new Set(report.results.flatMap((r) => Object.keys(r.anomaliesByClass)))].sort();
@@ -413,6 +509,7 @@ if (require.main === module) {
     downService: (env.CHAOS_DOWN_SERVICE ?? 'payments') as ChaosOptions['downService'],
     downForMs: Number(env.CHAOS_DOWN_MS ?? 5000),
     settleTimeoutMs: Number(env.CHAOS_SETTLE_TIMEOUT_MS ?? 180_000),
+    closedLoop: env.CHAOS_CLOSED_LOOP === 'true',
     outDir: path.resolve(env.CHAOS_OUT ?? path.join(__dirname, '../docs/chaos')),
   };
   runChaos(opts)

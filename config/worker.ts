@@ -15,11 +15,19 @@ export const workerConfigSchema = z.object({
   WORKER_WORKFLOW_TASK_POLLS: positiveInt(10),
   WORKER_ACTIVITY_TASK_POLLS: positiveInt(10),
   /**
+   * How the pollers are sized: `fixed` (the counts above) or `autoscaling` (the SDK's
+   * PollerBehavior: from 1 up to those counts, scaled on the server's feedback). Swept in
+   * docs/bench/settings.md; the default is what measured best there.
+   */
+  WORKER_POLLER_BEHAVIOR: z.enum(['fixed', 'autoscaling']).default('fixed'),
+  /**
    * Where workflow code runs: `thread` (the SDK's default: a worker thread, activations posted to
    * it) or `main` (the worker's main thread, no message passing per activation; the SDK's
    * "debug mode", with the deadlock detection timeout kept at 5 s).
    */
   WORKER_WORKFLOW_THREAD: z.enum(['thread', 'main']).default('thread'),
+  /** Worker threads that run workflow code (the SDK's workflowThreadPoolSize; 1 is its default with the reused V8 context). */
+  WORKER_WORKFLOW_THREADS: positiveInt(1),
   /** Prometheus endpoint for the SDK's metrics (0 disables it). */
   WORKER_METRICS_PORT: port(9464),
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),

@@ -77,12 +77,13 @@ export class ManagedProcess {
     };
     proc.stdout!.on('data', keep);
     proc.stderr!.on('data', keep);
-    let exited = false;
-    proc.once('exit', () => (exited = true));
+    let exited: string | undefined;
+    proc.once('exit', (code, signal) => (exited = signal ? `signal ${signal}` : `code ${code}`));
     await waitUntil(
       this.name,
       async () => {
-        if (exited) throw new Error(`${this.name} exited while starting:\n${this.output.join('').slice(-3000)}`);
+        if (exited)
+          throw new Error(`${this.name} exited while starting (${exited}):\n${this.output.join('').slice(-3000)}`);
         return this.ready();
       },
       timeoutMs,

@@ -51,6 +51,11 @@ export interface ProcessStackOptions {
   /** Eager activity dispatch on the stack's own dev server (default true; false to measure without). */
   eagerActivities?: boolean;
   /**
+   * Extra flags for the stack's own dev server (the bench's settings sweep: `--db-filename F`
+   * instead of in-memory SQLite, `--sqlite-pragma journal_mode=wal`, ...).
+   */
+  devServerArgs?: string[];
+  /**
    * Events (lib/events.ts): a nats-server of the stack's own (process `nats`, file store in a temp
    * directory, restartable), every service's outbox relay on it, and the order-history read model
    * (process `order-history`).
@@ -162,6 +167,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
           ? ['--dynamic-config-value', 'frontend.enableServerVersionCheck=false']
           : DEV_SERVER_DYNAMIC_CONFIG_ARGS),
         ...DEV_SERVER_SEARCH_ATTRIBUTE_ARGS,
+        ...(opts.devServerArgs ?? []),
       ],
       {},
       () => portOpen(port),

@@ -15,6 +15,9 @@ export interface SagaWorkerOptions {
     | 'maxCachedWorkflows'
     | 'maxConcurrentWorkflowTaskPolls'
     | 'maxConcurrentActivityTaskPolls'
+    | 'workflowTaskPollerBehavior'
+    | 'activityTaskPollerBehavior'
+    | 'workflowThreadPoolSize'
   >;
   /** `main` runs workflow code on the main thread (see WORKER_WORKFLOW_THREAD in config/worker.ts). */
   workflowThread?: 'thread' | 'main';

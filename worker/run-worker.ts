@@ -87,8 +87,16 @@ export function sagaWorkerSettings(config: WorkerConfig) {
       maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
-      maxConcurrentWorkflowTaskPolls: config.WORKER_WORKFLOW_TASK_POLLS,
-      maxConcurrentActivityTaskPolls: config.WORKER_ACTIVITY_TASK_POLLS,
+      workflowThreadPoolSize: config.WORKER_WORKFLOW_THREADS,
+      ...(config.WORKER_POLLER_BEHAVIOR === 'autoscaling'
+        ? {
+            workflowTaskPollerBehavior: { type: 'autoscaling', maximum: config.WORKER_WORKFLOW_TASK_POLLS },
+            activityTaskPollerBehavior: { type: 'autoscaling', maximum: config.WORKER_ACTIVITY_TASK_POLLS },
+          }
+        : {
+            maxConcurrentWorkflowTaskPolls: config.WORKER_WORKFLOW_TASK_POLLS,
+            maxConcurrentActivityTaskPolls: config.WORKER_ACTIVITY_TASK_POLLS,
+          }),
     },
     workflowThread: config.WORKER_WORKFLOW_THREAD,
   } satisfies Pick<Parameters<typeof createSagaWorker>[0], 'activities' | 'tuning' | 'workflowThread'>;

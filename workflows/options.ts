@@ -23,14 +23,14 @@ export interface RetrySettings {
 export interface SagaRunOptions {
   /** Start-to-close timeout of one activity attempt (default 10 s). */
   activityTimeoutMs?: number;
-  /** Retries of forward steps on technical failures (default: 1 s backoff ×2 up to 30 s, 10 attempts). */
+  /** Retries of forward steps on technical failures (default: 1 s backoff ×2 up to 5 s, 20 attempts: about 90 s). */
   stepRetry?: RetrySettings;
-  /** Retries of compensations (default: 1 s backoff ×2 capped at 60 s, unlimited). */
+  /** Retries of compensations (default: 1 s backoff ×2 capped at 5 s, unlimited). */
   compensationRetry?: RetrySettings;
-  /** Retries of steps that must eventually succeed (after the pivot; default unlimited, capped at 60 s). */
+  /** Retries of steps that must eventually succeed (after the pivot; default unlimited, capped at 5 s). */
   retriableRetry?: RetrySettings;
   /**
-   * Retries of the pivot on technical failures (default: as stepRetry's, 10 attempts; 0 = unlimited).
+   * Retries of the pivot on technical failures (default: as stepRetry's, 20 attempts; 0 = unlimited).
    * A pivot that runs out of them may have landed: the saga goes STUCK on it (OUTCOME_UNKNOWN) and
    * undoes nothing; only a business rejection of the pivot compensates the steps before it.
    */
@@ -55,22 +55,32 @@ export interface SagaRunOptions {
   searchAttributesAtStart?: boolean;
 }
 
+/**
+ * The back-off of every call is capped at RETRY_CAP_MS: a service call that fails during an outage
+ * tries again within seconds of the service's return, so the backlog drains in seconds, not in
+ * the minutes an exponential back-off reaches (issue 19: 170 s to settle after a chaos run with a
+ * 30–60 s cap). The service's own failure answers add jitter to each pause
+ * (activities/http-client.ts: jitteredRetryDelayMs), so the sagas an outage stopped together do
+ * not come back in waves. The step budget keeps about the time it had (20 attempts ≈ 90 s of waits).
+ */
+export const RETRY_CAP_MS = 5000;
+
 export const DEFAULT_STEP_RETRY: Required<RetrySettings> = {
   initialIntervalMs: 1000,
-  maximumIntervalMs: 30_000,
+  maximumIntervalMs: RETRY_CAP_MS,
   backoffCoefficient: 2,
-  maximumAttempts: 10,
+  maximumAttempts: 20,
 };
 export const DEFAULT_COMPENSATION_RETRY: Required<RetrySettings> = {
   initialIntervalMs: 1000,
-  maximumIntervalMs: 60_000,
+  maximumIntervalMs: RETRY_CAP_MS,
   backoffCoefficient: 2,
   maximumAttempts: 0,
 };
 export const DEFAULT_PIVOT_RETRY: Required<RetrySettings> = { ...DEFAULT_STEP_RETRY };
 export const DEFAULT_RETRIABLE_RETRY: Required<RetrySettings> = {
   initialIntervalMs: 1000,
-  maximumIntervalMs: 60_000,
+  maximumIntervalMs: RETRY_CAP_MS,
   backoffCoefficient: 2,
   maximumAttempts: 0,
 };
