@@ -1,7 +1,14 @@
 import { patched } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Address } from '../services/shipping/contract';
-import { PATCHES_UP_FRONT, Saga, type CompensatedSaga, type CompensationContext, type StepContext } from './saga';
+import {
+  PATCHES_UP_FRONT,
+  Saga,
+  type CompensatedSaga,
+  type CompensationContext,
+  type StepContext,
+  type StepSpec,
+} from './saga';
 import { sagaOptionsFrom, sagaProxies, type SagaRunOptions } from './options';
 
 /** The saga type (the `SagaType` search attribute); its definition is sagas/place-order.ts. */
@@ -37,9 +44,22 @@ export interface PlaceOrderResult {
 export const PARALLEL_CHARGE_AND_SHIP = 'parallel-charge-and-ship';
 
 /**
- * Places an order across four services: create order (PENDING) → reserve stock → charge the total
+ * Patch ID of the second change: `createOrder` and `reserveStock` run in parallel. The reservation
+ * is keyed by the order ID and inventory never reads the order row, and the order's lines come from
+ * the input, so neither needs the other; a saga then takes one workflow task (and its events) less
+ * before the charge. Cost: when one of them is rejected, the other has usually landed and is
+ * compensated too (insufficient stock now also cancels an order that was created, as it did before;
+ * an order the orders service rejects now also releases a reservation). confirmOrder (the pivot) and
+ * commitStock stay one after the other: committing before the pivot would commit stock that a
+ * rejected confirmation must release. Runs whose history lacks the marker keep the sequential order.
+ */
+export const PARALLEL_CREATE_AND_RESERVE = 'parallel-create-and-reserve';
+
+/**
+ * Places an order across four services: create order (PENDING) and reserve stock, in parallel → charge the total
  * and schedule the shipment, in parallel → confirm the order (the pivot) → commit the stock
- * (retried until it succeeds). Runs started before the parallel step shipped charge, then ship.
+ * (retried until it succeeds). Runs started before the parallel steps shipped create, then
+ * reserve, and (before the first change) charge, then ship.
  *
  * Compensations, in reverse: cancel shipment, refund, release stock, cancel order. If the charge or
  * the shipment fails, the other is awaited first, then everything done (or that may have landed)
@@ -54,8 +74,9 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
 }
 
 /**
- * The PlaceOrder saga; `chargeAndShipInParallel` is asked once, when the stock is reserved, and
- * `compensatedCompletes` (see SagaOptions) once it has compensated. The worker registers only
+ * The PlaceOrder saga; `createAndReserveInParallel` is asked once, first (default:
+ * `patched(PARALLEL_CREATE_AND_RESERVE)`), `chargeAndShipInParallel` once, when the stock is
+ * reserved, and `compensatedCompletes` (see SagaOptions) once it has compensated. The worker registers only
  * `placeOrder` (which asks `patched`); this is exported so the replay suite can build each change
  * *without* its patch and show that it breaks the old histories.
  */
@@ -63,6 +84,7 @@ export async function runPlaceOrder(
   input: PlaceOrderInput,
   chargeAndShipInParallel: () => boolean,
   compensatedCompletes?: () => boolean,
+  createAndReserveInParallel: () => boolean = () => patched(PARALLEL_CREATE_AND_RESERVE),
 ): Promise<PlaceOrderResult | CompensatedSaga> {
   const { forward, undo, retriable, pivot } = sagaProxies<Activities>(input.options);
   const saga = new Saga({
@@ -71,22 +93,29 @@ export async function runPlaceOrder(
     ...(compensatedCompletes ? { compensatedCompletes } : {}),
   });
   // asked up front too in a local-activity run that records its patches first (see askPatchesUpFront)
-  if (input.options?.activityMode === 'local' && patched(PATCHES_UP_FRONT)) chargeAndShipInParallel();
+  if (input.options?.activityMode === 'local' && patched(PATCHES_UP_FRONT)) {
+    chargeAndShipInParallel();
+    createAndReserveInParallel();
+  }
   // Idempotency keys come from the runtime (workflow ID + step name), the same on retries and replays.
   const { orderId } = input;
 
   return saga.run(async () => {
-    await saga.step({
+    const create: StepSpec<unknown> = {
       name: 'createOrder',
       action: ({ idempotencyKey }) =>
         forward.createOrder({ idempotencyKey, orderId, customerId: input.customerId, lines: input.items }),
       compensate: ({ idempotencyKey }) => undo.cancelOrder({ idempotencyKey, orderId, reason: 'saga compensated' }),
-    });
-    const reservation = await saga.step({
+    };
+    const reserve = {
       name: 'reserveStock',
-      action: ({ idempotencyKey }) => forward.reserveStock({ idempotencyKey, orderId, lines: input.items }),
-      compensate: ({ idempotencyKey }) => undo.releaseStock({ idempotencyKey, orderId }),
-    });
+      action: ({ idempotencyKey }: StepContext) =>
+        forward.reserveStock({ idempotencyKey, orderId, lines: input.items }),
+      compensate: ({ idempotencyKey }: CompensationContext) => undo.releaseStock({ idempotencyKey, orderId }),
+    };
+    const reservation = createAndReserveInParallel()
+      ? (await saga.parallel([create, reserve]))[1]
+      : (await saga.step(create), await saga.step(reserve));
     const charge = {
       name: 'chargePayment',
       action: ({ idempotencyKey }: StepContext) =>

@@ -81,26 +81,27 @@ type Result struct {
 	ShipmentID string `json:"shipmentId"`
 }
 
-// FloorPlaceOrder: createOrder → reserveStock → chargePayment ∥ scheduleShipment → confirmOrder → commitStock.
+// FloorPlaceOrder: createOrder ∥ reserveStock → chargePayment ∥ scheduleShipment → confirmOrder → commitStock.
 func FloorPlaceOrder(ctx workflow.Context, in Input) (Result, error) {
 	forward := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 10,
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Second, MaximumAttempts: 20,
 		},
 	})
 	retriable := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 60 * time.Second},
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Second},
 	})
 	key := func(step string) string { return workflow.GetInfo(ctx).WorkflowExecution.ID + ":" + step }
 	var a *Activities
+	create := workflow.ExecuteActivity(forward, a.CreateOrder, key("createOrder"), in)
+	reserve := workflow.ExecuteActivity(forward, a.ReserveStock, key("reserveStock"), in)
 	var order map[string]any
-	if err := workflow.ExecuteActivity(forward, a.CreateOrder, key("createOrder"), in).Get(ctx, &order); err != nil {
-		return Result{}, err
-	}
 	var res Reservation
-	if err := workflow.ExecuteActivity(forward, a.ReserveStock, key("reserveStock"), in).Get(ctx, &res); err != nil {
+	errCreate := create.Get(ctx, &order)
+	errReserve := reserve.Get(ctx, &res)
+	if err := errors.Join(errCreate, errReserve); err != nil {
 		return Result{}, err
 	}
 	charge := workflow.ExecuteActivity(forward, a.ChargePayment, key("chargePayment"), in.OrderID, res.TotalCents, in.Payment.CardToken)

@@ -14,24 +14,26 @@ export const FLOOR_PLACE_ORDER = 'FloorPlaceOrder';
 
 const forward = proxyActivities<Activities>({
   startToCloseTimeout: 10_000,
-  retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: 30_000, maximumAttempts: 10 },
+  retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: 5000, maximumAttempts: 20 },
 });
 const retriable = proxyActivities<Activities>({
   startToCloseTimeout: 10_000,
-  retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: 60_000 },
+  retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: 5000 },
 });
 
 export async function FloorPlaceOrder(input: PlaceOrderInput): Promise<{ orderId: string; totalCents: number }> {
   const key = (step: string) => `${workflowInfo().workflowId}:${step}`;
   const { orderId } = input;
-  await forward.createOrder({
-    idempotencyKey: key('createOrder'),
-    orderId,
-    customerId: input.customerId,
-    lines: input.items,
-  });
-  const reservation = (await forward.reserveStock({ idempotencyKey: key('reserveStock'), orderId, lines: input.items }))
-    .value;
+  const [, reserved] = await Promise.all([
+    forward.createOrder({
+      idempotencyKey: key('createOrder'),
+      orderId,
+      customerId: input.customerId,
+      lines: input.items,
+    }),
+    forward.reserveStock({ idempotencyKey: key('reserveStock'), orderId, lines: input.items }),
+  ]);
+  const reservation = reserved.value;
   await Promise.all([
     forward.chargePayment({
       idempotencyKey: key('chargePayment'),

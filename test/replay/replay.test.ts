@@ -8,7 +8,12 @@ import { readFileSync } from 'node:fs';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { activitiesIn, cardNumbersIn, readFixtures, type Fixture, type History } from './fixture-files';
 import { DECLINED_CARD, GOOD_CARD } from '../support/fixtures';
-import { PARALLEL_CHARGE_AND_SHIP, PLACE_ORDER, placeOrder } from '../../workflows/place-order';
+import {
+  PARALLEL_CHARGE_AND_SHIP,
+  PARALLEL_CREATE_AND_RESERVE,
+  PLACE_ORDER,
+  placeOrder,
+} from '../../workflows/place-order';
 import {
   COMPENSATED_SAGA_COMPLETES,
   LOCAL_RESULTS_BEFORE_CLOSE,
@@ -28,7 +33,9 @@ const scenarioOf = (f: Fixture) => SCENARIOS.find((s) => s.scenario.name === f.n
 const COMPLETES = `--patched-${COMPENSATED_SAGA_COMPLETES}`;
 /** A fixture recorded before the runtime's later patches (those runs are counted by their own tests). */
 const beforeLaterPatches = (f: Fixture) =>
-  !f.patches.includes(COMPENSATED_SAGA_COMPLETES) && !f.patches.includes(LOCAL_RESULTS_BEFORE_CLOSE);
+  !f.patches.includes(COMPENSATED_SAGA_COMPLETES) &&
+  !f.patches.includes(LOCAL_RESULTS_BEFORE_CLOSE) &&
+  !f.patches.includes(PARALLEL_CREATE_AND_RESERVE);
 /** The sagas that ran before compensated sagas completed: only they have compensated histories without the marker. */
 const BEFORE_COMPENSATED_COMPLETES = [PLACE_ORDER, RENAME_PRODUCT];
 
@@ -46,6 +53,8 @@ const CHARGING_PLACE_ORDER_SCENARIOS = [
 const PATCHED = `--patched-${PARALLEL_CHARGE_AND_SHIP}`;
 /** PlaceOrder in local-activity mode (markers instead of activity events), recorded on the new path only. */
 const LOCAL_PLACE_ORDER_SCENARIOS = ['place-order-local-card-declined-compensated', 'place-order-local-completed'];
+/** Every PlaceOrder scenario: each has a history recorded since the parallel create-and-reserve change. */
+const PLACE_ORDER_SCENARIOS = SCENARIOS.filter((s) => s.saga.type === PLACE_ORDER).map((s) => s.scenario.name);
 
 const fixtures = readFixtures();
 
@@ -148,7 +157,11 @@ describe('Replay of the committed workflow histories', () => {
   test('when a fixture was recorded after the change, then it holds the patch marker and charged and shipped in one workflow task; before it, one after the other', () => {
     const paths = fixtures
       .filter(
-        (f) => activitiesIn(f.history).includes('scheduleShipment') && !f.patches.includes(COMPENSATED_SAGA_COMPLETES),
+        (f) =>
+          activitiesIn(f.history).includes('scheduleShipment') &&
+          !f.patches.includes(COMPENSATED_SAGA_COMPLETES) &&
+          // the runs recorded since the second change (both changes): the next test
+          !f.patches.includes(PARALLEL_CREATE_AND_RESERVE),
       )
       .map((f) => ({
         fixture: f.name,
@@ -164,6 +177,40 @@ describe('Replay of the committed workflow histories', () => {
           ? []
           : [{ fixture: n, patches: [], chargeAndShipTogether: false }]),
       ]).sort(byFixture),
+    );
+  });
+
+  test('when a fixture was recorded after the parallel create-and-reserve change, then it holds the marker and created the order and reserved the stock in one workflow task (and, reaching the charge, charged and shipped in one); before it, one after the other', () => {
+    const placeOrders = fixtures.filter((f) => f.workflowType === placeOrder.name);
+    // every PlaceOrder scenario, local-activity ones included, has a run on the new path
+    expect(
+      [...new Set(placeOrders.filter((f) => f.patches.includes(PARALLEL_CREATE_AND_RESERVE)).map(scenarioOf))]
+        .map((s) => s?.scenario.name)
+        .sort(),
+    ).toEqual([...PLACE_ORDER_SCENARIOS].sort());
+    // with activity events (not local-activity markers), the two steps were scheduled by one task exactly when the run took the new path
+    const withActivities = placeOrders.filter((f) => activitiesIn(f.history).includes('reserveStock'));
+    expect(withActivities.filter((f) => f.patches.includes(PARALLEL_CREATE_AND_RESERVE)).length).toBe(
+      PLACE_ORDER_SCENARIOS.length - LOCAL_PLACE_ORDER_SCENARIOS.length,
+    );
+    const paths = withActivities.map((f) => ({
+      fixture: f.name,
+      createAndReserveTogether: scheduledInSameTask(f.history, 'createOrder', 'reserveStock'),
+      chargeAndShipTogether: activitiesIn(f.history).includes('scheduleShipment')
+        ? scheduledInSameTask(f.history, 'chargePayment', 'scheduleShipment')
+        : undefined,
+    }));
+    expect(paths).toEqual(
+      withActivities.map((f) => {
+        const newPath = f.patches.includes(PARALLEL_CREATE_AND_RESERVE);
+        return {
+          fixture: f.name,
+          createAndReserveTogether: newPath,
+          chargeAndShipTogether: activitiesIn(f.history).includes('scheduleShipment')
+            ? f.patches.includes(PARALLEL_CHARGE_AND_SHIP)
+            : undefined,
+        };
+      }),
     );
   });
 
@@ -332,6 +379,52 @@ describe('Replay of the committed workflow histories', () => {
       expect(newPath.filter(beforeLaterPatches)).toHaveLength(
         CHARGING_PLACE_ORDER_SCENARIOS.length + LOCAL_PLACE_ORDER_SCENARIOS.length,
       );
+      for (const f of newPath) expect(`${f.name}: ${outcomes.get(f.name)}`).toBe(`${f.name}: OK`);
+    });
+  });
+
+  describe('against PlaceOrder with the parallel create-and-reserve change but no patched() guard (test/replay/unpatched-create-and-reserve-workflows.ts)', () => {
+    const placeOrders = fixtures.filter((f) => f.workflowType === placeOrder.name);
+    let outcomes: Map<string, string>;
+    beforeAll(async () => {
+      outcomes = await replay(await bundleOf(require.resolve('./unpatched-create-and-reserve-workflows')), placeOrders);
+    });
+
+    test('when it replays the histories that recorded the patch marker, then each fails: the patched() call cannot simply be dropped', () => {
+      const patched = placeOrders.filter((f) => f.patches.includes(PARALLEL_CREATE_AND_RESERVE));
+      expect(patched.length).toBeGreaterThanOrEqual(PLACE_ORDER_SCENARIOS.length);
+      for (const f of patched)
+        expect(`${f.name}: ${outcomes.get(f.name)}`).toMatch(
+          new RegExp(`^${f.name}: DeterminismViolationError: .*${PARALLEL_CREATE_AND_RESERVE}`, 's'),
+        );
+    });
+
+    test('when it replays the histories recorded before the change, then each replays: every recorded run got past createOrder, and the SDK matches commands in order, not by workflow task', () => {
+      // What the guard protects is a run in flight whose createOrder was rejected or cancelled
+      // before reserveStock was scheduled: no such history is recorded, and the unguarded code
+      // would schedule the reservation where that history compensates.
+      const old = placeOrders.filter((f) => !f.patches.includes(PARALLEL_CREATE_AND_RESERVE));
+      expect(old.length).toBeGreaterThanOrEqual(20);
+      for (const f of old) {
+        expect(
+          activitiesIn(f.history).includes('reserveStock') ||
+            f.patches.includes(PATCHES_UP_FRONT) ||
+            f.name.includes('-local-'),
+        ).toBe(true);
+        expect(`${f.name}: ${outcomes.get(f.name)}`).toBe(`${f.name}: OK`);
+      }
+    });
+  });
+
+  describe('against PlaceOrder at the next stage of the create-and-reserve patch, deprecatePatch and the new path only (test/replay/deprecated-create-and-reserve-workflows.ts)', () => {
+    const newPath = fixtures.filter((f) => f.patches.includes(PARALLEL_CREATE_AND_RESERVE));
+    let outcomes: Map<string, string>;
+    beforeAll(async () => {
+      outcomes = await replay(await bundleOf(require.resolve('./deprecated-create-and-reserve-workflows')), newPath);
+    });
+
+    test('when it replays every history that took the new path, then they all replay', () => {
+      expect(newPath.length).toBeGreaterThanOrEqual(PLACE_ORDER_SCENARIOS.length);
       for (const f of newPath) expect(`${f.name}: ${outcomes.get(f.name)}`).toBe(`${f.name}: OK`);
     });
   });
