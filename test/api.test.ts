@@ -625,7 +625,9 @@ describe('saga options from the API configuration', () => {
     // the default API passes none of them, only that it set the search attributes at start
     const plain = await post(app, '/orders').query({ wait: 'true' }).send(orderBody(sku));
     expect((await inputOf(plain.body.sagaId)).options).toEqual({ searchAttributesAtStart: true });
-    // so its saga does not upsert them again: the only upsert is the final status
+    // so its saga does not upsert them again: the only upserts are the patch markers' change versions
+    // (one per workflow task that first asks a patch: create ‖ reserve in the first, charge ‖ ship
+    // once the stock is reserved) and the final status
     const upserts = (await t.client.workflow.getHandle(plain.body.sagaId).fetchHistory()).events!.filter(
       (e) => e.upsertWorkflowSearchAttributesEventAttributes,
     );
@@ -633,7 +635,7 @@ describe('saga options from the API configuration', () => {
       upserts.map((e) =>
         Object.keys(e.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes!.indexedFields!).sort(),
       ),
-    ).toEqual([['TemporalChangeVersion'], ['SagaStatus']]);
+    ).toEqual([['TemporalChangeVersion'], ['TemporalChangeVersion'], ['SagaStatus']]);
   });
 });
 
