@@ -5,11 +5,17 @@
  * PlaceOrder history with this code must fail with a DeterminismViolationError; if it did not, the
  * replay suite would be unable to catch anything. Never registered by a real worker.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { Saga, type CompensatedSaga } from '../../workflows/saga';
+import {
+  Saga,
+  type CompensatedSaga,
+  type CompensationContext,
+  type StepContext,
+  type StepSpec,
+} from '../../workflows/saga';
 import { sagaActivityOptions } from '../../workflows/options';
-import { PLACE_ORDER } from '../../workflows/place-order';
+import { PARALLEL_CREATE_AND_RESERVE, PLACE_ORDER } from '../../workflows/place-order';
 import type { PlaceOrderInput, PlaceOrderResult } from '../../workflows/place-order';
 
 export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResult | CompensatedSaga> {
@@ -25,18 +31,23 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
   const { orderId } = input;
 
   return saga.run(async () => {
-    // Swapped: the real workflow creates the order first.
-    const reservation = await saga.step({
+    // Swapped: the real workflow creates the order first (in one parallel group where the history
+    // says so: the swap then schedules reserveStock where the history has createOrder).
+    const reserve = {
       name: 'reserveStock',
-      action: ({ idempotencyKey }) => forward.reserveStock({ idempotencyKey, orderId, lines: input.items }),
-      compensate: ({ idempotencyKey }) => undo.releaseStock({ idempotencyKey, orderId }),
-    });
-    await saga.step({
+      action: ({ idempotencyKey }: StepContext) =>
+        forward.reserveStock({ idempotencyKey, orderId, lines: input.items }),
+      compensate: ({ idempotencyKey }: CompensationContext) => undo.releaseStock({ idempotencyKey, orderId }),
+    };
+    const create: StepSpec<unknown> = {
       name: 'createOrder',
       action: ({ idempotencyKey }) =>
         forward.createOrder({ idempotencyKey, orderId, customerId: input.customerId, lines: input.items }),
       compensate: ({ idempotencyKey }) => undo.cancelOrder({ idempotencyKey, orderId, reason: 'saga compensated' }),
-    });
+    };
+    const reservation = patched(PARALLEL_CREATE_AND_RESERVE)
+      ? (await saga.parallel([reserve, create]))[0]
+      : await saga.step(reserve).then(async (r) => (await saga.step(create), r));
     const payment = await saga.step({
       name: 'chargePayment',
       action: ({ idempotencyKey }) =>
