@@ -23,6 +23,7 @@ export default tseslint.config(
       'test-output/**',
       'eslint.config.mjs',
       'jest.config.js',
+      '.dependency-cruiser.cjs',
       '**/migrations/**',
     ],
   },
@@ -48,25 +49,6 @@ export default tseslint.config(
       ],
       '@typescript-eslint/no-non-null-assertion': 'off',
       'no-restricted-imports': ['error', { patterns: [temporalInternals] }],
-    },
-  },
-  {
-    // The gateway is the baseline the sagas are compared with: it shares lib/ and the saga
-    // definitions' request contract with the API, never the API's own modules.
-    files: ['gateway/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            temporalInternals,
-            {
-              group: ['../api', '../api/*', '../api/**'],
-              message: 'The gateway imports nothing from api/: share through lib/ (or sagas/).',
-            },
-          ],
-        },
-      ],
     },
   },
   {
@@ -98,41 +80,10 @@ export default tseslint.config(
               message:
                 'Workflows may import activities, services and lib/ (but the pure error-code registry, lib/errors) only with `import type`.',
             },
-            temporalInternals,
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // Saga definitions are bundled into the workflow code with their workflows (the worker runs
-    // what the registry lists): no Node builtins, and of lib/ only the pure validation rules.
-    files: ['sagas/**/*.ts'],
-    ignores: ['sagas/**/*.test.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: nodeBuiltins.map((name) => ({
-            name,
-            message: 'Saga definitions are bundled into the Temporal sandbox: no Node builtins.',
-          })),
-          patterns: [
             {
-              group: [
-                '../activities',
-                '../activities/*',
-                '../services/*',
-                '../services/**',
-                '../api/*',
-                '../worker/*',
-                '../lib/*',
-                '!../lib/text',
-                '!../lib/countries',
-              ],
-              allowTypeImports: true,
+              group: ['../sagas', '../sagas/*'],
               message:
-                'Saga definitions are workflow code: activities, services, the API and lib/ (but text and countries) only with `import type`; Node work goes through StartContext.',
+                'The saga registry imports the workflows, never the reverse: through it the workflow bundle would take zod, lib/ and every definition.',
             },
             temporalInternals,
           ],

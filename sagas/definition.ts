@@ -2,13 +2,13 @@
  * What defines a saga, once: everything the worker, the API (routes, validation, OpenAPI), the
  * saga list, the history recorder and the replay suite need to know about it.
  *
- * A definition is workflow-safe (it is bundled into the worker's workflow code with the workflow it
- * names): it imports zod, shared types and its workflow, never Node modules. What the API does
- * with Node (random IDs, keyed hashes, sealing a card number) it hands in through `StartContext`.
+ * A definition is not part of the workflow bundle (workflows/index.ts exports the workflow functions
+ * only), and it holds no keys and does no I/O: what the API does with Node (random IDs, keyed
+ * hashes, sealing a card number) it hands in through `StartContext`. The runs the history recorder
+ * records for a saga are test code: test/replay/scenarios/.
  */
 import type { z } from 'zod';
 import type { SagaRunOptions } from '../workflows/options';
-import type { Scenario } from './scenario';
 
 /** What the API gives a definition to turn a validated request body into the workflow's input. */
 export interface StartContext {
@@ -100,8 +100,6 @@ export interface SagaDefinition<Body = unknown, Input = unknown, Result = unknow
   rejections?: Record<string, Rejection>;
   /** One line for the OpenAPI document and the README. */
   summary: string;
-  /** The runs the history recorder records for the replay suite: one per path worth guarding. */
-  scenarios: Scenario[];
 }
 
 /** Erases a definition's type parameters, for the registry's list. */

@@ -1,9 +1,10 @@
 /**
  * The saga registry: every saga this deployment runs, each defined once (sagas/<saga>.ts). The
- * worker registers their workflows, the API serves `POST /sagas/{type}` and their domain routes
- * (validation and OpenAPI from their schemas), `GET /sagas?type=` lists them, the history recorder
- * records their scenarios and the replay suite expects their fixtures. Adding a saga is adding its
- * definition here.
+ * worker runs their workflows (workflows/index.ts exports each; test/workflows-index.test.ts checks
+ * it against this list), the API serves `POST /sagas/{type}` and their domain routes (validation
+ * and OpenAPI from their schemas), `GET /sagas?type=` lists them, the history recorder records
+ * their scenarios (test/replay/scenarios/) and the replay suite expects their fixtures. Adding a
+ * saga is adding its definition here, its workflow's export and its scenarios.
  */
 import type { SagaDefinition } from './definition';
 import { cancelOrderSaga } from './cancel-order';

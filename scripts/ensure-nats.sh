@@ -5,9 +5,10 @@
 # JetStream features the outbox relay and the consumers use (see README, "Events and local copies").
 # The build goes to a cache outside the clone and is reused by every later run.
 set -euo pipefail
+# shellcheck source=lib/go-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go-install.sh"
 VERSION="${NATS_SERVER_VERSION:-v2.12.15}"
-CACHE_ROOT="${SAGA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/saga-orchestrator}"
-CACHE_DIR="$CACHE_ROOT/nats-server-${VERSION#v}"
+CACHE_DIR="$SAGA_CACHE_ROOT/nats-server-${VERSION#v}"
 
 # A binary is only used when it says it is the version asked for (or, for $NATS_SERVER, 2.12 or newer).
 version_ok() {
@@ -22,12 +23,7 @@ if [ -n "${NATS_SERVER:-}" ]; then
 fi
 if [ -x "$CACHE_DIR/nats-server" ] && version_ok "$CACHE_DIR/nats-server"; then echo "$CACHE_DIR/nats-server"; exit 0; fi
 
-if ! command -v go >/dev/null 2>&1; then
-  for candidate in /usr/local/go/bin/go /usr/lib/go/bin/go; do
-    if [ -x "$candidate" ]; then PATH="$(dirname "$candidate"):$PATH"; break; fi
-  done
-fi
-if ! command -v go >/dev/null 2>&1; then
+if ! go_find; then
   cat >&2 <<MSG
 No nats-server $VERSION found, and Go is not installed to build one.
 Do one of:
@@ -38,17 +34,9 @@ MSG
   exit 1
 fi
 
-mkdir -p "$CACHE_DIR"
-LOCK="$CACHE_DIR/.build.lock"
-(
-  # Two processes (dev and test, or two jest workers) may ask at once: build once.
-  flock 9
-  if [ ! -x "$CACHE_DIR/nats-server" ]; then
-    echo "Building nats-server $VERSION from source into $CACHE_DIR (first time only; about a minute)..." >&2
-    GOBIN="$CACHE_DIR" GOFLAGS=-mod=mod go install "github.com/nats-io/nats-server/v2@$VERSION" >&2
-  fi
-) 9>"$LOCK"
-if [ ! -x "$CACHE_DIR/nats-server" ] || ! version_ok "$CACHE_DIR/nats-server"; then
+go_build_once "nats-server $VERSION from source" "$CACHE_DIR" nats-server \
+  go_install_into "$CACHE_DIR" "github.com/nats-io/nats-server/v2@$VERSION"
+if ! version_ok "$CACHE_DIR/nats-server"; then
   echo "The build finished without producing a working $CACHE_DIR/nats-server" >&2
   exit 1
 fi

@@ -3,7 +3,8 @@
  *
  * Starts its own in-memory Temporal dev server, the four real services (real MySQL, throwaway
  * databases) and an in-process saga worker running the current workflow code, runs each
- * scenario of every saga in the registry (sagas/index.ts), checks that it ended the way the scenario says, and writes its history
+ * scenario of every saga in the registry (sagas/index.ts; the scenarios are in
+ * test/replay/scenarios/), checks that it ended the way the scenario says, and writes its history
  * (the JSON `historyToJSON` and `temporal workflow show --output json` write) to
  * `test/replay/histories/<scenario>.json`. A run that went through a `patched()` branch is written
  * to `<scenario>--patched-<patchId>.json`, so recording after a versioned change adds fixtures for
@@ -21,9 +22,9 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createSagaWorker } from '../worker/create-worker';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, SAGA_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 import type { SagaState } from '../shared/saga-types';
-import { SAGAS, sagaByType, type SagaDefinition } from '../sagas';
+import { sagaByType, type SagaDefinition } from '../sagas';
 import { workflowIdPolicies } from '../sagas/definition';
-import type { Scenario, ScenarioContext } from '../sagas/scenario';
+import { SCENARIOS as REGISTERED, type Scenario, type ScenarioContext } from '../test/replay/scenarios';
 import { SERVICE_TOKENS, callAs, startServices, uniqueId, type ServiceStack } from '../test/support/services';
 import { FAST, finalState, waitForState } from '../test/support/temporal';
 import { ADDRESS, DECLINED_CARD, GOOD_CARD, TEST_CARD_KEY, orderInput, putProduct } from '../test/support/fixtures';
@@ -39,10 +40,11 @@ import {
 const root = path.resolve(__dirname, '..');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Every registered saga's scenarios (sagas/index.ts), with the saga they belong to. */
-export const SCENARIOS: (Scenario & { saga: SagaDefinition })[] = SAGAS.flatMap((saga) =>
-  saga.scenarios.map((s) => ({ ...s, saga })),
-);
+/** Every registered saga's scenarios (test/replay/scenarios/), with the saga they belong to. */
+export const SCENARIOS: (Scenario & { saga: SagaDefinition })[] = REGISTERED.map(({ saga, scenario }) => ({
+  ...scenario,
+  saga,
+}));
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

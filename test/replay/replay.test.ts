@@ -25,9 +25,8 @@ import {
 import { RENAME_PRODUCT } from '../../workflows/rename-product';
 import { SAGAS } from '../../sagas';
 import { quietLogger } from '../support/quiet-logger';
+import { SCENARIOS, SCENARIOS_BY_SAGA } from './scenarios';
 
-/** Every recorder scenario of every registered saga (sagas/index.ts), with its saga. */
-const SCENARIOS = SAGAS.flatMap((saga) => saga.scenarios.map((scenario) => ({ saga, scenario })));
 /** The scenario a fixture recorded: its name up to the first `--` (the patches come after). */
 const scenarioOf = (f: Fixture) => SCENARIOS.find((s) => s.scenario.name === f.name.split('--')[0]);
 const COMPLETES = `--patched-${COMPENSATED_SAGA_COMPLETES}`;
@@ -116,6 +115,11 @@ async function bundleOf(workflowsPath: string): Promise<WorkflowBundle> {
 }
 
 describe('Replay of the committed workflow histories', () => {
+  test('when the scenarios are read, then every registered saga has some and each belongs to a registered saga', () => {
+    expect(Object.keys(SCENARIOS_BY_SAGA).sort()).toEqual(SAGAS.map((s) => s.type).sort());
+    expect(SAGAS.filter((s) => (SCENARIOS_BY_SAGA[s.type] ?? []).length === 0).map((s) => s.type)).toEqual([]);
+  });
+
   test('when the fixtures folder is read, then every scenario of every registered saga has a history, and every history is of a registered scenario and its workflow', () => {
     expect(SCENARIOS.filter((s) => !fixtures.some((f) => scenarioOf(f) === s)).map((s) => s.scenario.name)).toEqual([]);
     expect(fixtures.map((f) => ({ fixture: f.name, workflow: scenarioOf(f)?.saga.workflow.name }))).toEqual(

@@ -2,14 +2,14 @@
  * A recorder scenario: a run of a saga that the history recorder (`npm run histories:record`)
  * drives against the real services and records, and whose history the replay suite replays.
  *
- * Scenarios sit with their saga's definition and are bundled with it into the workflow code, so
- * they import types only: everything they do goes through the `ScenarioContext` the recorder
- * hands them (real services, a real Temporal, test fixtures).
+ * Scenarios are test code (one file per saga here, listed by saga type in index.ts), never part of
+ * the workflow bundle. Everything a scenario does goes through the `ScenarioContext` the recorder
+ * hands it (real services, a real Temporal, test fixtures), so a scenario reads as the run it is.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import type { SagaState, SagaStatus } from '../shared/saga-types';
-import type { SagaRunOptions } from '../workflows/options';
-import type { PlaceOrderInput } from '../workflows/place-order';
+import type { SagaState, SagaStatus } from '../../../shared/saga-types';
+import type { SagaRunOptions } from '../../../workflows/options';
+import type { PlaceOrderInput } from '../../../workflows/place-order';
 
 export type ServiceName = 'orders' | 'inventory' | 'payments' | 'shipping';
 
