@@ -46,7 +46,8 @@ export function natsServerBinary(): string {
   }).trim();
 }
 
-interface ServerConfig {
+/** What one server of ours runs with (natsConfigFile renders it). */
+export interface NatsServerConfig {
   serverName: string;
   port: number;
   monitorPort: number;
@@ -59,7 +60,7 @@ interface ServerConfig {
  * A nats-server config file (its own format; strings JSON-quoted, which it reads). The same
  * settings as deploy/nats/nats.conf, which compose runs, with local ports.
  */
-export function natsConfigFile(c: ServerConfig): string {
+export function natsConfigFile(c: NatsServerConfig): string {
   const q = JSON.stringify;
   const lines = [
     `server_name: ${q(c.serverName)}`,
@@ -85,7 +86,7 @@ export function natsConfigFile(c: ServerConfig): string {
 /** One server's process on its config; `ready` decides when it counts as started. */
 function serverProcess(
   name: string,
-  c: ServerConfig,
+  c: NatsServerConfig,
   ready: (monitorUrl: string) => Promise<boolean>,
   log: boolean,
 ): { configFile: string; monitorUrl: string; process: ManagedProcess } {
@@ -105,7 +106,7 @@ function serverProcess(
 }
 
 function handle(
-  c: ServerConfig,
+  c: NatsServerConfig,
   p: { configFile: string; monitorUrl: string; process: ManagedProcess },
   cleanup: () => void,
 ): NatsServer {
@@ -134,7 +135,7 @@ export async function startNatsServer(
 ): Promise<NatsServer> {
   const port = opts.port ?? (await freePort());
   const ownDir = opts.storeDir === undefined ? mkdtempSync(path.join(os.tmpdir(), 'saga-nats-')) : undefined;
-  const c: ServerConfig = {
+  const c: NatsServerConfig = {
     serverName: `saga-${port}`,
     port,
     monitorPort: await freePort(),
@@ -212,7 +213,7 @@ export async function startNatsCluster(
   const storeRoot = opts.storeRoot ?? ownRoot!;
   const routePorts: number[] = [];
   for (let i = 0; i < count; i++) routePorts.push(await freePort());
-  const configs: ServerConfig[] = [];
+  const configs: NatsServerConfig[] = [];
   for (let i = 0; i < count; i++) {
     const serverName = `nats-${i + 1}`;
     configs.push({
