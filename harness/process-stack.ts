@@ -10,6 +10,7 @@ import mysql from 'mysql2/promise';
 import { freePort, httpOk, ManagedProcess, portOpen } from './managed-process';
 import { startNatsServer, type NatsServer } from './nats-server';
 import { startTemporalCluster, type TemporalCluster } from './temporal-cluster';
+import { ensureStreams } from '../lib/nats';
 import { formatServiceCallers, type ServiceCaller } from '../lib/service-auth';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
 
@@ -191,7 +192,11 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
   };
   const serviceTokens = stackServiceTokens();
   const nats = opts.withEvents ? await startNatsServer({ log }) : undefined;
-  if (nats) processes.set('nats', nats.process);
+  if (nats) {
+    processes.set('nats', nats.process);
+    // the streams before any relay, as the dev stack does: a broker that cannot hold them fails here
+    await ensureStreams(nats.url, 1);
+  }
   const common = {
     MYSQL_URL: mysqlUrl,
     DB_PREFIX: dbPrefix,

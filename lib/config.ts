@@ -59,11 +59,34 @@ const adminToken = z.preprocess(
   z.string().min(16, 'at least 16 characters').optional(),
 );
 
-/** A NATS URL (nats://host:port): the event broker (lib/nats.ts). */
+/** Whether one entry of a NATS_URL list is a nats:// (or tls://) URL with a host. */
+function isNatsServerUrl(u: string): boolean {
+  if (!/^(nats|tls):\/\//.test(u)) return false;
+  try {
+    return new URL(u).hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The event broker (lib/nats.ts): a NATS URL (nats://host:port), or the nodes of a cluster as a
+ * comma-separated list (nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222). The client
+ * connects to any of them and fails over to the others.
+ */
 export const natsUrl = z
   .string()
-  .url()
-  .refine((u) => /^(nats|tls):\/\//.test(u), 'a nats:// (or tls://) URL, e.g. nats://127.0.0.1:4222');
+  .refine(
+    (u) => u.split(',').every((part) => isNatsServerUrl(part.trim())),
+    'a nats:// (or tls://) URL, e.g. nats://127.0.0.1:4222, or a comma-separated list of them (the nodes of a cluster)',
+  );
+
+/**
+ * How many copies of each event stream the broker keeps (JetStream `num_replicas`): 1 on a single
+ * nats-server, 3 on a three-node cluster (a stream then survives the loss of one node). More than
+ * the cluster has nodes cannot be placed: the relay and the consumers then say so (lib/nats.ts).
+ */
+export const natsStreamReplicas = z.coerce.number().int().min(1).max(5).default(1);
 
 /**
  * The event broker and the outbox relay's pace. NATS_URL is optional in the four services: without
@@ -72,6 +95,7 @@ export const natsUrl = z
  */
 export const eventsEnv = {
   NATS_URL: z.preprocess((v) => (v === '' ? undefined : v), natsUrl.optional()),
+  NATS_STREAM_REPLICAS: natsStreamReplicas,
   OUTBOX_BATCH_SIZE: positiveInt(100),
   OUTBOX_POLL_MS: positiveInt(50),
 };

@@ -19,7 +19,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { inTransaction, mysqlErrorCode, type Db, type Tx } from './db';
 import { parseEvent, streamOf, type EventEnvelope, type EventSource } from './events';
-import { BrokerLoop, connectBroker, ensureStream, jetstreamOf } from './nats';
+import { BrokerLoop, brokerTopology, connectBroker, ensureStream, jetstreamOf } from './nats';
 
 /** The inbox every consuming service includes in its schema: one row per applied event. */
 export const inbox = mysqlTable('inbox', {
@@ -47,6 +47,8 @@ export interface EventConsumerSpec<TSchema extends Record<string, unknown>> {
 
 export interface EventConsumerOptions<TSchema extends Record<string, unknown>> extends EventConsumerSpec<TSchema> {
   natsUrl: string;
+  /** Copies of the stream the broker keeps, should this consumer be the one to create it (NATS_STREAM_REPLICAS; default 1). */
+  replicas?: number;
   db: Db<TSchema>;
   logger: Logger;
   registry?: Registry;
@@ -184,7 +186,7 @@ export function startEventConsumer<TSchema extends Record<string, unknown>>(
   const connectOnce = async () => {
     nc = await connectBroker(opts.natsUrl, `${opts.name}-consumer`);
     jsm = await jetstreamOf(nc, opts.natsUrl);
-    await ensureStream(jsm, opts.source);
+    await ensureStream(jsm, opts.source, { replicas: opts.replicas, broker: brokerTopology(nc) });
     try {
       await jsm.consumers.info(stream, opts.name);
     } catch {

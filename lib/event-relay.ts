@@ -23,11 +23,13 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { streamOf, type EventSource } from './events';
-import { BrokerLoop, connectBroker, ensureStream, jetstreamOf } from './nats';
+import { BrokerLoop, brokerTopology, connectBroker, ensureStream, jetstreamOf } from './nats';
 
 export interface EventRelayOptions {
   source: EventSource;
   natsUrl: string;
+  /** Copies of the stream the broker keeps (NATS_STREAM_REPLICAS; default 1). */
+  replicas?: number;
   /** The service's own database pool (its `outbox` table). */
   pool: mysql.Pool;
   logger: Logger;
@@ -132,7 +134,7 @@ export function startEventRelay(opts: EventRelayOptions): EventRelay {
   const connectOnce = async () => {
     nc = await connectBroker(opts.natsUrl, `${source}-outbox-relay`);
     const jsm = await jetstreamOf(nc, opts.natsUrl);
-    await ensureStream(jsm, source);
+    await ensureStream(jsm, source, { replicas: opts.replicas, broker: brokerTopology(nc) });
     js = jetstream(nc, { timeout: 5000 });
     metrics?.connected.set({ source }, 1);
   };

@@ -138,6 +138,7 @@ export async function runService<
     FAULTS_ENABLED: boolean;
     ADMIN_TOKEN?: string | undefined;
     NATS_URL?: string | undefined;
+    NATS_STREAM_REPLICAS?: number;
     OUTBOX_BATCH_SIZE?: number;
     OUTBOX_POLL_MS?: number;
   },
@@ -211,7 +212,12 @@ export function stopGracefully(logger: Logger, server: Server, release: () => Pr
 /** Starts the service's outbox relay and event consumers (lib/event-relay.ts, lib/event-consumer.ts) when NATS_URL is set. */
 function startEvents<TSchema extends Record<string, unknown>>(
   name: string,
-  config: { NATS_URL?: string | undefined; OUTBOX_BATCH_SIZE?: number; OUTBOX_POLL_MS?: number },
+  config: {
+    NATS_URL?: string | undefined;
+    NATS_STREAM_REPLICAS?: number;
+    OUTBOX_BATCH_SIZE?: number;
+    OUTBOX_POLL_MS?: number;
+  },
   events: { source?: EventSource; consumers?: EventConsumerSpec<TSchema>[] } | undefined,
   deps: { database: Database<TSchema>; logger: Logger; metrics: Registry },
 ): (EventRelay | EventConsumer)[] {
@@ -229,6 +235,7 @@ function startEvents<TSchema extends Record<string, unknown>>(
       startEventRelay({
         source: events.source,
         natsUrl,
+        replicas: config.NATS_STREAM_REPLICAS,
         pool: deps.database.pool,
         logger: deps.logger,
         registry: deps.metrics,
@@ -239,11 +246,23 @@ function startEvents<TSchema extends Record<string, unknown>>(
   }
   for (const consumer of events.consumers ?? []) {
     started.push(
-      startEventConsumer({ ...consumer, natsUrl, db: deps.database.db, logger: deps.logger, registry: deps.metrics }),
+      startEventConsumer({
+        ...consumer,
+        natsUrl,
+        replicas: config.NATS_STREAM_REPLICAS,
+        db: deps.database.db,
+        logger: deps.logger,
+        registry: deps.metrics,
+      }),
     );
   }
   deps.logger.info(
-    { natsUrl, relay: events.source ?? null, consumers: (events.consumers ?? []).map((c) => c.name) },
+    {
+      natsUrl,
+      replicas: config.NATS_STREAM_REPLICAS ?? 1,
+      relay: events.source ?? null,
+      consumers: (events.consumers ?? []).map((c) => c.name),
+    },
     'events: relay and consumers started',
   );
   return started;

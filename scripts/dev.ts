@@ -7,7 +7,8 @@
  * the URLs, and stops everything cleanly on Ctrl-C. Logs are one stream, prefixed by process.
  *
  * `--temporal=cluster` runs the production shape instead of the dev server: the Temporal server
- * built from source on PostgreSQL, its standalone Web UI (harness/temporal-cluster.ts).
+ * built from source on PostgreSQL, its standalone Web UI (harness/temporal-cluster.ts), and the
+ * event broker as a three-node JetStream cluster (harness/nats-server.ts) with 3-replica streams.
  * `WORKERS=<n>` runs n worker processes on the task queue (metrics ports 9464, 9465, ...).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -15,9 +16,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { httpOk, portOpen, waitUntil, type ManagedProcess } from '../harness/process-stack';
-import { startNatsServer } from '../harness/nats-server';
+import { startNatsCluster, startNatsServer } from '../harness/nats-server';
 import { startTemporalCluster } from '../harness/temporal-cluster';
 import { DEV_BROKER_URL_FILE } from '../config/streams';
+import { ensureStreams } from '../lib/nats';
 import { formatServiceCallers, type ServiceCaller } from '../lib/service-auth';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
 
@@ -260,7 +262,7 @@ async function main(): Promise<void> {
     payments      http://127.0.0.1:${ports.payments}/healthz
     shipping      http://127.0.0.1:${ports.shipping}/healthz
     order-history http://127.0.0.1:${ports['order-history']}/customers/c1/orders  (read model built from the event streams)
-    events        ${natsUrl}  (NATS JetStream; npm run streams shows streams and consumers)
+    events        ${natsUrl}  (NATS JetStream, ${env.NATS_STREAM_REPLICAS} replica(s) per stream; npm run streams shows streams and consumers)
     gateway       http://127.0.0.1:${ports.gateway}       (the baseline coordinator, same POST /orders)
     workers       ${workerCount} on task queue ${env.TASK_QUEUE ?? 'sagas'}; metrics on ${metricsPorts.map((p) => `http://127.0.0.1:${p}/metrics`).join(', ')}
   Demo catalog: ${DEMO_CATALOG.map((p) => p.sku).join(', ')}
@@ -273,31 +275,50 @@ async function main(): Promise<void> {
 }
 
 /**
- * The event broker: the one NATS_URL names, else a nats-server of our own (built from source,
- * scripts/ensure-nats.sh) with its file store in .data/nats on the first free port from 4222 (this
- * machine may run an older NATS on 4222 already; it is never used).
+ * The event broker: the one NATS_URL names, else nats-servers of our own (built from source,
+ * scripts/ensure-nats.sh) on the first free ports from 4222 (this machine may run an older NATS on
+ * 4222 already; it is never used): one with its store in .data/nats, or in cluster mode a
+ * three-node JetStream cluster (stores in .data/nats-cluster/) whose streams keep three replicas
+ * (NATS_STREAM_REPLICAS=3 for the services). Either way the streams are made here first, so a
+ * replica count the broker cannot place stops the start with its fix.
  */
 async function provideBroker(): Promise<string> {
-  if (process.env.NATS_URL) {
-    console.log(`events: using the broker at NATS_URL=${process.env.NATS_URL}`);
-    return process.env.NATS_URL;
-  }
-  let port = 4222;
-  while (await portOpen(port)) port++;
-  const broker = await startNatsServer({ port, storeDir: path.join(root, '.data', 'nats'), log: true });
-  clusterProcesses.push(broker.process);
-  broker.process.proc?.on('exit', (code, signal) => {
-    if (!stopping) {
-      console.error(`nats exited (${signal ?? code}); stopping the stack`);
-      void stopAll(1);
+  const cluster = temporalMode === 'cluster';
+  env.NATS_STREAM_REPLICAS ??= cluster ? '3' : '1';
+  let url = process.env.NATS_URL;
+  if (url) {
+    console.log(`events: using the broker at NATS_URL=${url}`);
+  } else {
+    const ports: number[] = [];
+    for (let port = 4222; ports.length < (cluster ? 3 : 1); port++) if (!(await portOpen(port))) ports.push(port);
+    const servers = cluster
+      ? (await startNatsCluster({ nodes: 3, ports, storeRoot: path.join(root, '.data', 'nats-cluster'), log: true }))
+          .nodes
+      : [await startNatsServer({ port: ports[0], storeDir: path.join(root, '.data', 'nats'), log: true })];
+    for (const s of servers) {
+      clusterProcesses.push(s.process);
+      s.process.proc?.on('exit', (code, signal) => {
+        if (!stopping) {
+          console.error(`${s.process.name} exited (${signal ?? code}); stopping the stack`);
+          void stopAll(1);
+        }
+      });
     }
-  });
-  console.log(
-    `events: started nats-server on ${broker.url}${port === 4222 ? '' : ' (4222 is taken by another process)'}, store .data/nats`,
-  );
-  // `npm run streams` reads it, so it describes this broker and not whatever else listens on 4222.
-  writeFileSync(DEV_BROKER_URL_FILE, `${broker.url}\n`);
-  return broker.url;
+    url = servers.map((s) => s.url).join(',');
+    console.log(
+      cluster
+        ? `events: started a 3-node NATS JetStream cluster on ${url}, stores in .data/nats-cluster/`
+        : `events: started nats-server on ${url}${ports[0] === 4222 ? '' : ' (4222 is taken by another process)'}, store .data/nats`,
+    );
+    // `npm run streams` reads it, so it describes this broker and not whatever else listens on 4222.
+    mkdirSync(path.dirname(DEV_BROKER_URL_FILE), { recursive: true });
+    writeFileSync(DEV_BROKER_URL_FILE, `${url}\n`);
+  }
+  const replicas = Number(env.NATS_STREAM_REPLICAS);
+  if (!Number.isInteger(replicas) || replicas < 1)
+    throw new Error(`NATS_STREAM_REPLICAS must be a whole number >= 1, not ${env.NATS_STREAM_REPLICAS}`);
+  await ensureStreams(url, replicas);
+  return url;
 }
 
 function startDevServer(cli: string): void {

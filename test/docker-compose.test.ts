@@ -17,7 +17,9 @@ import { loadOrderHistoryConfig, orderHistoryConfigSchema } from '../services/or
 import { loadPaymentsConfig, paymentsConfigSchema } from '../services/payments/config';
 import { loadShippingConfig, shippingConfigSchema } from '../services/shipping/config';
 import Ajv2019, { type ValidateFunction } from 'ajv/dist/2019';
+import { natsConfigFile } from '../harness/nats-server';
 import { CLUSTER_FILES } from '../harness/temporal-cluster';
+import { natsServers } from '../lib/nats';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, SAGA_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
 const root = path.resolve(__dirname, '..');
@@ -172,6 +174,8 @@ interface Loaded {
   serviceCallers?: ReadonlyMap<string, string>;
   mysqlUrl?: string;
   natsUrl?: string;
+  /** Copies of each event stream it asks the broker for (NATS_STREAM_REPLICAS). */
+  natsReplicas?: number;
   dbPrefix?: string;
 }
 
@@ -199,6 +203,7 @@ const programs: Record<string, Program> = {
         dbPrefix: c.DB_PREFIX,
         serviceCallers: c.SERVICE_CALLERS,
         natsUrl: c.NATS_URL,
+        natsReplicas: c.NATS_STREAM_REPLICAS,
       };
     },
   },
@@ -216,6 +221,7 @@ const programs: Record<string, Program> = {
         dbPrefix: c.DB_PREFIX,
         serviceCallers: c.SERVICE_CALLERS,
         natsUrl: c.NATS_URL,
+        natsReplicas: c.NATS_STREAM_REPLICAS,
       };
     },
   },
@@ -233,6 +239,7 @@ const programs: Record<string, Program> = {
         dbPrefix: c.DB_PREFIX,
         serviceCallers: c.SERVICE_CALLERS,
         natsUrl: c.NATS_URL,
+        natsReplicas: c.NATS_STREAM_REPLICAS,
       };
     },
   },
@@ -250,6 +257,7 @@ const programs: Record<string, Program> = {
         dbPrefix: c.DB_PREFIX,
         serviceCallers: c.SERVICE_CALLERS,
         natsUrl: c.NATS_URL,
+        natsReplicas: c.NATS_STREAM_REPLICAS,
       };
     },
   },
@@ -267,6 +275,7 @@ const programs: Record<string, Program> = {
         dbPrefix: c.DB_PREFIX,
         serviceCallers: c.SERVICE_CALLERS,
         natsUrl: c.NATS_URL,
+        natsReplicas: c.NATS_STREAM_REPLICAS,
       };
     },
   },
@@ -304,6 +313,7 @@ const programs: Record<string, Program> = {
         taskQueue: c.TASK_QUEUE,
         mysqlUrl: c.MYSQL_URL,
         dbPrefix: c.DB_PREFIX,
+        natsUrl: c.NATS_URL,
       };
     },
   },
@@ -387,6 +397,14 @@ const loaded = (name: string): Loaded => {
   return program.load(envOf(svc(name)));
 };
 const TEMPORAL_ADDRESS = 'temporal:7233';
+const NATS_NODES = ['nats-1', 'nats-2', 'nats-3'];
+
+/** The `jetstream { ... }` block of a nats-server config file (no nested blocks in ours). */
+function jetstreamBlock(conf: string): string {
+  const m = /^\s*jetstream\s*\{([^}]*)\}/m.exec(conf);
+  if (!m) throw new Error('no jetstream { } block');
+  return m[1]!;
+}
 
 describe('docker-compose.yml', () => {
   it('when the file is interpolated, then only ${VAR} forms and escaped $$ occur, and the API token is required', () => {
@@ -784,19 +802,57 @@ describe('Temporal dynamic config', () => {
     expect(config).toEqual(devServer);
   });
 
-  it('when the event broker is configured, then every MySQL-backed service points at the nats service, which runs JetStream on a volume, and order-history waits for it healthy', () => {
-    const nats = svc('nats');
-    expect(nats.image).toMatch(/^nats:2\.(1[2-9]|[2-9]\d)\./);
-    const command = (nats as { command?: string[] }).command ?? [];
-    expect(command).toEqual(expect.arrayContaining(['--jetstream', '--store_dir', '/data']));
-    expect(JSON.stringify((nats as { volumes?: unknown }).volumes)).toContain('nats-data:/data');
-    for (const name of ['orders', 'inventory', 'payments', 'shipping', 'order-history']) {
-      const url = new URL(loaded(name).natsUrl!);
-      expect({ name, host: url.hostname, port: url.port }).toEqual({ name, host: 'nats', port: '4222' });
+  it('when the event broker is configured, then it is three JetStream nodes on the same committed config with their own names and volumes, routed to each other, with fsync on every write', () => {
+    const nodes = Object.keys(services).filter((name) => /^nats(-|$)/.test(name));
+    expect(nodes.sort()).toEqual(NATS_NODES);
+    const conf = readFileSync(path.join(root, 'deploy/nats/nats.conf'), 'utf8');
+    expect(jetstreamBlock(conf)).toMatch(/^\s*sync_interval:\s*always\s*$/m);
+    expect(jetstreamBlock(conf)).toMatch(/^\s*store_dir:\s*\/data\s*$/m);
+    // Each node routes to all three (itself included: a node skips its own route).
+    const routes = [...conf.matchAll(/nats-route:\/\/([a-z0-9-]+):(\d+)/g)].map((m) => `${m[1]}:${m[2]}`);
+    expect(routes.sort()).toEqual(NATS_NODES.map((n) => `${n}:6222`));
+    expect(conf).toMatch(/^\s*listen:\s*0\.0\.0\.0:6222\s*$/m);
+    const volumes = new Set<string>();
+    for (const name of NATS_NODES) {
+      const node = svc(name) as ComposeService & { volumes?: string[] };
+      expect(node.image).toMatch(/^nats:2\.(1[2-9]|[2-9]\d)\./);
+      expect(node.image).toBe(svc('nats-1').image);
+      expect(commandOf(node)).toEqual(['--config', '/etc/nats/nats.conf', '--server_name', name]);
+      expect(node.volumes).toContain('./deploy/nats/nats.conf:/etc/nats/nats.conf:ro');
+      const data = (node.volumes ?? []).find((v) => v.endsWith(':/data'));
+      expect(data).toBe(`${name}-data:/data`);
+      volumes.add(data!.split(':')[0]!);
+      expect(Object.keys(compose.volumes ?? {})).toContain(data!.split(':')[0]);
+      expect((node.expose ?? []).map(String)).toEqual(expect.arrayContaining(['4222', '6222']));
+      expect(String(node.healthcheck?.test)).toContain('http://127.0.0.1:8222/healthz');
     }
-    expect(dependsOn(svc('order-history')).nats).toBe('service_healthy');
+    expect(volumes.size).toBe(NATS_NODES.length);
+    // The harness's clusters (dev, tests) run the same settings.
+    const generated = natsConfigFile({
+      serverName: 'nats-1',
+      port: 4222,
+      monitorPort: 8222,
+      storeDir: '/data',
+      sync: 'always',
+      cluster: { name: 'saga-events', port: 6222, routes: [6223, 6224] },
+    });
+    expect(jetstreamBlock(generated)).toMatch(/^\s*sync_interval:\s*always\s*$/m);
+    expect(conf).toContain('name: saga-events');
+  });
+
+  it('when a program talks to the event broker, then it lists all three nodes, and the services ask for 3 replicas; order-history waits for the nodes healthy', () => {
+    for (const name of ['orders', 'inventory', 'payments', 'shipping', 'order-history', 'api']) {
+      const servers = natsServers(loaded(name).natsUrl ?? '').map((u) => {
+        const url = new URL(u);
+        return `${url.protocol}//${url.hostname}:${url.port}`;
+      });
+      expect({ name, servers }).toEqual({ name, servers: NATS_NODES.map((n) => `nats://${n}:4222`) });
+    }
+    for (const name of ['orders', 'inventory', 'payments', 'shipping', 'order-history'])
+      expect({ name, replicas: loaded(name).natsReplicas }).toEqual({ name, replicas: NATS_NODES.length });
+    for (const node of NATS_NODES) expect(dependsOn(svc('order-history'))[node]).toBe('service_healthy');
     // The four services do not wait for the broker: their events wait in the outbox.
     for (const name of ['orders', 'inventory', 'payments', 'shipping'])
-      expect(Object.keys(dependsOn(svc(name)))).not.toContain('nats');
+      expect(Object.keys(dependsOn(svc(name))).filter((d) => d.startsWith('nats'))).toEqual([]);
   });
 });
