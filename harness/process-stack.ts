@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { freePort, httpOk, ManagedProcess, portOpen } from './managed-process';
-import { startNatsServer, type NatsServer } from './nats-server';
+import { startNatsCluster, startNatsServer, type NatsCluster, type NatsServer } from './nats-server';
 import { startTemporalCluster, type TemporalCluster } from './temporal-cluster';
 import { ensureStreams } from '../lib/nats';
 import { formatServiceCallers, type ServiceCaller } from '../lib/service-auth';
@@ -62,6 +62,11 @@ export interface ProcessStackOptions {
    * (process `order-history`).
    */
   withEvents?: boolean;
+  /**
+   * With withEvents: a JetStream cluster of this many nodes (processes `nats-1`..`nats-N`, streams
+   * with N replicas, every client given every node) instead of one broker. Default 1.
+   */
+  natsNodes?: number;
 }
 
 export const STACK_API_TOKEN = 'stack-token-0123456789abcdef';
@@ -101,8 +106,10 @@ export interface ProcessStack {
   workerMetricsUrls: Map<string, string>;
   /** The callers' tokens every service of the stack accepts (SERVICE_CALLERS). */
   serviceTokens: Record<ServiceCaller, string>;
-  /** The stack's broker (withEvents). */
+  /** The stack's broker (withEvents, one node). */
   nats?: NatsServer;
+  /** The stack's JetStream cluster (withEvents with natsNodes > 1). */
+  natsCluster?: NatsCluster;
   urls: {
     orders: string;
     inventory: string;
@@ -191,19 +198,21 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     shipping: `http://127.0.0.1:${ports.shipping}`,
   };
   const serviceTokens = stackServiceTokens();
-  const nats = opts.withEvents ? await startNatsServer({ log }) : undefined;
-  if (nats) {
-    processes.set('nats', nats.process);
-    // the streams before any relay, as the dev stack does: a broker that cannot hold them fails here
-    await ensureStreams(nats.url, 1);
-  }
+  const natsNodes = opts.natsNodes ?? 1;
+  const nats = opts.withEvents && natsNodes === 1 ? await startNatsServer({ log }) : undefined;
+  const natsCluster = opts.withEvents && natsNodes > 1 ? await startNatsCluster({ nodes: natsNodes, log }) : undefined;
+  if (nats) processes.set('nats', nats.process);
+  for (const node of natsCluster?.nodes ?? []) processes.set(node.process.name, node.process);
+  const natsUrl = nats?.url ?? natsCluster?.url;
+  // the streams before any relay, as the dev stack does: a broker that cannot hold them fails here
+  if (natsUrl) await ensureStreams(natsUrl, natsNodes);
   const common = {
     MYSQL_URL: mysqlUrl,
     DB_PREFIX: dbPrefix,
     BIND_HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     SERVICE_CALLERS: formatServiceCallers(serviceTokens),
-    ...(nats ? { NATS_URL: nats.url, OUTBOX_POLL_MS: '20' } : {}),
+    ...(natsUrl ? { NATS_URL: natsUrl, NATS_STREAM_REPLICAS: String(natsNodes), OUTBOX_POLL_MS: '20' } : {}),
   };
   const faults: Record<string, string> = opts.adminToken
     ? { FAULTS_ENABLED: 'true', ADMIN_TOKEN: opts.adminToken }
@@ -222,7 +231,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     }),
   );
 
-  if (nats) {
+  if (natsUrl) {
     const port = await freePort();
     urls.orderHistory = `http://127.0.0.1:${port}`;
     const history = new ManagedProcess(
@@ -344,6 +353,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     workerMetricsUrls,
     serviceTokens,
     nats,
+    natsCluster,
     urls,
     processes,
     get(name: string) {
@@ -366,6 +376,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
       ])
         await processes.get(name)?.kill('SIGTERM');
       await nats?.stop();
+      await natsCluster?.stop();
       await cluster?.stop({ dropDatabases: true });
       if (dropDatabases) {
         const conn = await mysql.createConnection(mysqlUrl);
