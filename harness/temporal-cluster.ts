@@ -64,6 +64,15 @@ export interface TemporalClusterOptions {
   historyShards?: number;
 }
 
+/**
+ * PostgreSQL connections per service of a node when there are several (TEMPORAL_SQL_MAX_CONNS /
+ * TEMPORAL_SQL_VISIBILITY_MAX_CONNS; `env` overrides): each of a node's four services keeps a pool
+ * of its own, so one node on the config's 20 + 10 holds ~45 connections, and three more would pass
+ * PostgreSQL's default max_connections (100) next to a test run's own cluster. 2 + 1 is plenty for
+ * the load one machine makes.
+ */
+export const MULTI_NODE_SQL_POOLS = { TEMPORAL_SQL_MAX_CONNS: '2', TEMPORAL_SQL_VISIBILITY_MAX_CONNS: '1' } as const;
+
 /** One server process of the cluster, with every role. */
 export interface TemporalNode {
   /** 1-based. */
@@ -258,6 +267,12 @@ function explainNodeFailure(name: string, index: number, ports: NodePorts, outpu
       `node ${index} (${name}) cannot start: its ${variable} ${port} is in use by another process; stop it, or move the cluster's ports\n${tail}`,
     ]);
   }
+  if (/too many clients|remaining connection slots|no usable database connection/.test(output))
+    return new TemporalClusterConfigError([
+      `node ${index} (${name}) cannot reach its database: PostgreSQL refused more connections (max_connections); ` +
+        'lower TEMPORAL_SQL_MAX_CONNS / TEMPORAL_SQL_VISIBILITY_MAX_CONNS (per service of each node) or stop what else holds connections' +
+        `\n${tail}`,
+    ]);
   if (/malformed `broadcastAddress`/.test(output))
     return new TemporalClusterConfigError([
       `node ${index} (${name}) cannot join the membership ring: TEMPORAL_BROADCAST_ADDRESS must be an IPv4 address the other nodes reach (127.0.0.1 on one machine)\n${tail}`,
@@ -287,7 +302,12 @@ export async function startTemporalCluster(opts: TemporalClusterOptions = {}): P
   const visibilityDatabase =
     opts.visibilityDatabase ?? (database === 'temporal' ? 'temporal_visibility' : `${database}_visibility`);
   const namespace = opts.namespace ?? 'default';
-  const sqlEnv = { TEMPORAL_SQL_DATABASE: database, TEMPORAL_SQL_VISIBILITY_DATABASE: visibilityDatabase, ...opts.env };
+  const sqlEnv = {
+    TEMPORAL_SQL_DATABASE: database,
+    TEMPORAL_SQL_VISIBILITY_DATABASE: visibilityDatabase,
+    ...(nodeCount > 1 ? MULTI_NODE_SQL_POOLS : {}),
+    ...opts.env,
+  };
 
   // The ports: one node keeps today's layout (the frontend on `frontendPort`); several get ports of
   // their own and the client port goes to the balancer in front of them.
