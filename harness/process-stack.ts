@@ -28,6 +28,8 @@ export interface ProcessStackOptions {
    * dropped by `stop()`.
    */
   temporal?: 'dev-server' | 'cluster';
+  /** With `temporal: 'cluster'`: its server processes (default 1), behind one balancer address. */
+  temporalNodes?: number;
   /** Worker processes on the task queue (default 1): `worker`, `worker-2`, ... each with its own metrics port. */
   workers?: number;
   mysqlUrl?: string;
@@ -101,6 +103,8 @@ export interface ProcessStack {
   dbPrefix: string;
   mysqlUrl: string;
   temporalAddress: string;
+  /** The stack's own cluster (`temporal: 'cluster'`): its nodes can be killed and started again. */
+  temporalCluster?: TemporalCluster;
   taskQueue: string;
   /** The Prometheus endpoint of each worker process, by process name. */
   workerMetricsUrls: Map<string, string>;
@@ -146,11 +150,13 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     cluster = await startTemporalCluster({
       database: `temporal_${dbPrefix.replace(/_$/, '').toLowerCase()}`,
       uiPort: false,
+      nodes: opts.temporalNodes,
       log,
     });
     temporalAddress = cluster.address;
-    // listed with the stack's processes (CPU accounting, logs); stop() stops it with the rest
-    processes.set('temporal', cluster.processes[0]!);
+    // listed with the stack's processes (CPU accounting, logs); stop() stops them with the rest
+    for (const node of cluster.nodes) processes.set(node.name, node.process);
+    if (cluster.balancer) processes.set(cluster.balancer.name, cluster.balancer);
   }
   if (!temporalAddress) {
     const cli = execFileSync('bash', [path.join(root, 'scripts/temporal-cli.sh')], {
@@ -349,6 +355,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Proc
     dbPrefix,
     mysqlUrl,
     temporalAddress,
+    temporalCluster: cluster,
     taskQueue,
     workerMetricsUrls,
     serviceTokens,

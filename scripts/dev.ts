@@ -9,6 +9,8 @@
  * `--temporal=cluster` runs the production shape instead of the dev server: the Temporal server
  * built from source on PostgreSQL, its standalone Web UI (harness/temporal-cluster.ts), and the
  * event broker as a three-node JetStream cluster (harness/nats-server.ts) with 3-replica streams.
+ * `--nodes=<n>` (cluster mode) runs n server processes, each with every role, behind one local
+ * balancer on TEMPORAL_ADDRESS (7233); node k's own ports are the config's defaults + 20k.
  * `WORKERS=<n>` runs n worker processes on the task queue (metrics ports 9464, 9465, ...).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -50,16 +52,28 @@ const env: Record<string, string | undefined> & { API_TOKEN: string; TEMPORAL_AD
 };
 const temporalPort = Number(env.TEMPORAL_ADDRESS.split(':').pop());
 const temporalMode = parseTemporalMode(process.argv.slice(2));
+const temporalNodes = parseTemporalNodes(process.argv.slice(2), temporalMode);
 const workerCount = Number(process.env.WORKERS ?? 1);
 const firstMetricsPort = Number(env.WORKER_METRICS_PORT ?? 9464);
 
 function parseTemporalMode(args: string[]): 'dev-server' | 'cluster' {
+  let mode: 'dev-server' | 'cluster' = 'dev-server';
   for (const arg of args) {
-    if (arg === '--temporal=cluster') return 'cluster';
-    if (arg === '--temporal=dev-server' || arg === '--temporal=dev') return 'dev-server';
-    throw new Error(`unknown argument ${arg}; usage: npm run dev [-- --temporal=dev-server|cluster]`);
+    if (arg === '--temporal=cluster') mode = 'cluster';
+    else if (arg === '--temporal=dev-server' || arg === '--temporal=dev') mode = 'dev-server';
+    else if (!arg.startsWith('--nodes='))
+      throw new Error(`unknown argument ${arg}; usage: npm run dev [-- --temporal=dev-server|cluster [--nodes=<n>]]`);
   }
-  return 'dev-server';
+  return mode;
+}
+
+/** `--nodes=<n>`: the cluster mode's Temporal server processes (default 1); harness/temporal-cluster.ts checks n. */
+function parseTemporalNodes(args: string[], mode: 'dev-server' | 'cluster'): number {
+  const arg = args.filter((a) => a.startsWith('--nodes=')).pop();
+  if (arg === undefined) return 1;
+  if (mode !== 'cluster') throw new Error(`${arg} needs --temporal=cluster: the dev server is one process`);
+  const value = arg.slice('--nodes='.length);
+  return /^-?\d+$/.test(value) ? Number(value) : NaN;
 }
 const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
 const ports = {
@@ -80,6 +94,8 @@ for (const svc of ['orders', 'inventory', 'payments', 'shipping'] as const) {
 env.TEMPORAL_UI_URL ??= `http://localhost:${uiPort}`;
 
 const children: { name: string; proc: ChildProcess }[] = [];
+/** The cluster's node frontends behind TEMPORAL_ADDRESS (cluster mode with --nodes > 1). */
+let temporalFrontends: string[] = [];
 /** The cluster's server and UI (cluster mode): stopped after everything else. */
 const clusterProcesses: ManagedProcess[] = [];
 const colors = [36, 33, 35, 32, 34, 31, 90];
@@ -207,15 +223,22 @@ async function main(): Promise<void> {
       frontendPort: temporalPort,
       uiPort,
       defaultInternalPorts: true,
+      nodes: temporalNodes,
       log: true,
     });
     clusterProcesses.push(...cluster.processes);
+    temporalFrontends = cluster.nodes.map((n) => n.frontendAddress);
     for (const p of cluster.processes) {
       p.proc?.on('exit', (code, signal) => {
-        if (!stopping) {
-          console.error(`${p.name} exited (${signal ?? code}); stopping the stack`);
-          void stopAll(1);
+        if (stopping) return;
+        // one node of several going away is what the cluster is for: the others take over
+        const survivors = cluster.nodes.filter((n) => n.process.running).length;
+        if (p.name.startsWith('temporal-') && survivors > 0) {
+          console.error(`${p.name} exited (${signal ?? code}); ${survivors} of ${cluster.nodes.length} nodes carry on`);
+          return;
         }
+        console.error(`${p.name} exited (${signal ?? code}); stopping the stack`);
+        void stopAll(1);
       });
     }
   } else {
@@ -251,11 +274,11 @@ async function main(): Promise<void> {
 
   const token = env.API_TOKEN;
   console.log(`
-  Saga Orchestrator is up (Temporal: ${temporalMode === 'cluster' ? 'cluster on PostgreSQL, standalone Web UI' : 'dev server'}).
+  Saga Orchestrator is up (Temporal: ${temporalMode === 'cluster' ? `cluster on PostgreSQL${temporalNodes > 1 ? `, ${temporalNodes} nodes` : ''}, standalone Web UI` : 'dev server'}).
     API           http://127.0.0.1:${ports.api}       (Authorization: Bearer ${token})
     OpenAPI       http://127.0.0.1:${ports.api}/openapi.json
     Temporal UI   http://localhost:${uiPort}
-    Temporal gRPC 127.0.0.1:${temporalPort}
+    Temporal gRPC 127.0.0.1:${temporalPort}${temporalFrontends.length > 1 ? `  (balancer over the ${temporalFrontends.length} nodes' frontends ${temporalFrontends.join(', ')})` : ''}
     services      (Authorization: Bearer ${DEV_SERVICE_TOKENS.operator}: the operator's token; reads and PUT /products/:sku)
     orders        http://127.0.0.1:${ports.orders}/healthz
     inventory     http://127.0.0.1:${ports.inventory}/healthz

@@ -38,11 +38,13 @@ interface ComposeService {
   expose?: (string | number)[];
   depends_on?: string[] | Record<string, { condition?: string }>;
   healthcheck?: { test?: string | string[] };
+  networks?: string[] | Record<string, { ipv4_address?: string } | null>;
 }
 
 interface ComposeFile {
   services: Record<string, ComposeService>;
   volumes?: Record<string, unknown>;
+  networks?: Record<string, { ipam?: { config?: { subnet?: string }[] } } | null>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -396,6 +398,7 @@ const loaded = (name: string): Loaded => {
   if (!program) throw new Error(`${name} is not one of our programs`);
   return program.load(envOf(svc(name)));
 };
+/** The one Temporal address of every client: the balancer service in front of the nodes. */
 const TEMPORAL_ADDRESS = 'temporal:7233';
 const NATS_NODES = ['nats-1', 'nats-2', 'nats-3'];
 
@@ -405,6 +408,8 @@ function jetstreamBlock(conf: string): string {
   if (!m) throw new Error('no jetstream { } block');
   return m[1]!;
 }
+/** The Temporal server nodes (the `temporal` service is the balancer in front of them). */
+const TEMPORAL_NODES = ['temporal-1', 'temporal-2', 'temporal-3'];
 
 describe('docker-compose.yml', () => {
   it('when the file is interpolated, then only ${VAR} forms and escaped $$ occur, and the API token is required', () => {
@@ -452,7 +457,7 @@ describe('docker-compose.yml', () => {
     });
     // The services trust their callers' tokens and Temporal's frontend has no authorizer here:
     // they are reachable on the compose network only (expose), never from the host.
-    for (const name of ['orders', 'inventory', 'payments', 'shipping', 'temporal', 'mysql']) {
+    for (const name of ['orders', 'inventory', 'payments', 'shipping', 'temporal', ...TEMPORAL_NODES, 'mysql']) {
       expect({ name, ports: svc(name).ports ?? [] }).toEqual({ name, ports: [] });
     }
     expect(svc('temporal').expose).toEqual(['7233']);
@@ -563,11 +568,18 @@ describe('docker-compose.yml', () => {
     expect(api.temporal?.namespace).toBe(worker.temporal?.namespace);
     expect(api.taskQueue).toBe(worker.taskQueue);
     expect(envOf(svc('temporal-ui')).TEMPORAL_ADDRESS).toBe(TEMPORAL_ADDRESS);
-    // The server listens there: frontend gRPC port 7233 on the compose network (not published), bound to all interfaces.
+    // The balancer listens there, on the compose network (not published); each node's frontend on
+    // 7233 too, bound to all interfaces.
     expect(svc('temporal').expose).toContain('7233');
     expect(publishedPorts(svc('temporal'))).toEqual([]);
-    expect(envOf(svc('temporal')).TEMPORAL_BIND_IP).toBe('0.0.0.0');
-    expect(envOf(svc('temporal')).TEMPORAL_FRONTEND_PORT).toBe('7233');
+    for (const name of TEMPORAL_NODES) {
+      expect({ name, bind: envOf(svc(name)).TEMPORAL_BIND_IP, port: envOf(svc(name)).TEMPORAL_FRONTEND_PORT }).toEqual({
+        name,
+        bind: '0.0.0.0',
+        port: '7233',
+      });
+      expect({ name, published: publishedPorts(svc(name)) }).toEqual({ name, published: [] });
+    }
     // The UI links the API hands out go to the UI's published port.
     const ui = publishedPorts(svc('temporal-ui'))[0];
     expect(ui?.container).toBe(8080);
@@ -604,7 +616,7 @@ describe('docker-compose.yml', () => {
     expect(Array.isArray(test) ? test.join(' ') : test).toContain('pg_isready');
     const password = envOf(postgres).POSTGRES_PASSWORD;
     expect(password).toBe('temporal');
-    for (const name of ['temporal', 'temporal-schema']) {
+    for (const name of [...TEMPORAL_NODES, 'temporal-schema']) {
       const env = envOf(svc(name));
       expect({ name, postgres: dependsOn(svc(name)).postgres }).toEqual({ name, postgres: 'service_healthy' });
       expect({
@@ -627,7 +639,7 @@ describe('docker-compose.yml', () => {
       });
     }
     // Temporal does not use the services' MySQL.
-    expect(dependsOn(svc('temporal')).mysql).toBeUndefined();
+    for (const name of TEMPORAL_NODES) expect({ name, mysql: dependsOn(svc(name)).mysql }).toEqual({ name });
   });
 
   it('when the temporal server, its jobs and the UI are configured, then every variable they set is one the committed file they run reads', () => {
@@ -638,7 +650,7 @@ describe('docker-compose.yml', () => {
         ),
       );
     const checks: [string, string][] = [
-      ['temporal', CLUSTER_FILES.serverConfig],
+      ...TEMPORAL_NODES.map((name): [string, string] => [name, CLUSTER_FILES.serverConfig]),
       ['temporal-schema', CLUSTER_FILES.schemaScript],
       ['temporal-search-attributes', CLUSTER_FILES.namespaceScript],
       ['temporal-ui', CLUSTER_FILES.uiConfig],
@@ -667,17 +679,22 @@ describe('docker-compose.yml', () => {
     };
     const flag = (args: string[], name: string) => args[args.indexOf(name) + 1];
 
-    // The server: its entrypoint reads <root>/<config>/<env>.yaml, which is the committed config.
-    const server = entrypoint('temporal');
-    expect(server[0]).toBe('temporal-server');
-    expect(server.slice(-2)).toEqual(['--allow-no-auth', 'start']);
-    const configPath = path.posix.join(
-      flag(server, '--root')!,
-      flag(server, '--config')!,
-      `${flag(server, '--env')}.yaml`,
-    );
-    expect(mounts('temporal')[CLUSTER_FILES.serverConfig]).toBe(configPath);
-    expect(mounts('temporal')[CLUSTER_FILES.dynamicConfig]).toBe(envOf(svc('temporal')).TEMPORAL_DYNAMIC_CONFIG_FILE);
+    // Each node: its entrypoint reads <root>/<config>/<env>.yaml, which is the committed config.
+    for (const name of TEMPORAL_NODES) {
+      const server = entrypoint(name);
+      expect(server[0]).toBe('temporal-server');
+      expect(server.slice(-2)).toEqual(['--allow-no-auth', 'start']);
+      const configPath = path.posix.join(
+        flag(server, '--root')!,
+        flag(server, '--config')!,
+        `${flag(server, '--env')}.yaml`,
+      );
+      expect({ name, config: mounts(name)[CLUSTER_FILES.serverConfig] }).toEqual({ name, config: configPath });
+      expect({ name, dynamic: mounts(name)[CLUSTER_FILES.dynamicConfig] }).toEqual({
+        name,
+        dynamic: envOf(svc(name)).TEMPORAL_DYNAMIC_CONFIG_FILE,
+      });
+    }
     expect(existsSync(path.join(root, CLUSTER_FILES.serverConfig))).toBe(true);
 
     // The one-shot jobs run the cluster mode's scripts, mounted.
@@ -697,7 +714,7 @@ describe('docker-compose.yml', () => {
     const built = readFileSync(path.join(root, 'scripts/temporal-cluster-bin.sh'), 'utf8');
     const serverVersion = /TEMPORAL_SERVER_VERSION:-v([\d.]+)/.exec(built)?.[1];
     const uiVersion = /TEMPORAL_UI_VERSION:-v([\d.]+)/.exec(built)?.[1];
-    expect(svc('temporal').image).toBe(`temporalio/server:${serverVersion}`);
+    for (const name of TEMPORAL_NODES) expect(svc(name).image).toBe(`temporalio/server:${serverVersion}`);
     expect(svc('temporal-schema').image).toMatch(
       new RegExp(`^temporalio/admin-tools:${serverVersion!.replace(/\./g, '\\.')}-`),
     );
@@ -707,11 +724,17 @@ describe('docker-compose.yml', () => {
 
   it('when Temporal comes up, then its schema is set up first and the namespace and search attributes before the worker and the API', () => {
     expect(dependsOn(svc('temporal-schema'))).toEqual({ postgres: 'service_healthy' });
-    expect(dependsOn(svc('temporal'))).toEqual({
-      postgres: 'service_healthy',
-      'temporal-schema': 'service_completed_successfully',
-    });
-    expect(svc('temporal').healthcheck?.test).toBeDefined();
+    // node 1 first (the first start on a database writes the cluster's metadata), then the other two;
+    // the balancer once all three are up
+    const firstNode = { postgres: 'service_healthy', 'temporal-schema': 'service_completed_successfully' };
+    expect(dependsOn(svc('temporal-1'))).toEqual(firstNode);
+    for (const name of ['temporal-2', 'temporal-3'])
+      expect({ name, dependsOn: dependsOn(svc(name)) }).toEqual({
+        name,
+        dependsOn: { ...firstNode, 'temporal-1': 'service_healthy' },
+      });
+    expect(dependsOn(svc('temporal'))).toEqual(Object.fromEntries(TEMPORAL_NODES.map((n) => [n, 'service_healthy'])));
+    for (const name of ['temporal', ...TEMPORAL_NODES]) expect(svc(name).healthcheck?.test).toBeDefined();
 
     // The schema script creates both databases and sets up then updates each (idempotently).
     const schemaScript = readFileSync(path.join(root, CLUSTER_FILES.schemaScript), 'utf8');
@@ -757,6 +780,71 @@ describe('docker-compose.yml', () => {
     expect(dependsOn(svc('temporal-ui'))).toEqual({ temporal: 'service_healthy' });
   });
 
+  it('when compose runs Temporal, then it is three nodes of one image and config on one PostgreSQL, each advertising its own ring address, behind one balancer', () => {
+    // the same server, files and settings on every node; only the advertised address differs
+    const { TEMPORAL_BROADCAST_ADDRESS: _first, ...shared } = envOf(svc('temporal-1'));
+    const ring = compose.networks?.['temporal-ring'];
+    const subnet = ring?.ipam?.config?.[0]?.subnet ?? '';
+    expect(subnet).toMatch(/^\d+\.\d+\.\d+\.0\/24$/);
+    const addresses: string[] = [];
+    for (const name of TEMPORAL_NODES) {
+      const node = svc(name) as ComposeService & { volumes?: string[] };
+      const { TEMPORAL_BROADCAST_ADDRESS: address, ...rest } = envOf(node);
+      expect({ name, rest }).toEqual({ name, rest: shared });
+      expect({ name, image: node.image, entrypoint: node.entrypoint, volumes: node.volumes }).toEqual({
+        name,
+        image: svc('temporal-1').image,
+        entrypoint: svc('temporal-1').entrypoint,
+        volumes: (svc('temporal-1') as { volumes?: string[] }).volumes,
+      });
+      // it advertises the fixed address it has on the ring network (an IPv4 address, as the server requires)
+      const networks = node.networks;
+      const onRing = networks && !Array.isArray(networks) ? networks['temporal-ring']?.ipv4_address : undefined;
+      expect({ name, address, onRing }).toEqual({
+        name,
+        address: onRing,
+        onRing: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/),
+      });
+      expect(address!.split('.').slice(0, 3).join('.')).toBe(subnet.split('.').slice(0, 3).join('.'));
+      // and stays on the default network, where PostgreSQL and the balancer are
+      expect({ name, default: networks && !Array.isArray(networks) && 'default' in networks }).toEqual({
+        name,
+        default: true,
+      });
+      addresses.push(address!);
+    }
+    expect(new Set(addresses).size).toBe(TEMPORAL_NODES.length);
+    // the config the nodes render: the shard count covers the nodes, membership ports are the
+    // defaults (one node per container address), and no publicClient pins the worker role to one frontend
+    const config = readFileSync(path.join(root, CLUSTER_FILES.serverConfig), 'utf8');
+    const shards = Number(
+      /numHistoryShards: \{\{ env "TEMPORAL_NUM_HISTORY_SHARDS" \| default "(\d+)" \}\}/.exec(config)?.[1],
+    );
+    expect(shards).toBeGreaterThanOrEqual(TEMPORAL_NODES.length);
+    expect(shared.TEMPORAL_NUM_HISTORY_SHARDS).toBeUndefined();
+    expect(config).toMatch(/membershipPort: \{\{ env "TEMPORAL_HISTORY_MEMBERSHIP_PORT" \| default "6934" \}\}/);
+    expect(config).not.toMatch(/^publicClient:/m);
+    // each of a node's four services keeps its own pools: together they fit PostgreSQL's limit
+    const maxConnections = Number(
+      /max_connections=(\d+)/.exec(((svc('postgres') as { command?: string[] }).command ?? []).join(' '))?.[1] ?? 100,
+    );
+    const pools = Number(shared.TEMPORAL_SQL_MAX_CONNS) + Number(shared.TEMPORAL_SQL_VISIBILITY_MAX_CONNS);
+    expect(TEMPORAL_NODES.length * 4 * pools).toBeLessThan(maxConnections);
+
+    // The balancer: nginx's stream proxy on the committed config, listening where clients connect,
+    // over exactly the three nodes' frontends.
+    const lb = svc('temporal') as ComposeService & { volumes?: string[] };
+    expect(lb.image).toMatch(/^nginx:1\.(2[89]|[3-9]\d)/);
+    const lbMount = (lb.volumes ?? []).map((v) => v.split(':')).find((v) => v[1] === '/etc/nginx/nginx.conf');
+    expect(lbMount?.[0]).toBe('./deploy/temporal-lb/nginx.conf');
+    const nginx = readFileSync(path.join(root, 'deploy/temporal-lb/nginx.conf'), 'utf8').replace(/#.*$/gm, '');
+    expect(nginx).toMatch(/stream\s*\{/);
+    expect(/listen\s+(\d+);/.exec(nginx)?.[1]).toBe(TEMPORAL_ADDRESS.split(':')[1]);
+    const upstreams = [...nginx.matchAll(/^\s*server\s+([\w.-]+:\d+)/gm)].map((m) => m[1]);
+    expect(upstreams).toEqual(TEMPORAL_NODES.map((n) => `${n}:${envOf(svc(n)).TEMPORAL_FRONTEND_PORT}`));
+    expect(nginx).toMatch(/proxy_next_upstream\s+on;/);
+  });
+
   it('when the whole file is checked against the Compose Specification JSON schema, then it is valid', () => {
     const validate = composeSpecValidator();
     const valid = validate(compose);
@@ -779,14 +867,16 @@ describe('docker-compose.yml', () => {
 });
 
 describe('Temporal dynamic config', () => {
-  test("when the compose Temporal server starts, then it reads the mounted dynamic config, which holds the same settings as the dev server's flags", () => {
-    const doc = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as {
+  test("when the compose Temporal nodes start, then each reads the mounted dynamic config, which holds the same settings as the dev server's flags", () => {
+    const doc = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
       services: Record<string, { environment?: Record<string, string>; volumes?: string[] }>;
     };
-    const temporal = doc.services.temporal!;
-    const target = temporal.environment?.TEMPORAL_DYNAMIC_CONFIG_FILE;
-    const mount = (temporal.volumes ?? []).find((v) => v.split(':')[1] === target);
-    expect(mount?.split(':')[0]).toBe(`./${CLUSTER_FILES.dynamicConfig}`);
+    for (const name of TEMPORAL_NODES) {
+      const node = doc.services[name]!;
+      const target = node.environment?.TEMPORAL_DYNAMIC_CONFIG_FILE;
+      const mount = (node.volumes ?? []).find((v) => v.split(':')[1] === target);
+      expect({ name, mount: mount?.split(':')[0] }).toEqual({ name, mount: `./${CLUSTER_FILES.dynamicConfig}` });
+    }
     const config = parse(readFileSync(path.join(root, CLUSTER_FILES.dynamicConfig), 'utf8')) as Record<
       string,
       { value: unknown }[]
