@@ -1,14 +1,22 @@
 /**
- * A three-node Temporal cluster loses a node under load and loses nothing (`npm run test:cluster`
- * only: *.cluster.test.ts). Three server processes with every role on one PostgreSQL, behind the
- * local balancer; three workers, the four services and the API. While 300 PlaceOrder and 20
- * RenameProduct sagas run (closed loop, a few in flight: the machine has two cores), one Temporal
- * node is SIGKILLed, then two of the three workers, then the workers and the node come back. Every
- * saga must end, none STUCK, the auditor clean; the test prints how long sagas stalled while the
- * node was gone and how long the cluster took to converge after the last restart.
+ * A three-node Temporal cluster and a three-node JetStream cluster lose a node each under load and
+ * lose nothing (`npm run test:cluster` only: *.cluster.test.ts). Three Temporal server processes
+ * with every role on one PostgreSQL, behind the local balancer; three nats-servers with 3-replica
+ * streams (sync always); three workers, the four services with their outbox relays, order-history
+ * and the API. While 300 PlaceOrder and 20 RenameProduct sagas run (closed loop, a few in flight:
+ * the machine has two cores), one Temporal node is SIGKILLed, then two of the three workers, then a
+ * NATS node; then the workers and the nodes come back. Every saga must end, none STUCK, the auditor
+ * clean; every outbox row is in its stream exactly once and every consumer (order-history, the
+ * product-name copies) converges. The test prints how long sagas stalled while the Temporal node was
+ * gone and how long everything took to converge after the last restart.
  */
 import { Client, Connection } from '@temporalio/client';
+import mysql from 'mysql2/promise';
 import { runAudit } from '../audit/auditor';
+import { runEventAudit } from '../audit/event-checks';
+import { streamMessages, waitForConsumers } from '../harness/event-load';
+import { EVENT_SOURCES } from '../lib/events';
+import { PRODUCT_NAMES_CONSUMER } from '../services/orders/product-name-copies';
 import { seedProduct, startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
 import { SagaStatusKey } from '../shared/search-attributes';
 
@@ -31,6 +39,8 @@ beforeAll(async () => {
     temporalNodes: 3,
     workers: 3,
     withApi: true,
+    withEvents: true,
+    natsNodes: 3,
   });
 }, 240_000);
 
@@ -95,6 +105,7 @@ test('when one of three Temporal nodes and two of three workers are SIGKILLed un
   const events: { at: number; what: string }[] = [];
   const mark = (what: string) => events.push({ at: Date.now(), what });
   const node = cluster.nodes[0]!; // the node that set the database up
+  const natsNode = stack.natsCluster!.node('nats-2');
   let faults: Promise<void> | undefined;
   const runFaults = async () => {
     mark(`SIGKILL ${node.name}`);
@@ -105,10 +116,17 @@ test('when one of three Temporal nodes and two of three workers are SIGKILLed un
     await sleep(4_000);
     mark('SIGKILL worker-3');
     await stack.get('worker-3').kill('SIGKILL');
-    await sleep(8_000);
+    await sleep(4_000);
+    mark('SIGKILL nats-2');
+    await natsNode.process.kill('SIGKILL');
+    await sleep(4_000);
     await Promise.all([stack.get('worker-2').restart(), stack.get('worker-3').restart()]);
     mark('workers back');
-    await sleep(8_000);
+    await sleep(4_000);
+    natsNode.process.restarts++;
+    await natsNode.process.start(90_000);
+    mark('nats-2 back');
+    await sleep(4_000);
     await node.start();
     mark(`${node.name} back`);
   };
@@ -217,4 +235,48 @@ test('when one of three Temporal nodes and two of three workers are SIGKILLed un
   const audit = await runAudit({ mysqlUrl: stack.mysqlUrl, dbPrefix: stack.dbPrefix, settleMs: 0 });
   expect(audit.violations).toEqual([]);
   expect(audit.checkedOrders).toBe(ORDERS);
+
+  // The event path: every outbox drained, each row in its stream exactly once, every consumer at 0.
+  const natsUrl = stack.natsCluster!.url;
+  const sql = await mysql.createConnection(stack.mysqlUrl);
+  const eventsStart = Date.now();
+  const perSource: Record<string, { rows: number; seqs: number; stream: number }> = {};
+  try {
+    for (const source of EVENT_SOURCES) {
+      const table = `\`${stack.dbPrefix}${source}\`.outbox`;
+      for (const until = Date.now() + 60_000; ;) {
+        const [[r]] = (await sql.query(`SELECT COUNT(*) AS n FROM ${table} WHERE sent_at IS NULL`)) as unknown as [
+          { n: number }[],
+        ];
+        if (Number(r!.n) === 0) break;
+        if (Date.now() > until) throw new Error(`${source}: ${r!.n} outbox rows never acknowledged`);
+        await sleep(250);
+      }
+      const [[c]] = (await sql.query(
+        `SELECT COUNT(*) AS n, COUNT(DISTINCT stream_seq) AS seqs FROM ${table}`,
+      )) as unknown as [{ n: number; seqs: number }[]];
+      perSource[source] = { rows: Number(c!.n), seqs: Number(c!.seqs), stream: await streamMessages(natsUrl, source) };
+    }
+  } finally {
+    await sql.end();
+  }
+  await waitForConsumers(
+    natsUrl,
+    [PRODUCT_NAMES_CONSUMER, 'order-history-orders', 'order-history-payments', 'order-history-shipping'],
+    120_000,
+  );
+  console.log(
+    `events: ${JSON.stringify(perSource)}; outboxes sent and consumers at lag 0 ${s(Date.now() - eventsStart)} ` +
+      `after the sagas were read (${s(Date.now() - lastRestart)} after the last restart)`,
+  );
+  for (const source of EVENT_SOURCES) {
+    const { rows, seqs, stream } = perSource[source]!;
+    expect(rows).toBeGreaterThan(0);
+    // one stream message per outbox row, and no two rows acknowledged at one sequence
+    expect(`${source}: ${stream} messages, ${seqs} sequences`).toBe(`${source}: ${rows} messages, ${rows} sequences`);
+  }
+  const eventAudit = await runEventAudit({ mysqlUrl: stack.mysqlUrl, dbPrefix: stack.dbPrefix, settleMs: 0, natsUrl });
+  expect(eventAudit.violations).toEqual([]);
+  expect(eventAudit.drained).toBe(true);
+  expect(eventAudit.checkedHistory).toBeGreaterThanOrEqual(ORDERS);
 }, 300_000);

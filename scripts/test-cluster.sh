@@ -29,7 +29,8 @@ SUITES=(
   test/replay/replay-live.test.ts
   worker/namespace-check.test.ts
   harness/temporal-cluster.cluster.test.ts
-  # three Temporal nodes on one PostgreSQL: one SIGKILLed under load (and two of three workers), nothing lost
+  # three Temporal nodes on one PostgreSQL and three NATS nodes: one of each SIGKILLed under load (and two of
+  # three workers), nothing lost
   chaos/temporal-node.cluster.test.ts
 )
 TEST_TEMPORAL=cluster exec npx jest "${SUITES[@]}" "$@"
