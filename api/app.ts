@@ -1,12 +1,20 @@
 import type { RequestHandler } from 'express';
+import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { AppError, errorBody } from '../lib/errors';
 import { methodNotAllowed, requireHost } from '../lib/http-guards';
 import { baseApp, errorHandler, jsonBody, notFoundHandler, parse } from '../lib/http';
 import { bearerAuth } from '../lib/bearer-auth';
 import { openApiDocument } from './openapi';
-import { createMetrics } from './metrics';
-import { ApiErrors, type SagaDirectory, type Started } from './sagas';
+import { SagaCounts, createMetrics } from './metrics';
+import { ApiErrors } from './errors';
+import { temporalReachable } from './health';
+import { SagaLister } from './list';
+import { SagaOperations } from './operations';
+import type { SagaApiOptions } from './options';
+import { SagaStarter, type Started } from './start';
+import { isTemporalUnavailable } from './temporal-errors';
+import { SagaReader } from './view';
 import {
   idempotencyKeyHeader,
   listQuery,
@@ -20,7 +28,9 @@ import { SAGAS, sagaByType, type SagaDefinition } from '../sagas';
 import type { AuditReport, EventAuditReport } from '../audit/auditor';
 
 export interface ApiDeps {
-  sagas: SagaDirectory;
+  /** The Temporal client every saga operation goes through. */
+  client: Client;
+  sagaOptions: SagaApiOptions;
   logger: Logger;
   apiToken: string;
   /** Upper bound of `?wait=true`. */
@@ -33,8 +43,7 @@ export interface ApiDeps {
 function temporalErrors(logger: Logger): (err: unknown) => never {
   return (err) => {
     if (err instanceof AppError) throw err;
-    const e = err as { name?: string; code?: number; message?: string };
-    if (e.name === 'ServiceError' || e.name === 'ConnectionError' || e.code === 14 || e.code === 4) {
+    if (isTemporalUnavailable(err)) {
       logger.warn({ err }, 'temporal unavailable');
       throw new AppError(503, ApiErrors.TEMPORAL_UNAVAILABLE, 'Temporal is not reachable; retry later');
     }
@@ -42,18 +51,22 @@ function temporalErrors(logger: Logger): (err: unknown) => never {
   };
 }
 
-/** Builds the API (it never listens: `main.ts` does). */
+/** Builds the API (it never listens: `main.ts` does): each job's module, wired to its routes. */
 export function createApiApp(deps: ApiDeps) {
-  const { sagas, logger } = deps;
+  const { client, sagaOptions, logger } = deps;
+  const reader = new SagaReader(client, sagaOptions);
+  const starter = new SagaStarter(client, sagaOptions);
+  const lister = new SagaLister(client, sagaOptions, reader);
+  const operations = new SagaOperations(client, reader);
   const app = baseApp();
-  const metrics = createMetrics(sagas);
+  const metrics = createMetrics(new SagaCounts(client, sagaOptions.namespace));
   const onTemporalError = temporalErrors(logger);
   app.use(metrics.middleware);
   app.use(requireHost());
   app.use(methodNotAllowed(app));
 
   app.get('/healthz', async (_req, res) => {
-    const ok = await sagas.temporalReachable();
+    const ok = await temporalReachable(client);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', temporal: ok ? 'reachable' : 'unreachable' });
   });
   const doc = openApiDocument();
@@ -69,7 +82,6 @@ export function createApiApp(deps: ApiDeps) {
   const idempotencyKey = (raw: string | undefined) =>
     raw === undefined ? undefined : parse(idempotencyKeyHeader, raw, 'Idempotency-Key header');
 
-  /** 202 with the start answer, or with ?wait=true 200 and the view once the saga has ended or is STUCK. */
   /**
    * 202 with the start answer; with ?wait=decided 200 and the view as soon as the saga's outcome is
    * decided: past its pivot (COMPLETING: it will complete), ended, or STUCK (waiting for an operator);
@@ -86,10 +98,10 @@ export function createApiApp(deps: ApiDeps) {
     const { sagaId } = started;
     const decided =
       wait === 'true'
-        ? await sagas.awaitSettled(sagaId, started.decided, deps.waitMaxMs - (Date.now() - waitStarted))
+        ? await starter.awaitSettled(sagaId, started.decided, deps.waitMaxMs - (Date.now() - waitStarted))
         : started.decided;
     if (decided !== undefined) {
-      const view = decided === 'closed' ? await sagas.view(sagaId) : sagas.toView(decided);
+      const view = decided === 'closed' ? await reader.view(sagaId) : reader.toView(decided);
       // A business rejection the saga's definition answers as a client error (nothing it did is left).
       const rejection =
         view?.status === 'COMPENSATED' && view.failure ? saga.rejections?.[view.failure.type] : undefined;
@@ -99,7 +111,7 @@ export function createApiApp(deps: ApiDeps) {
             sagaId,
             ...extra,
             step: view.failure!.step,
-            links: sagas.links(sagaId),
+            links: reader.links(sagaId),
           }),
         );
         return;
@@ -110,8 +122,8 @@ export function createApiApp(deps: ApiDeps) {
       }
     }
     // not waited for (or the wait ran out): a new saga is RUNNING; a repeat says where it is
-    const status = started.started ? 'RUNNING' : ((await sagas.view(sagaId))?.status ?? 'RUNNING');
-    res.status(202).json({ sagaId, ...extra, status, links: sagas.links(sagaId) });
+    const status = started.started ? 'RUNNING' : ((await reader.view(sagaId))?.status ?? 'RUNNING');
+    res.status(202).json({ sagaId, ...extra, status, links: reader.links(sagaId) });
   }
 
   /** Validates the body, starts the saga once per Idempotency-Key, and answers (see answerStarted). */
@@ -125,7 +137,7 @@ export function createApiApp(deps: ApiDeps) {
     const key = idempotencyKey(req.header('idempotency-key'));
     const waitStarted = Date.now();
     const waitMs = query.wait === 'true' || query.wait === 'decided' ? deps.waitMaxMs : undefined;
-    const started = await sagas.start(saga, body, key, waitMs).catch(onTemporalError);
+    const started = await starter.start(saga, body, key, waitMs).catch(onTemporalError);
     if (started.started) metrics.sagaStarted(saga.type);
     await answerStarted(res, saga, started, query.wait, waitStarted, started.echo).catch(onTemporalError);
   }
@@ -154,33 +166,33 @@ export function createApiApp(deps: ApiDeps) {
 
   app.get('/sagas', async (req, res) => {
     const query = parse(listQuery, req.query, 'query');
-    res.json(await sagas.list(query).catch(onTemporalError));
+    res.json(await lister.list(query).catch(onTemporalError));
   });
 
   app.get('/sagas/:sagaId', async (req, res) => {
     const sagaId = parse(sagaIdParam, req.params.sagaId, 'saga ID');
-    const view = await sagas.view(sagaId).catch(onTemporalError);
+    const view = await reader.view(sagaId).catch(onTemporalError);
     if (!view) throw new AppError(404, ApiErrors.SAGA_NOT_FOUND, `No saga ${sagaId}`);
     res.json(view);
   });
 
   app.get('/sagas/:sagaId/timeline', async (req, res) => {
     const sagaId = parse(sagaIdParam, req.params.sagaId, 'saga ID');
-    const timeline = await sagas.timeline(sagaId).catch(onTemporalError);
+    const timeline = await reader.timeline(sagaId).catch(onTemporalError);
     if (!timeline) throw new AppError(404, ApiErrors.SAGA_NOT_FOUND, `No saga ${sagaId}`);
     res.json(timeline);
   });
 
   app.post('/sagas/:sagaId/cancel', async (req, res) => {
     const sagaId = parse(sagaIdParam, req.params.sagaId, 'saga ID');
-    const { outcome } = await sagas.cancel(sagaId).catch(onTemporalError);
+    const { outcome } = await operations.cancel(sagaId).catch(onTemporalError);
     res.status(202).json({ sagaId, action: 'cancel', accepted: true, outcome });
   });
 
   app.post('/sagas/:sagaId/retry-compensation', async (req, res) => {
     const sagaId = parse(sagaIdParam, req.params.sagaId, 'saga ID');
     const { step } = parse(retryBody, jsonBody(req));
-    await sagas.operate(sagaId, 'retry-compensation', { step }).catch(onTemporalError);
+    await operations.operate(sagaId, 'retry-compensation', { step }).catch(onTemporalError);
     res.status(202).json({ sagaId, action: 'retry-compensation', accepted: true });
   });
 
@@ -200,7 +212,7 @@ export function createApiApp(deps: ApiDeps) {
   app.post('/sagas/:sagaId/resolve', async (req, res) => {
     const sagaId = parse(sagaIdParam, req.params.sagaId, 'saga ID');
     const body = parse(resolveBody, jsonBody(req));
-    await sagas.operate(sagaId, 'resolve', body).catch(onTemporalError);
+    await operations.operate(sagaId, 'resolve', body).catch(onTemporalError);
     res.status(202).json({ sagaId, action: 'resolve', accepted: true });
   });
 

@@ -11,7 +11,6 @@ import { parseCardKey } from '../lib/card-token';
 import { stopGracefully } from '../lib/service';
 import { listenWithJsonErrors } from '../lib/http-guards';
 import { createApiApp } from './app';
-import { SagaDirectory } from './sagas';
 import { runFullAudit } from '../audit/auditor';
 
 async function main(): Promise<void> {
@@ -34,7 +33,7 @@ async function main(): Promise<void> {
     client = new Client({ connection, namespace: config.temporal.namespace });
     closeTemporal = () => connection.close();
   }
-  const sagas = new SagaDirectory(client, {
+  const sagaOptions = {
     namespace: config.temporal.namespace,
     taskQueue: config.TASK_QUEUE,
     temporalUiUrl: config.TEMPORAL_UI_URL,
@@ -43,7 +42,7 @@ async function main(): Promise<void> {
     activityMode: config.SAGA_ACTIVITY_MODE,
     compensationMaxAttempts: config.SAGA_COMPENSATION_MAX_ATTEMPTS,
     eagerStart: config.SAGA_EAGER_START,
-  });
+  };
   const audit = () =>
     runFullAudit({
       mysqlUrl: config.MYSQL_URL,
@@ -51,7 +50,14 @@ async function main(): Promise<void> {
       settleMs: config.AUDIT_SETTLE_MS,
       natsUrl: config.NATS_URL,
     });
-  const app = createApiApp({ sagas, logger, apiToken: config.API_TOKEN, waitMaxMs: config.API_WAIT_MAX_MS, audit });
+  const app = createApiApp({
+    client,
+    sagaOptions,
+    logger,
+    apiToken: config.API_TOKEN,
+    waitMaxMs: config.API_WAIT_MAX_MS,
+    audit,
+  });
   const server = await listenWithJsonErrors(app, config.API_PORT, config.BIND_HOST);
   logger.info(
     {

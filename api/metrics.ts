@@ -1,9 +1,75 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestHandler } from 'express';
-import type { SagaDirectory } from './sagas';
+import type { Client } from '@temporalio/client';
+import { SagaStatusKey, SagaTypeKey } from '../shared/search-attributes';
+import { SAGA_STATE_MEMO, TERMINAL_STATUSES, type SagaState } from '../shared/saga-types';
+import { SAGAS } from '../sagas';
+import { sagaTypeOf } from './view';
+
+interface StuckStepCount {
+  type: string;
+  step: string;
+  reason: string;
+  pivot: boolean;
+  count: number;
+}
+
+/** Where the saga gauges come from: Temporal visibility, read at scrape time. */
+export class SagaCounts {
+  constructor(
+    private readonly client: Client,
+    private readonly namespace: string,
+  ) {}
+
+  /** Counts sagas by type and status (the SagaType and SagaStatus search attributes). */
+  async byStatus(): Promise<{ type: string; status: string; count: number }[]> {
+    const out: { type: string; status: string; count: number }[] = [];
+    for (const { type } of SAGAS) {
+      for (const status of ['RUNNING', 'COMPENSATING', 'STUCK', ...TERMINAL_STATUSES]) {
+        const resp = await this.client.workflowService.countWorkflowExecutions({
+          namespace: this.namespace,
+          query: `${SagaTypeKey.name} = '${type}' AND ${SagaStatusKey.name} = '${status}'`,
+        });
+        out.push({ type, status, count: Number(resp.count ?? 0) });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Every stuck step of the running STUCK sagas (at most `limit` sagas), from their memo (the saga
+   * leaves its state there whenever a step joins STUCK): by saga type, step, reason and phase. A
+   * pivot whose outcome is unknown shows as reason OUTCOME_UNKNOWN with phase forward.
+   */
+  async stuckSteps(limit = 1000): Promise<StuckStepCount[]> {
+    const counts = new Map<string, StuckStepCount>();
+    let seen = 0;
+    for await (const wf of this.client.workflow.list({
+      query: `${SagaStatusKey.name} = 'STUCK' AND ExecutionStatus = 'Running'`,
+      pageSize: 100,
+    })) {
+      if (++seen > limit) break;
+      const state = wf.memo?.[SAGA_STATE_MEMO] as SagaState | undefined;
+      const type = state?.type ?? sagaTypeOf(wf.type) ?? wf.type;
+      const waits = state?.stuck?.waits ?? [
+        { steps: state?.stuck?.steps ?? ['unknown'], reason: state?.stuck?.reason ?? 'UNKNOWN' },
+      ];
+      for (const w of waits) {
+        for (const step of w.steps) {
+          const pivot = state?.steps.some((st) => st.name === step && st.kind === 'pivot') ?? false;
+          const key = `${type}\u0000${step}\u0000${w.reason}`;
+          const c = counts.get(key) ?? { type, step, reason: w.reason, pivot, count: 0 };
+          c.count++;
+          counts.set(key, c);
+        }
+      }
+    }
+    return [...counts.values()];
+  }
+}
 
 /** The API's Prometheus metrics: requests, sagas started by type, and saga outcomes from Temporal visibility. */
-export function createMetrics(sagas: SagaDirectory) {
+export function createMetrics(sagas: SagaCounts) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
@@ -32,7 +98,7 @@ export function createMetrics(sagas: SagaDirectory) {
     registers: [registry],
     async collect() {
       try {
-        for (const c of await sagas.countByStatus()) this.set({ type: c.type, status: c.status }, c.count);
+        for (const c of await sagas.byStatus()) this.set({ type: c.type, status: c.status }, c.count);
       } catch {
         // Temporal unreachable: /healthz says so; keep the last known values.
       }

@@ -3,7 +3,7 @@
  * more than one program answers or branches on. A service or the API throws an `AppError`; the
  * shared error middleware turns it into `{ error: { code, message, details? } }` with `status`.
  * Codes are stable: clients and the saga workflows branch on them. A service's own domain codes
- * stay in its contract.ts, and the API's in api/sagas.ts (ApiErrors); neither redefines one of these.
+ * stay in its contract.ts, and the API's in api/errors.ts (ApiErrors); neither redefines one of these.
  *
  * No imports, no I/O: the workflows import it too (a rejected operator Update's failure type).
  */

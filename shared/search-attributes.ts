@@ -21,10 +21,8 @@ export const DEV_SERVER_DYNAMIC_CONFIG_ARGS = [
   'system.enableEagerWorkflowStart=true',
 ];
 
-/** `--search-attribute` flags for `temporal server start-dev`. */
-export const DEV_SERVER_SEARCH_ATTRIBUTE_ARGS = [
+/** `--search-attribute` flags for `temporal server start-dev` (both keys are keywords). */
+export const DEV_SERVER_SEARCH_ATTRIBUTE_ARGS = SAGA_SEARCH_ATTRIBUTES.flatMap((key) => [
   '--search-attribute',
-  'SagaStatus=Keyword',
-  '--search-attribute',
-  'SagaType=Keyword',
-];
+  `${key.name}=Keyword`,
+]);

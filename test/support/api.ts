@@ -1,7 +1,7 @@
 import request from 'supertest';
 import type express from 'express';
 import { createApiApp } from '../../api/app';
-import { SagaDirectory } from '../../api/sagas';
+import type { SagaApiOptions } from '../../api/options';
 import { createLogger } from '../../lib/logger';
 import { runFullAudit } from '../../audit/auditor';
 import { MYSQL_URL } from './services';
@@ -25,8 +25,8 @@ export function createTestApi(
     compensationMaxAttempts?: number;
     activityMode?: 'regular' | 'local';
   },
-): { app: express.Express; sagas: SagaDirectory } {
-  const sagas = new SagaDirectory(t.client, {
+): { app: express.Express; sagaOptions: SagaApiOptions } {
+  const sagaOptions: SagaApiOptions = {
     namespace: 'default',
     taskQueue: t.taskQueue,
     temporalUiUrl: process.env.TEST_TEMPORAL_UI_URL ?? 'http://localhost:8233',
@@ -34,16 +34,17 @@ export function createTestApi(
     cardKey: opts.cardKey ?? TEST_CARD_KEY,
     compensationMaxAttempts: opts.compensationMaxAttempts,
     activityMode: opts.activityMode,
-  });
+  };
   const audit = () => runFullAudit({ mysqlUrl: MYSQL_URL, dbPrefix: opts.dbPrefix, settleMs: opts.auditSettleMs ?? 0 });
   const app = createApiApp({
-    sagas,
+    client: t.client,
+    sagaOptions,
     logger: createLogger('api', 'silent'),
     apiToken: TEST_TOKEN,
     waitMaxMs: opts.waitMaxMs ?? 20_000,
     audit,
   });
-  return { app, sagas };
+  return { app, sagaOptions };
 }
 
 export const auth = { Authorization: `Bearer ${TEST_TOKEN}` };
