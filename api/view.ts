@@ -119,7 +119,7 @@ export class SagaReader {
   }
 
   toView(state: SagaState): SagaView {
-    // Past its pivot a running saga only has retriable steps left: it will complete (see the README).
+    // Past its pivot a running saga only has retriable steps left: it will complete (see docs/runtime.md).
     const completing =
       state.status === 'RUNNING' && state.steps.some((s) => s.kind === 'pivot' && s.status === 'SUCCEEDED');
     return {

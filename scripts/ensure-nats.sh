@@ -2,7 +2,7 @@
 # Prints the path of a nats-server (NATS with JetStream) of at least 2.12, building it from source
 # when needed, like scripts/temporal-cli.sh builds the Temporal CLI. Order: $NATS_SERVER, the
 # cached build, a new build. Never the system's nats-server: Debian's is 2.9, too old for the
-# JetStream features the outbox relay and the consumers use (see README, "Events and local copies").
+# JetStream features the outbox relay and the consumers use (see docs/events.md).
 # The build goes to a cache outside the clone and is reused by every later run.
 set -euo pipefail
 # shellcheck source=lib/go-install.sh

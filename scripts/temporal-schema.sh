@@ -3,7 +3,7 @@
 # and sets up or updates their schemas to the server release's (deploy/temporal/schema.sh), with
 # temporal-sql-tool built from source and the schema files of the server's Go module. Run it after
 # upgrading TEMPORAL_SERVER_VERSION, before starting the new server. Idempotent.
-# Environment: TEMPORAL_SQL_HOST/PORT/USER/PASSWORD/DATABASE/VISIBILITY_DATABASE (see README).
+# Environment: TEMPORAL_SQL_HOST/PORT/USER/PASSWORD/DATABASE/VISIBILITY_DATABASE (see docs/configuration.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-postgres.sh

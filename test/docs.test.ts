@@ -2,7 +2,7 @@
  * What the repository commits tells the truth about itself and leaks nothing:
  * - no committed file holds a full card number (recorded histories, docs, results, images, the
  *   README's prose…), payloads decoded: only TypeScript sources may name the public test cards they
- *   send, and the README's shell examples the ones a client would send;
+ *   send, and the shell examples of the README and docs/*.md the ones a client would send;
  * - every committed image under docs/ says which test produced it and what that test checked in it
  *   (PNG tEXt chunks `Source` and `Checked`), and that test writes it.
  */
@@ -54,7 +54,8 @@ function cardNumberLeaks(files: RepoFile[]): string[] {
 /**
  * Where a card number is an input by design, not data that leaked: TypeScript sources (the suites
  * and the load generators send public test cards; a card there inside base64 would be a pasted
- * payload, so not that), the README's fenced shell examples, for the test cards only, and Go
+ * payload, so not that), the fenced shell examples of the README and of the topic pages
+ * (docs/*.md: the API's curl examples live in docs/api.md), for the test cards only, and Go
  * module checksums.
  */
 function allowed(file: string, text: string, hit: CardNumberHit): boolean {
@@ -62,7 +63,9 @@ function allowed(file: string, text: string, hit: CardNumberHit): boolean {
   // A Go module checksum file (bench/floor-go/go.sum): pseudo-versions hold 14-digit timestamps
   // joined to commit hashes, which can pass the card check; nothing there is a payment input.
   if (path.basename(file) === 'go.sum') return hit.via === 'plain' && !hit.known;
-  if (file === 'README.md') return hit.known && insideShellExample(text, hit.index);
+  if (file === 'README.md' || /^docs\/[^/]+\.md$/.test(file)) {
+    return hit.known && insideShellExample(text, hit.index);
+  }
   return false;
 }
 
@@ -147,7 +150,7 @@ describe('the checks themselves', () => {
     expect(cardNumberLeaks([{ path: 'docs/bench/r.json', content: Buffer.from(text) }])).toEqual([]);
   });
 
-  test('when a test card is an input by design, then only TypeScript sources and the README shell examples may hold it', () => {
+  test('when a test card is an input by design, then only TypeScript sources and the README and docs/*.md shell examples may hold it', () => {
     const readme = [
       'Send one:',
       '```bash',
@@ -162,6 +165,11 @@ describe('the checks themselves', () => {
       'README.md:5 4242…4242 (plain, a test card)',
       'README.md:7 4242…4242 (plain, a test card)',
     ]);
+    expect(cardNumberLeaks([{ path: 'docs/api.md', content: Buffer.from(readme) }])).toEqual([
+      'docs/api.md:5 4242…4242 (plain, a test card)',
+      'docs/api.md:7 4242…4242 (plain, a test card)',
+    ]);
+    expect(cardNumberLeaks([{ path: 'docs/bench/r.md', content: Buffer.from(readme) }])).toHaveLength(3);
     expect(cardNumberLeaks([{ path: 'test/x.test.ts', content: Buffer.from(`send('${GOOD_CARD}')`) }])).toEqual([]);
     expect(
       cardNumberLeaks([

@@ -11,7 +11,7 @@ import { withPngText } from './support/png-text';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUT = path.resolve(__dirname, '../test-output');
-/** The README shows this file: each run writes it from the current code, after checking the page. */
+/** docs/operations.md shows this file: each run writes it from the current code, after checking the page. */
 const DOCS_SCREENSHOT = 'docs/temporal-ui-place-order.png';
 
 let stack: ServiceStack;
