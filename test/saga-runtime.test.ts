@@ -436,7 +436,7 @@ describe('the history of a local-activity saga stays bounded while a service sta
     await handle.terminate('test over');
     expect(after).toBe(before);
     expect(desc.raw.pendingActivities?.[0]?.attempt).toBeGreaterThan(1);
-    expect(before).toBeLessThan(50);
+    expect(before).toBeLessThan(60);
   });
 
   test('when a compensation keeps failing with a budget, then the saga is STUCK after it with a bounded history', async () => {
@@ -451,8 +451,9 @@ describe('the history of a local-activity saga stays bounded while a service sta
       20_000,
     );
     expect(state!.stuck?.reason).toBe('COMPENSATION_FAILED');
-    // (the runtime's patch markers, asked up front in a local run, are seven of them)
-    expect(await events(handle)).toBeLessThan(50);
+    // (the patch markers a local PlaceOrder asks up front, the runtime's and its own, are ten of them;
+    // a clean-clone CI run saw 51 events here once the create ‖ reserve patch was added)
+    expect(await events(handle)).toBeLessThan(60);
     await handle.executeUpdate(resolveStuckSagaUpdate, { args: [{ note: 'test over' }] });
     expect((await sagaOutcome(handle)).status).toBe('RESOLVED_MANUALLY');
   });
