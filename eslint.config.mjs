@@ -23,6 +23,7 @@ export default tseslint.config(
       'test-output/**',
       'eslint.config.mjs',
       'jest.config.js',
+      'jest.unit.config.js',
       '.dependency-cruiser.cjs',
       '**/migrations/**',
     ],
