@@ -16,7 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { Client, Connection } from '@temporalio/client';
-import { SagaStatusKey } from '../shared/search-attributes';
+import { sagaEnd } from './saga-end';
 import { seedProduct, startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
 import { runAudit, type AuditReport } from '../audit/auditor';
 import { mulberry32 } from '../lib/faults';
@@ -290,15 +290,11 @@ async function runApproach(
           await Promise.all(
             open.slice(k, k + 32).map(async (o) => {
               const d = await client.workflow.getHandle(o.sagaId!).describe();
-              const status = d.typedSearchAttributes.get(SagaStatusKey);
               o.startedAt = d.startTime.getTime();
-              if (d.status.name !== 'RUNNING') {
-                o.status = status ?? d.status.name;
-                o.closedAt = d.closeTime?.getTime() ?? Date.now();
-                settledAt = Math.max(settledAt, o.closedAt);
-              } else if (status === 'STUCK') {
-                o.status = status;
-                o.closedAt = Date.now();
+              const end = sagaEnd(d);
+              if (end) {
+                o.status = end.status;
+                o.closedAt = end.closedAt ?? Date.now();
                 settledAt = Math.max(settledAt, o.closedAt);
               }
             }),
@@ -363,13 +359,16 @@ async function runApproach(
 }
 
 /** Debugging the settle time: the gaps over 3 s in the histories of the sagas that closed last. */
-async function explainLast(client: Client, outcomes: { sagaId?: string }[], log: (l: string) => void): Promise<void> {
-  const closed = await Promise.all(
-    outcomes
-      .filter((o) => o.sagaId)
-      .map(async (o) => ({ id: o.sagaId!, close: (await client.workflow.getHandle(o.sagaId!).describe()).closeTime })),
-  );
-  closed.sort((a, b) => (b.close?.getTime() ?? 0) - (a.close?.getTime() ?? 0));
+async function explainLast(
+  client: Client,
+  outcomes: { sagaId?: string; closedAt?: number }[],
+  log: (l: string) => void,
+): Promise<void> {
+  // the close times the settle loop read: no second describe of every saga
+  const closed = outcomes
+    .filter((o) => o.sagaId)
+    .map((o) => ({ id: o.sagaId!, close: o.closedAt ?? 0 }))
+    .sort((a, b) => b.close - a.close);
   for (const { id } of closed.slice(0, 4)) {
     const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
     const t = (e: (typeof events)[number]) =>

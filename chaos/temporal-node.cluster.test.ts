@@ -18,7 +18,7 @@ import { streamMessages, waitForConsumers } from '../harness/event-load';
 import { EVENT_SOURCES } from '../lib/events';
 import { PRODUCT_NAMES_CONSUMER } from '../services/orders/product-name-copies';
 import { seedProduct, startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
-import { SagaStatusKey } from '../shared/search-attributes';
+import { sagaEnd } from './saga-end';
 
 const ORDERS = 300;
 const RENAMES = 20;
@@ -173,9 +173,8 @@ test('when one of three Temporal nodes and two of three workers are SIGKILLed un
     for (const until = Date.now() + 120_000; ends.size < sagaIds.length && Date.now() < until;) {
       for (const id of sagaIds.filter((s) => !ends.has(s))) {
         const d = await client.workflow.getHandle(id).describe();
-        const status = d.typedSearchAttributes.get(SagaStatusKey) ?? d.status.name;
-        if (d.status.name !== 'RUNNING' || status === 'STUCK')
-          ends.set(id, { status, startedAt: d.startTime.getTime(), closedAt: d.closeTime?.getTime() });
+        const end = sagaEnd(d);
+        if (end) ends.set(id, { ...end, startedAt: d.startTime.getTime() });
       }
       if (ends.size < sagaIds.length) await sleep(1000);
     }
