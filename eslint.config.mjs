@@ -73,6 +73,7 @@ export default tseslint.config(
                 '../services/*',
                 '../services/**',
                 '../lib/*',
+                '../lib/**',
                 '!../lib/errors',
                 '../api/*',
                 '../worker/*',

@@ -1,7 +1,7 @@
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Attempted } from '../shared/attempted';
-import { parseServerTiming } from '../lib/server-timing';
+import { parseServerTiming } from '../lib/http/server-timing';
 
 /**
  * Failure types for technical trouble (retried with backoff). Business rejections keep the code
@@ -84,7 +84,7 @@ export class ServiceClient {
     private readonly baseUrl: string,
     private readonly agent: Agent,
     private readonly timeoutMs: number,
-    /** This caller's bearer token for the services (SERVICE_TOKEN; lib/service-auth.ts). */
+    /** This caller's bearer token for the services (SERVICE_TOKEN; lib/auth/service-auth.ts). */
     private readonly token: string,
   ) {}
 

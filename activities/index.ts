@@ -16,7 +16,7 @@ export interface ActivitiesConfig {
   httpConnections: number;
   /** The worker's bearer token for the services (SERVICE_TOKEN; each service lists it as caller `worker`). */
   serviceToken: string;
-  /** Opens the sealed card numbers in workflow inputs (see lib/card-token.ts). */
+  /** Opens the sealed card numbers in workflow inputs (see lib/auth/card-token.ts). */
   cardKey: Buffer;
 }
 

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { openCardNumber } from '../lib/card-token';
+import { openCardNumber } from '../lib/auth/card-token';
 import type { ServiceClient } from './http-client';
 import { chargeBody, type Payment, type RefundResult } from '../services/payments/contract';
 import type { Attempted } from '../shared/attempted';

@@ -7,7 +7,7 @@ import { ServiceError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { AppError, ErrorCodes } from '../lib/errors';
-import { deriveKey, keyedDigest } from '../lib/keyed-hash';
+import { deriveKey, keyedDigest } from '../lib/auth/keyed-hash';
 import { SagaStatusKey, SagaTypeKey } from '../shared/search-attributes';
 import { TERMINAL_STATUSES } from '../shared/saga-types';
 import { SAGAS } from '../sagas';

@@ -7,9 +7,9 @@ import { loadApiConfig } from '../config/api';
 import { loadWorkerConfig } from '../config/worker';
 import { startSagaWorker } from '../worker/run-worker';
 import { createLogger } from '../lib/logger';
-import { parseCardKey } from '../lib/card-token';
+import { parseCardKey } from '../lib/auth/card-token';
 import { stopGracefully } from '../lib/service';
-import { listenWithJsonErrors } from '../lib/http-guards';
+import { listenWithJsonErrors } from '../lib/http/http-guards';
 import { createApiApp } from './app';
 import { runFullAudit } from '../audit/auditor';
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { ID_CHARACTERS, idempotencyKeySchema, safeText } from '../lib/text';
+import { ID_CHARACTERS, idempotencyKeySchema, safeText } from '../lib/validation/text';
 import { SAGAS } from '../sagas';
 import { SAGA_STATUSES } from '../shared/saga-types';
 import { EVENT_VIOLATION_CLASSES, VIOLATION_CLASSES } from '../audit/auditor';
-import { LEG_KINDS } from '../lib/saga-timeline';
+import { LEG_KINDS } from '../lib/temporal/saga-timeline';
 
 /**
  * The API's HTTP contract: request schemas validate input, response schemas document (and, in
@@ -28,7 +28,7 @@ export const sagaIdParam = z
   .string()
   .regex(new RegExp(SAGA_ID_PATTERN), `a saga ID such as ${SAGAS[0]!.idPrefix}-<key>`);
 export const idempotencyKeyHeader = idempotencyKeySchema;
-export { startQuery } from '../lib/http';
+export { startQuery } from '../lib/http/http';
 export const listQuery = z.strictObject({
   status: z.enum(['TERMINATED', 'TIMED_OUT', ...SAGA_STATUSES] as [string, ...string[]]).optional(),
   type: sagaTypeParam.optional(),
@@ -107,7 +107,7 @@ export type SagaView = z.infer<typeof sagaViewResponse>;
 
 const legKind = z.enum(LEG_KINDS);
 const legSummary = z.object({ count: z.number().int(), totalMs: z.number(), maxMs: z.number() });
-/** `GET /sagas/{sagaId}/timeline`: where the saga's time went, read from its history (lib/saga-timeline.ts). */
+/** `GET /sagas/{sagaId}/timeline`: where the saga's time went, read from its history (lib/temporal/saga-timeline.ts). */
 export const sagaTimelineResponse = z.object({
   sagaId: z.string(),
   totalMs: z.number().describe('Start to close (or to the last event, while it runs)'),

@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { AppError } from '../lib/errors';
-import { requestHash } from '../lib/idempotency';
-import { sealCardNumber } from '../lib/card-token';
-import { deriveKey, keyedDigest } from '../lib/keyed-hash';
+import { requestHash } from '../lib/http/idempotency';
+import { sealCardNumber } from '../lib/auth/card-token';
+import { deriveKey, keyedDigest } from '../lib/auth/keyed-hash';
 import { SagaStatusKey, SagaTypeKey } from '../shared/search-attributes';
 import type { SagaState } from '../shared/saga-types';
 import type { SagaDefinition } from '../sagas';

@@ -6,7 +6,7 @@ import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temp
 import { SagaStatusKey, SagaTypeKey } from '../shared/search-attributes';
 import { SAGA_STATE_MEMO, TERMINAL_STATUSES, type SagaState, type SagaStatus } from '../shared/saga-types';
 import { sagaByWorkflowType } from '../sagas';
-import { sagaTimeline, type SagaTimeline } from '../lib/saga-timeline';
+import { sagaTimeline, type SagaTimeline } from '../lib/temporal/saga-timeline';
 import { sagaStateQuery } from '../workflows/saga';
 import type { SagaApiOptions } from './options';
 import type { SagaView } from './schemas';

@@ -1,5 +1,5 @@
 /**
- * The auditor's checks of the copies kept from events (lib/events.ts): each copy against its
+ * The auditor's checks of the copies kept from events (lib/events/events.ts): each copy against its
  * source, no copy ahead of its source's version, every consumer drained and every outbox sent.
  *
  * Kept apart from the order invariants (auditor.ts's VIOLATION_CLASSES, which the API's `GET
@@ -12,7 +12,7 @@
  */
 import mysql from 'mysql2/promise';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connectBroker } from '../lib/nats';
+import { connectBroker } from '../lib/events/nats';
 import { copiedNameSchema } from '../services/orders/contract';
 
 export const EVENT_VIOLATION_CLASSES = [

@@ -7,7 +7,7 @@
  * Each round measures, against a real MySQL outbox (a scratch database with the outbox tables of
  * the services' migrations):
  * - **relay drain**: `BENCH_EVENTS` outbox rows written first, then the real outbox relay
- *   (lib/event-relay.ts, batches of 100 pipelined on one connection) started; events/s until the
+ *   (lib/events/event-relay.ts, batches of 100 pipelined on one connection) started; events/s until the
  *   outbox is empty (every row acknowledged by the broker and marked sent);
  * - **publish-ack latency**: `BENCH_ACKS` publishes one at a time, with the relay's own call
  *   (`js.publish(subject, body, { msgID, expect: { streamName } })`): p50 and p99 of publish to ack,
@@ -24,11 +24,11 @@ import path from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { startNatsCluster, startNatsServer, type NatsSync } from '../harness/nats-server';
 import { dropDatabase, inTransaction, openDatabase } from '../lib/db';
-import { startEventRelay } from '../lib/event-relay';
-import { streamOf, subjectOf } from '../lib/events';
+import { startEventRelay } from '../lib/events/event-relay';
+import { streamOf, subjectOf } from '../lib/events/events';
 import { createLogger } from '../lib/logger';
-import { connectBroker, ensureStreams } from '../lib/nats';
-import { outbox, outboxVersions, recordEvent } from '../lib/outbox';
+import { connectBroker, ensureStreams } from '../lib/events/nats';
+import { outbox, outboxVersions, recordEvent } from '../lib/events/outbox';
 
 const root = path.resolve(__dirname, '..');
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);

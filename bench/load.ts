@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 import type { WorkflowClient } from '@temporalio/client';
-import { sealCardNumber } from '../lib/card-token';
-import { parseServerTiming } from '../lib/server-timing';
+import { sealCardNumber } from '../lib/auth/card-token';
+import { parseServerTiming } from '../lib/http/server-timing';
 
 export type Mode = 'direct' | 'gateway' | 'saga' | 'saga-local' | 'saga-fast' | FloorMode;
 

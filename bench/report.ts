@@ -10,7 +10,7 @@ export interface CpuShare {
 
 type Pct = { n: number; p50: number; p95: number };
 
-/** Per mode and level: p50/p95 of each leg read from the sagas' own histories (lib/saga-timeline.ts). */
+/** Per mode and level: p50/p95 of each leg read from the sagas' own histories (lib/temporal/saga-timeline.ts). */
 export interface LegBreakdown {
   mode: Mode;
   concurrency: number;

@@ -21,9 +21,9 @@ import {
   type ProcessStack,
 } from '../harness/process-stack';
 import { Client, Connection } from '@temporalio/client';
-import { legPercentiles, sagaTimeline } from '../lib/saga-timeline';
+import { legPercentiles, sagaTimeline } from '../lib/temporal/saga-timeline';
 import { FLOOR_MODES, LoadClient, type FloorMode, type Mode, type RunResult } from './load';
-import { parseCardKey } from '../lib/card-token';
+import { parseCardKey } from '../lib/auth/card-token';
 import { markdown, svgChart, type BenchReport, type CpuShare, type LegBreakdown } from './report';
 
 export interface BenchOptions {
@@ -57,7 +57,7 @@ const percentiles = (v: number[]) => {
   return { n: sorted.length, p50: Math.round(pct(50) * 100) / 100, p95: Math.round(pct(95) * 100) / 100 };
 };
 
-/** Reads the histories of (a sample of) the point's sagas and summarises each leg (lib/saga-timeline.ts). */
+/** Reads the histories of (a sample of) the point's sagas and summarises each leg (lib/temporal/saga-timeline.ts). */
 async function legBreakdown(
   client: Client | undefined,
   r: RunResult,

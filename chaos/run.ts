@@ -19,7 +19,7 @@ import { Client, Connection } from '@temporalio/client';
 import { sagaEnd } from './saga-end';
 import { seedProduct, startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
 import { runAudit, type AuditReport } from '../audit/auditor';
-import { mulberry32 } from '../lib/faults';
+import { mulberry32 } from '../lib/http/faults';
 
 /**
  * `saga-fast`: the fastest saga mode, an API that hosts its worker (eager start, local

@@ -15,7 +15,7 @@ import mysql from 'mysql2/promise';
 import { runAudit } from '../audit/auditor';
 import { runEventAudit } from '../audit/event-checks';
 import { streamMessages, waitForConsumers } from '../harness/event-load';
-import { EVENT_SOURCES } from '../lib/events';
+import { EVENT_SOURCES } from '../lib/events/events';
 import { PRODUCT_NAMES_CONSUMER } from '../services/orders/product-name-copies';
 import { seedProduct, startProcessStack, STACK_API_TOKEN, type ProcessStack } from '../harness/process-stack';
 import { sagaEnd } from './saga-end';

@@ -1,11 +1,11 @@
 import type express from 'express';
 import type { Logger } from 'pino';
-import { bearerAuth } from '../lib/bearer-auth';
+import { bearerAuth } from '../lib/auth/bearer-auth';
 import { placeOrderBody } from '../sagas/place-order';
-import { deriveKey } from '../lib/keyed-hash';
-import { methodNotAllowed, requireHost } from '../lib/http-guards';
-import { baseApp, errorHandler, jsonBody, notFoundHandler, parse, startQuery } from '../lib/http';
-import { idempotencyKeySchema } from '../lib/text';
+import { deriveKey } from '../lib/auth/keyed-hash';
+import { methodNotAllowed, requireHost } from '../lib/http/http-guards';
+import { baseApp, errorHandler, jsonBody, notFoundHandler, parse, startQuery } from '../lib/http/http';
+import { idempotencyKeySchema } from '../lib/validation/text';
 import { gatewayOrderId, type OrderCoordinator } from './coordinator';
 
 export interface GatewayDeps {

@@ -8,7 +8,7 @@ import { createShippingActivities } from '../activities/shipping';
 import { assertChargeable } from '../activities/payments';
 import type { PlaceOrderBody } from '../sagas/place-order';
 import { AppError, ErrorCodes } from '../lib/errors';
-import { keyedDigest } from '../lib/keyed-hash';
+import { keyedDigest } from '../lib/auth/keyed-hash';
 import type { Payment, RefundResult } from '../services/payments/contract';
 import type { Attempted } from '../shared/attempted';
 

@@ -7,7 +7,7 @@ import type express from 'express';
 import { request as undiciRequest } from 'undici';
 import { createGatewayApp } from './app';
 import { OrderCoordinator, gatewayOrderId, type GatewayOrderAnswer } from './coordinator';
-import { deriveKey } from '../lib/keyed-hash';
+import { deriveKey } from '../lib/auth/keyed-hash';
 import { gatewayConfigSchema, loadGatewayConfig } from '../config/gateway';
 import { workerConfigSchema } from '../config/worker';
 import { createLogger } from '../lib/logger';

@@ -7,7 +7,7 @@
 import { loadGatewayConfig } from '../config/gateway';
 import { createLogger } from '../lib/logger';
 import { boundPort, stopGracefully } from '../lib/service';
-import { listenWithJsonErrors } from '../lib/http-guards';
+import { listenWithJsonErrors } from '../lib/http/http-guards';
 import { createGatewayApp } from './app';
 import { OrderCoordinator } from './coordinator';
 

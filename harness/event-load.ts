@@ -4,8 +4,8 @@
  * services' outboxes), and helpers that read the broker's side (consumer lag, stream counts).
  */
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connectBroker } from '../lib/nats';
-import { streamOf, type EventSource } from '../lib/events';
+import { connectBroker } from '../lib/events/nats';
+import { streamOf, type EventSource } from '../lib/events/events';
 import { stackAuth, type ProcessStack } from './process-stack';
 
 const ADDRESS = {

@@ -10,8 +10,8 @@ import mysql from 'mysql2/promise';
 import { freePort, httpOk, ManagedProcess, portOpen } from './managed-process';
 import { startNatsCluster, startNatsServer, type NatsCluster, type NatsServer } from './nats-server';
 import { startTemporalCluster, type TemporalCluster } from './temporal-cluster';
-import { ensureStreams } from '../lib/nats';
-import { formatServiceCallers, type ServiceCaller } from '../lib/service-auth';
+import { ensureStreams } from '../lib/events/nats';
+import { formatServiceCallers, type ServiceCaller } from '../lib/auth/service-auth';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
 
 const root = path.resolve(__dirname, '..');
@@ -59,7 +59,7 @@ export interface ProcessStackOptions {
    */
   devServerArgs?: string[];
   /**
-   * Events (lib/events.ts): a nats-server of the stack's own (process `nats`, file store in a temp
+   * Events (lib/events/events.ts): a nats-server of the stack's own (process `nats`, file store in a temp
    * directory, restartable), every service's outbox relay on it, and the order-history read model
    * (process `order-history`).
    */

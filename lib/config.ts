@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { serviceCallersSchema, serviceTokenSchema } from './service-auth';
+import { serviceCallersSchema, serviceTokenSchema } from './auth/service-auth';
 
 /**
  * Parses a program's environment once, against a zod schema, and fails listing every bad key
@@ -41,7 +41,7 @@ export const serviceUrlsEnv = {
   INVENTORY_URL: z.string().url().default('http://127.0.0.1:3002'),
   PAYMENTS_URL: z.string().url().default('http://127.0.0.1:3003'),
   SHIPPING_URL: z.string().url().default('http://127.0.0.1:3004'),
-  /** This program's bearer token for the services (lib/service-auth.ts); each service lists it in SERVICE_CALLERS. */
+  /** This program's bearer token for the services (lib/auth/service-auth.ts); each service lists it in SERVICE_CALLERS. */
   SERVICE_TOKEN: serviceTokenSchema,
 };
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
@@ -70,7 +70,7 @@ function isNatsServerUrl(u: string): boolean {
 }
 
 /**
- * The event broker (lib/nats.ts): a NATS URL (nats://host:port), or the nodes of a cluster as a
+ * The event broker (lib/events/nats.ts): a NATS URL (nats://host:port), or the nodes of a cluster as a
  * comma-separated list (nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222). The client
  * connects to any of them and fails over to the others.
  */
@@ -84,7 +84,7 @@ export const natsUrl = z
 /**
  * How many copies of each event stream the broker keeps (JetStream `num_replicas`): 1 on a single
  * nats-server, 3 on a three-node cluster (a stream then survives the loss of one node). More than
- * the cluster has nodes cannot be placed: the relay and the consumers then say so (lib/nats.ts).
+ * the cluster has nodes cannot be placed: the relay and the consumers then say so (lib/events/nats.ts).
  */
 export const natsStreamReplicas = z.coerce.number().int().min(1).max(5).default(1);
 
@@ -107,9 +107,9 @@ export const mysqlServiceEnv = {
   DB_POOL_SIZE: positiveInt(10),
   BIND_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: logLevel,
-  /** Who may call this service, by name and bearer token (lib/service-auth.ts): `worker:<token>,gateway:<token>,…`. */
+  /** Who may call this service, by name and bearer token (lib/auth/service-auth.ts): `worker:<token>,gateway:<token>,…`. */
   SERVICE_CALLERS: serviceCallersSchema,
-  /** Fault injection (lib/faults.ts): off unless set, and then only behind ADMIN_TOKEN. */
+  /** Fault injection (lib/http/faults.ts): off unless set, and then only behind ADMIN_TOKEN. */
   FAULTS_ENABLED: bool(false),
   /** Bearer token of the admin endpoints (`/admin/faults`); required when FAULTS_ENABLED is true. */
   ADMIN_TOKEN: adminToken,

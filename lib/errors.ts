@@ -37,14 +37,14 @@ export const ErrorCodes = {
   INTERNAL: 'INTERNAL',
   UNAVAILABLE: 'UNAVAILABLE',
   UNAUTHORIZED: 'UNAUTHORIZED',
-  /** An authenticated caller that the route does not serve (lib/service-auth.ts). */
+  /** An authenticated caller that the route does not serve (lib/auth/service-auth.ts). */
   FORBIDDEN: 'FORBIDDEN',
   METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
   /** Answered for Node's own parser (lib/service.ts answerClientErrorsAsJson). */
   HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
   MALFORMED_REQUEST: 'MALFORMED_REQUEST',
   REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
-  /** A 503 answered by fault injection (lib/faults.ts), not by the service's own logic. */
+  /** A 503 answered by fault injection (lib/http/faults.ts), not by the service's own logic. */
   INJECTED_FAULT: 'INJECTED_FAULT',
 } as const;
 

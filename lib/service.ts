@@ -4,24 +4,24 @@ import type { Duplex } from 'node:stream';
 import type express from 'express';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { baseApp, errorHandler, methodNotAllowedHandlers, notFoundHandler } from './http';
+import { baseApp, errorHandler, methodNotAllowedHandlers, notFoundHandler } from './http/http';
 import { isReady, openDatabase, type Database, type Db } from './db';
 import { ErrorCodes, errorBody } from './errors';
-import { FAULTS_PATH, createFaultInjector, declaredRoutes } from './faults';
+import { FAULTS_PATH, createFaultInjector, declaredRoutes } from './http/faults';
 import { createLogger } from './logger';
-import { serverTiming } from './server-timing';
-import { assertWriteRoutesNameCallers, authenticateCallers, type ServiceCallers } from './service-auth';
-import { startEventConsumer, type EventConsumer, type EventConsumerSpec } from './event-consumer';
-import { startEventRelay, type EventRelay } from './event-relay';
-import type { EventSource } from './events';
+import { serverTiming } from './http/server-timing';
+import { assertWriteRoutesNameCallers, authenticateCallers, type ServiceCallers } from './auth/service-auth';
+import { startEventConsumer, type EventConsumer, type EventConsumerSpec } from './events/event-consumer';
+import { startEventRelay, type EventRelay } from './events/event-relay';
+import type { EventSource } from './events/events';
 
 export interface ServiceDeps<TSchema extends Record<string, unknown>> {
   db: Db<TSchema>;
   database: Database<TSchema>;
   logger: Logger;
-  /** Who may call the service, by name and token (SERVICE_CALLERS; lib/service-auth.ts). */
+  /** Who may call the service, by name and token (SERVICE_CALLERS; lib/auth/service-auth.ts). */
   callers: ServiceCallers;
-  /** Fault injection (lib/faults.ts) behind this admin token; absent (the default), there is none. */
+  /** Fault injection (lib/http/faults.ts) behind this admin token; absent (the default), there is none. */
   faults?: { adminToken: string };
   /** The process's Prometheus registry, served at `GET /metrics` (outbox backlog, consumer lag). */
   metrics?: Registry;
@@ -151,7 +151,7 @@ export async function runService<
   migrationsFolder: string;
   createApp: (deps: ServiceDeps<TSchema>, config: TConfig) => express.Express;
   /**
-   * Events (lib/events.ts): the stream this service's outbox relay publishes to (when it has an
+   * Events (lib/events/events.ts): the stream this service's outbox relay publishes to (when it has an
    * outbox) and the durable consumers that keep its local copies. Both run in this process, on
    * NATS_URL; without NATS_URL events stay in the outbox and the copies are not updated.
    */
@@ -209,7 +209,7 @@ export function stopGracefully(logger: Logger, server: Server, release: () => Pr
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-/** Starts the service's outbox relay and event consumers (lib/event-relay.ts, lib/event-consumer.ts) when NATS_URL is set. */
+/** Starts the service's outbox relay and event consumers (lib/events/event-relay.ts, lib/events/event-consumer.ts) when NATS_URL is set. */
 function startEvents<TSchema extends Record<string, unknown>>(
   name: string,
   config: {

@@ -1,6 +1,6 @@
 /** CancelOrder: `POST /orders/{orderId}/cancel` (or `POST /sagas/CancelOrder`) starts workflows/cancel-order.ts. */
 import { z } from 'zod';
-import { idSchema, safeText } from '../lib/text';
+import { idSchema, safeText } from '../lib/validation/text';
 import { CANCEL_ORDER, cancelOrder, type CancelOrderInput } from '../workflows/cancel-order';
 import { defineSaga } from './definition';
 

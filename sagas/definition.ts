@@ -18,7 +18,7 @@ export interface StartContext {
    * UUID otherwise. `namespace` keeps the IDs of different sagas apart.
    */
   newId(namespace: string): string;
-  /** Seals a card number (lib/card-token.ts) bound to `boundTo`: what a workflow input may hold instead of the number. */
+  /** Seals a card number (lib/auth/card-token.ts) bound to `boundTo`: what a workflow input may hold instead of the number. */
   sealCard(cardNumber: string, boundTo: string): string;
   /** The run options every saga the API starts gets from its configuration. */
   options: SagaRunOptions;

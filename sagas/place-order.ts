@@ -1,7 +1,7 @@
 /** PlaceOrder: `POST /orders` (or `POST /sagas/PlaceOrder`) starts workflows/place-order.ts. */
 import { z } from 'zod';
-import { ISO_3166_ALPHA2 } from '../lib/countries';
-import { idSchema, safeText } from '../lib/text';
+import { ISO_3166_ALPHA2 } from '../lib/validation/countries';
+import { idSchema, safeText } from '../lib/validation/text';
 import { PLACE_ORDER, placeOrder, type PlaceOrderInput } from '../workflows/place-order';
 import { defineSaga } from './definition';
 

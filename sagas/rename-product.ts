@@ -1,6 +1,6 @@
 /** RenameProduct: `POST /products/{sku}/rename` (or `POST /sagas/RenameProduct`) starts workflows/rename-product.ts. */
 import { z } from 'zod';
-import { idSchema, safeText } from '../lib/text';
+import { idSchema, safeText } from '../lib/validation/text';
 import { RENAME_PRODUCT, renameProduct, type RenameProductInput } from '../workflows/rename-product';
 import { defineSaga } from './definition';
 

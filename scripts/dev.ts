@@ -21,8 +21,8 @@ import { httpOk, portOpen, waitUntil, type ManagedProcess } from '../harness/pro
 import { startNatsCluster, startNatsServer } from '../harness/nats-server';
 import { startTemporalCluster } from '../harness/temporal-cluster';
 import { DEV_BROKER_URL_FILE } from '../config/streams';
-import { ensureStreams } from '../lib/nats';
-import { formatServiceCallers, type ServiceCaller } from '../lib/service-auth';
+import { ensureStreams } from '../lib/events/nats';
+import { formatServiceCallers, type ServiceCaller } from '../lib/auth/service-auth';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, DEV_SERVER_SEARCH_ATTRIBUTE_ARGS } from '../shared/search-attributes';
 
 const root = path.resolve(__dirname, '..');
@@ -32,7 +32,7 @@ export const DEV_API_TOKEN = 'dev-token-change-me';
 export const DEV_CARD_KEY = Buffer.from('dev-card-key-change-me-32-bytes!').toString('base64');
 
 /**
- * The documented local service-caller tokens (lib/service-auth.ts): each service accepts these, the
+ * The documented local service-caller tokens (lib/auth/service-auth.ts): each service accepts these, the
  * worker and the gateway send their own, and the operator's seeds the demo catalog. Any real
  * deployment sets its own SERVICE_CALLERS and SERVICE_TOKENs.
  */

@@ -5,7 +5,7 @@
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import { loadStreamsConfig } from '../config/streams';
-import { connectBroker } from '../lib/nats';
+import { connectBroker } from '../lib/events/nats';
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

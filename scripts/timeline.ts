@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { loadReplayConfig } from '../config/replay';
-import { sagaTimeline, type SagaTimeline } from '../lib/saga-timeline';
+import { sagaTimeline, type SagaTimeline } from '../lib/temporal/saga-timeline';
 
 export function formatTimeline(sagaId: string, t: SagaTimeline): string {
   const lines = [

@@ -9,7 +9,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { brotliCompressSync, constants as zlibConstants, deflateSync, gzipSync } from 'node:zlib';
-import type { ServiceCaller } from '../lib/service-auth';
+import type { ServiceCaller } from '../lib/auth/service-auth';
 import { ADDRESS } from '../test/support/fixtures';
 import { fingerprint, type Fingerprint } from '../test/support/http-checks';
 import {

@@ -4,7 +4,7 @@ import { startServices, uniqueId, type ServiceStack } from './support/services';
 import { connectTemporal, startWorker, type RunningWorker, type TemporalHarness } from './support/temporal';
 import { GOOD_CARD, putProduct } from './support/fixtures';
 import { createTestApi, orderBody, post } from './support/api';
-import { requestHash } from '../lib/idempotency';
+import { requestHash } from '../lib/http/idempotency';
 import type { PlaceOrderInput } from '../workflows/place-order';
 import { luhnValid } from './support/card-numbers';
 
@@ -69,7 +69,7 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 /**
  * The attack of issue 10: with the card's known 6-digit BIN and the last four digits from the
  * workflow input, try every Luhn-valid middle against every hex digest found, hashed the ways the
- * code base hashes requests (lib/idempotency's requestHash over the body the input reveals) and
+ * code base hashes requests (lib/http/idempotency's requestHash over the body the input reveals) and
  * bare. Bounded here (all but 4 digits known: 1,000 candidates, a fraction of a second; issue 10
  * tried the whole 6-digit middle in about 4 s). Returns the card found, if any, and how many were tried.
  */

@@ -19,7 +19,7 @@ import { loadShippingConfig, shippingConfigSchema } from '../services/shipping/c
 import Ajv2019, { type ValidateFunction } from 'ajv/dist/2019';
 import { natsConfigFile } from '../harness/nats-server';
 import { CLUSTER_FILES } from '../harness/temporal-cluster';
-import { natsServers } from '../lib/nats';
+import { natsServers } from '../lib/events/nats';
 import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, SAGA_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
 const root = path.resolve(__dirname, '..');

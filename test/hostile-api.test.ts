@@ -11,7 +11,7 @@ import { TEST_TOKEN, createTestApi, orderBody } from './support/api';
 import { createGatewayApp } from '../gateway/app';
 import { OrderCoordinator } from '../gateway/coordinator';
 import { createLogger } from '../lib/logger';
-import { listenWithJsonErrors } from '../lib/http-guards';
+import { listenWithJsonErrors } from '../lib/http/http-guards';
 import { boundPort, closeServer } from '../lib/service';
 
 /**

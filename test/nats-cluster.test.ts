@@ -9,11 +9,11 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { startNatsCluster, startNatsServer, type NatsCluster, type NatsServer } from '../harness/nats-server';
-import { startEventConsumer } from '../lib/event-consumer';
-import { startEventRelay } from '../lib/event-relay';
-import { streamOf } from '../lib/events';
+import { startEventConsumer } from '../lib/events/event-consumer';
+import { startEventRelay } from '../lib/events/event-relay';
+import { streamOf } from '../lib/events/events';
 import { createLogger } from '../lib/logger';
-import { connectBroker, ensureStreams, StreamPlacementError } from '../lib/nats';
+import { connectBroker, ensureStreams, StreamPlacementError } from '../lib/events/nats';
 import { productNamesConsumer } from '../services/orders/product-name-copies';
 import { putProduct } from './support/fixtures';
 import { startServices, uniqueId, type ServiceStack } from './support/services';

@@ -13,8 +13,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import type { FaultConfig, FaultRule, FaultsView } from '../lib/faults';
-import { FAULTS_PATH } from '../lib/faults';
+import type { FaultConfig, FaultRule, FaultsView } from '../lib/http/faults';
+import { FAULTS_PATH } from '../lib/http/faults';
 import { placeOrder, type PlaceOrderInput } from '../workflows/place-order';
 import { cancelOrder, type CancelOrderInput } from '../workflows/cancel-order';
 import { resolveStuckSagaUpdate, retryStuckCompensationUpdate } from '../workflows/operator-updates';

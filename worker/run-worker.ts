@@ -9,7 +9,7 @@ import {
 } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config/worker';
-import { parseCardKey } from '../lib/card-token';
+import { parseCardKey } from '../lib/auth/card-token';
 import { createSagaWorker } from './create-worker';
 import { checkSagaNamespace } from './namespace-check';
 

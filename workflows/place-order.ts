@@ -18,7 +18,7 @@ export interface PlaceOrderInput {
   orderId: string;
   customerId: string;
   items: { sku: string; quantity: number }[];
-  /** The card number sealed by the API (lib/card-token.ts) and its last four digits: never the number itself. */
+  /** The card number sealed by the API (lib/auth/card-token.ts) and its last four digits: never the number itself. */
   payment: { cardToken: string; last4: string };
   shippingAddress: Address;
   options?: SagaRunOptions;

@@ -188,7 +188,7 @@ func (a *Activities) ReserveStock(ctx context.Context, key string, in Input) (Re
 	return out, err
 }
 
-// openCardNumber is lib/card-token.ts's: v1.<iv>.<ciphertext>.<tag>, AES-256-GCM with the order ID as AAD.
+// openCardNumber is lib/auth/card-token.ts's: v1.<iv>.<ciphertext>.<tag>, AES-256-GCM with the order ID as AAD.
 func (a *Activities) openCardNumber(token, orderID string) (string, error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 4 || parts[0] != "v1" {

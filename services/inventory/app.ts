@@ -4,9 +4,9 @@
  * reservations.ts.
  */
 import { ErrorCodes } from '../../lib/errors';
-import { idempotentRoute } from '../../lib/http';
+import { idempotentRoute } from '../../lib/http/http';
 import { createServiceApp, type ServiceDeps } from '../../lib/service';
-import { SAGA_CALLERS, allowCallers } from '../../lib/service-auth';
+import { SAGA_CALLERS, allowCallers } from '../../lib/auth/service-auth';
 import { getProduct, renameProduct, revertRename, upsertProduct } from './products';
 import { commitStock, getReservation, releaseStock, reserveStock, returnStock } from './reservations';
 import type * as schema from './schema';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorCodes } from '../../lib/errors';
-import { idSchema, safeText } from '../../lib/text';
+import { idSchema, safeText } from '../../lib/validation/text';
 
 /** The inventory service's HTTP contract, shared with its callers (the activities). */
 export const skuSchema = idSchema('SKU');

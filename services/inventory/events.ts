@@ -1,11 +1,11 @@
 /**
- * The inventory service's events (lib/events.ts): the catalog's changes (ProductCreated,
+ * The inventory service's events (lib/events/events.ts): the catalog's changes (ProductCreated,
  * ProductRenamed, PriceChanged) and each reservation's (StockReserved, StockReleased,
  * StockCommitted, StockReturned), read in the change's transaction and written to the outbox with it.
  */
 import { asc, eq } from 'drizzle-orm';
 import type { Tx } from '../../lib/db';
-import { recordEvent } from '../../lib/outbox';
+import { recordEvent } from '../../lib/events/outbox';
 import type * as schema from './schema';
 import { products, reservationLines, reservations } from './schema';
 

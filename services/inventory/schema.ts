@@ -1,6 +1,6 @@
 import { bigint, boolean, index, int, mysqlTable, primaryKey, timestamp, varchar } from 'drizzle-orm/mysql-core';
-export { idempotencyKeys } from '../../lib/idempotency';
-export { outbox, outboxVersions } from '../../lib/outbox';
+export { idempotencyKeys } from '../../lib/http/idempotency';
+export { outbox, outboxVersions } from '../../lib/events/outbox';
 
 /**
  * The catalog: price and stock. `available + reserved + committed` only changes by admin upserts,

@@ -1,6 +1,6 @@
 import { and, desc, eq, isNotNull } from 'drizzle-orm';
 import { AppError } from '../../lib/errors';
-import { parse } from '../../lib/http';
+import { parse } from '../../lib/http/http';
 import { createServiceApp, type ServiceDeps } from '../../lib/service';
 import * as schema from './schema';
 import { orderHistory } from './schema';

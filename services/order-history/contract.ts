@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema } from '../../lib/text';
+import { idSchema } from '../../lib/validation/text';
 
 /** The order-history service's HTTP contract (reads only). */
 export const orderIdSchema = idSchema('order ID');

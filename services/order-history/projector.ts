@@ -6,9 +6,9 @@
  */
 import { eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../lib/db';
-import { inbox, type ApplyOutcome, type EventConsumerSpec } from '../../lib/event-consumer';
-import { isEvent, streamOf, type EventEnvelope } from '../../lib/events';
-import { connectBroker, jetstreamOf } from '../../lib/nats';
+import { inbox, type ApplyOutcome, type EventConsumerSpec } from '../../lib/events/event-consumer';
+import { isEvent, streamOf, type EventEnvelope } from '../../lib/events/events';
+import { connectBroker, jetstreamOf } from '../../lib/events/nats';
 import type * as schema from './schema';
 import { orderHistory } from './schema';
 

@@ -1,5 +1,5 @@
 import { bigint, char, index, int, mysqlTable, text, timestamp, varchar } from 'drizzle-orm/mysql-core';
-export { inbox } from '../../lib/event-consumer';
+export { inbox } from '../../lib/events/event-consumer';
 
 /**
  * One row per order, built only from the orders, payments and shipping streams (projector.ts):

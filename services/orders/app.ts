@@ -1,10 +1,10 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Tx } from '../../lib/db';
 import { AppError, ErrorCodes } from '../../lib/errors';
-import { idempotentRoute, jsonBody, parse } from '../../lib/http';
-import { rejection, type Reply } from '../../lib/idempotency';
+import { idempotentRoute, jsonBody, parse } from '../../lib/http/http';
+import { rejection, type Reply } from '../../lib/http/idempotency';
 import { createServiceApp, type ServiceDeps } from '../../lib/service';
-import { SAGA_CALLERS, allowCallers } from '../../lib/service-auth';
+import { SAGA_CALLERS, allowCallers } from '../../lib/auth/service-auth';
 import { recordOrderEvent } from './events';
 import { loadOrder } from './order-state';
 import { applyProductNameCopy } from './product-name-copies';

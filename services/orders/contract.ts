@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorCodes } from '../../lib/errors';
-import { idSchema } from '../../lib/text';
+import { idSchema } from '../../lib/validation/text';
 
 /** The orders service's HTTP contract, shared with its callers (the activities). */
 const id = idSchema('ID');

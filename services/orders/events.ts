@@ -1,9 +1,9 @@
 /**
- * The orders service's events (lib/events.ts): each carries the order as the change left it, read
+ * The orders service's events (lib/events/events.ts): each carries the order as the change left it, read
  * in the change's transaction and written to the outbox with it.
  */
 import type { Tx } from '../../lib/db';
-import { recordEvent } from '../../lib/outbox';
+import { recordEvent } from '../../lib/events/outbox';
 import type { Order } from './contract';
 import { loadOrder } from './order-state';
 import type * as schema from './schema';

@@ -13,7 +13,7 @@ runService({
   databaseName: `${config.DB_PREFIX}orders`,
   schema,
   migrationsFolder: path.join(__dirname, 'migrations'),
-  // Publishes its events, and keeps its product-name copies from inventory's (lib/events.ts).
+  // Publishes its events, and keeps its product-name copies from inventory's (lib/events/events.ts).
   events: { source: 'orders', consumers: [productNamesConsumer] },
   createApp: (deps) => createOrdersApp(deps),
 }).catch((err) => {

@@ -7,8 +7,8 @@
  */
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { Tx } from '../../lib/db';
-import type { ApplyOutcome, EventConsumerSpec } from '../../lib/event-consumer';
-import { isEvent, subjectOf } from '../../lib/events';
+import type { ApplyOutcome, EventConsumerSpec } from '../../lib/events/event-consumer';
+import { isEvent, subjectOf } from '../../lib/events/events';
 import { copiedNameSchema } from './contract';
 import type * as schema from './schema';
 import { orderLines, productNames } from './schema';

@@ -1,7 +1,7 @@
 import { bigint, boolean, int, mysqlTable, primaryKey, timestamp, varchar } from 'drizzle-orm/mysql-core';
-export { idempotencyKeys } from '../../lib/idempotency';
-export { outbox, outboxVersions } from '../../lib/outbox';
-export { inbox } from '../../lib/event-consumer';
+export { idempotencyKeys } from '../../lib/http/idempotency';
+export { outbox, outboxVersions } from '../../lib/events/outbox';
+export { inbox } from '../../lib/events/event-consumer';
 
 /**
  * Orders: PENDING → CONFIRMED | CANCELLED, and a customer's cancellation CONFIRMED → CANCELLING →

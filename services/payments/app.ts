@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import type { Tx } from '../../lib/db';
-import { idempotentRoute, jsonBody, parse } from '../../lib/http';
-import { rejection, type Reply } from '../../lib/idempotency';
+import { idempotentRoute, jsonBody, parse } from '../../lib/http/http';
+import { rejection, type Reply } from '../../lib/http/idempotency';
 import { createServiceApp, type ServiceDeps } from '../../lib/service';
-import { SAGA_CALLERS, allowCallers } from '../../lib/service-auth';
+import { SAGA_CALLERS, allowCallers } from '../../lib/auth/service-auth';
 import { recordPaymentEvent } from './events';
 import * as schema from './schema';
 import { payments } from './schema';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema } from '../../lib/text';
+import { idSchema } from '../../lib/validation/text';
 
 /** The payments service's HTTP contract, shared with its callers (the activities). */
 export const orderIdSchema = idSchema('orderId');

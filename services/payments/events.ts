@@ -1,7 +1,7 @@
-/** The payments service's events (lib/events.ts), written to the outbox in the change's transaction. */
+/** The payments service's events (lib/events/events.ts), written to the outbox in the change's transaction. */
 import { eq } from 'drizzle-orm';
 import type { Tx } from '../../lib/db';
-import { recordEvent } from '../../lib/outbox';
+import { recordEvent } from '../../lib/events/outbox';
 import type * as schema from './schema';
 import { payments } from './schema';
 

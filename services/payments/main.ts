@@ -12,7 +12,7 @@ runService({
   databaseName: `${config.DB_PREFIX}payments`,
   schema,
   migrationsFolder: path.join(__dirname, 'migrations'),
-  // Publishes its events through its outbox (lib/events.ts).
+  // Publishes its events through its outbox (lib/events/events.ts).
   events: { source: 'payments' },
   createApp: (deps) => createPaymentsApp(deps),
 }).catch((err) => {

@@ -1,6 +1,6 @@
 import { char, int, mysqlTable, timestamp, varchar } from 'drizzle-orm/mysql-core';
-export { idempotencyKeys } from '../../lib/idempotency';
-export { outbox, outboxVersions } from '../../lib/outbox';
+export { idempotencyKeys } from '../../lib/http/idempotency';
+export { outbox, outboxVersions } from '../../lib/events/outbox';
 
 /**
  * One payment per order. `PENDING` exists only inside the transaction that creates the row;

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { idSchema, safeText } from '../../lib/text';
+import { idSchema, safeText } from '../../lib/validation/text';
 
 /** The shipping service's HTTP contract, shared with its callers (the activities and the API). */
 export const orderIdSchema = idSchema('orderId');
 
-/** Printed on labels: free text without control or bidirectional characters (lib/text.ts). */
+/** Printed on labels: free text without control or bidirectional characters (lib/validation/text.ts). */
 export const addressSchema = z.strictObject({
   name: safeText(1, 200),
   line1: safeText(1, 200),

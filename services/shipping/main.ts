@@ -12,7 +12,7 @@ runService({
   databaseName: `${config.DB_PREFIX}shipping`,
   schema,
   migrationsFolder: path.join(__dirname, 'migrations'),
-  // Publishes its events through its outbox (lib/events.ts).
+  // Publishes its events through its outbox (lib/events/events.ts).
   events: { source: 'shipping' },
   createApp: (deps, cfg) => createShippingApp({ ...deps, servedCountries: cfg.SHIPPING_SERVED_COUNTRIES }),
 }).catch((err) => {

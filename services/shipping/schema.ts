@@ -1,6 +1,6 @@
 import { boolean, char, mysqlTable, timestamp, varchar } from 'drizzle-orm/mysql-core';
-export { idempotencyKeys } from '../../lib/idempotency';
-export { outbox, outboxVersions } from '../../lib/outbox';
+export { idempotencyKeys } from '../../lib/http/idempotency';
+export { outbox, outboxVersions } from '../../lib/events/outbox';
 
 /**
  * One shipment per order: SCHEDULED, then DISPATCHED when the parcel leaves (final), or CANCELLED.

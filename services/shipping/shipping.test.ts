@@ -479,7 +479,7 @@ describe('bad input', () => {
         body: () => ({ orderId: uniqueId('ord'), address: '12 St James Square, London' }),
         reports: 'address',
       },
-      // lib/text.ts: what is printed on a label must not forge lines or reorder itself
+      // lib/validation/text.ts: what is printed on a label must not forge lines or reorder itself
       {
         what: 'a NUL in the name',
         body: () => ({ orderId: uniqueId('ord'), address: address({ name: 'Ada\u0000Lovelace' }) }),

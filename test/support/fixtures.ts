@@ -1,7 +1,7 @@
 import type { ServiceStack } from './services';
 import { callAs, uniqueId } from './services';
 import type { PlaceOrderInput } from '../../workflows/place-order';
-import { sealCardNumber } from '../../lib/card-token';
+import { sealCardNumber } from '../../lib/auth/card-token';
 
 export const GOOD_CARD = '4242424242424242';
 /** The key the suites' workers and API seal card numbers with. */

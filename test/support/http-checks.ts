@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Response } from 'supertest';
-import type { ServiceCaller } from '../../lib/service-auth';
+import type { ServiceCaller } from '../../lib/auth/service-auth';
 import { authAs, type RunningService } from './services';
 
 /**

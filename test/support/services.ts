@@ -7,7 +7,7 @@ import request from 'supertest';
 import { dropDatabase, openDatabase, type Database } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { boundPort, closeServer, listen, type ServiceDeps } from '../../lib/service';
-import { formatServiceCallers, type ServiceCaller, type ServiceCallers } from '../../lib/service-auth';
+import { formatServiceCallers, type ServiceCaller, type ServiceCallers } from '../../lib/auth/service-auth';
 import { createInventoryApp } from '../../services/inventory/app';
 import * as inventorySchema from '../../services/inventory/schema';
 import { createOrdersApp } from '../../services/orders/app';

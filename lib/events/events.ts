@@ -5,7 +5,7 @@
  *
  * Events carry the state that changed (not a diff), so a consumer that keeps the newest version of
  * an aggregate can drop an older event it gets late (a redelivery after a newer one) and still be
- * right: see lib/event-consumer.ts.
+ * right: see lib/events/event-consumer.ts.
  */
 import { z } from 'zod';
 

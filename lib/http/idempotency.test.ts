@@ -1,14 +1,14 @@
 import { eq, sql } from 'drizzle-orm';
-import { AppError } from './errors';
+import { AppError } from '../errors';
 import { idempotentRoute, jsonBody } from './http';
 import { idempotencyKeys, rejection, requestHash, runIdempotent, type Reply } from './idempotency';
-import { createLogger } from './logger';
-import { createServiceApp } from './service';
-import type { Db, Tx } from './db';
-import * as ordersSchema from '../services/orders/schema';
-import { orders } from '../services/orders/schema';
-import { TEST_CALLERS, callAs, startServices, uniqueId, type ServiceStack } from '../test/support/services';
-import { allowCallers } from './service-auth';
+import { createLogger } from '../logger';
+import { createServiceApp } from '../service';
+import type { Db, Tx } from '../db';
+import * as ordersSchema from '../../services/orders/schema';
+import { orders } from '../../services/orders/schema';
+import { TEST_CALLERS, callAs, startServices, uniqueId, type ServiceStack } from '../../test/support/services';
+import { allowCallers } from '../auth/service-auth';
 
 /**
  * Generic behaviour of `runIdempotent` and `idempotentRoute`, against a real service database

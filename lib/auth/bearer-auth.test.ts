@@ -1,8 +1,8 @@
 import express from 'express';
 import request from 'supertest';
 import { bearerAuth, bearerToken } from './bearer-auth';
-import { errorHandler } from './http';
-import { createLogger } from './logger';
+import { errorHandler } from '../http/http';
+import { createLogger } from '../logger';
 
 const TOKEN = 'the-right-token-0123456789';
 

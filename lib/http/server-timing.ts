@@ -7,7 +7,7 @@ export const SERVER_TIMING_METRIC = 'app';
  * Adds `Server-Timing: app;dur=<ms>` to every answer: the time from the request's arrival to the
  * answer's headers, i.e. the service's own handling time (body parsing, the transaction, the
  * idempotency record). A caller subtracts it from what it measured to see the network and its own
- * overhead; the saga activities carry it into the workflow history (see lib/saga-timeline.ts).
+ * overhead; the saga activities carry it into the workflow history (see lib/temporal/saga-timeline.ts).
  */
 export function serverTiming(): RequestHandler {
   return (_req, res, next) => {

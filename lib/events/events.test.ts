@@ -6,18 +6,18 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { startNatsServer, type NatsServer } from '../harness/nats-server';
-import { freePort } from '../harness/managed-process';
-import { createLogger } from './logger';
-import { inTransaction } from './db';
+import { startNatsServer, type NatsServer } from '../../harness/nats-server';
+import { freePort } from '../../harness/managed-process';
+import { createLogger } from '../logger';
+import { inTransaction } from '../db';
 import { startEventConsumer, consumerLag, type EventConsumer } from './event-consumer';
 import { startEventRelay, type EventRelay } from './event-relay';
 import { parseEvent, streamOf, type EventEnvelope } from './events';
 import { BrokerUnavailableError, connectBroker } from './nats';
 import { recordEvent } from './outbox';
-import { productNamesConsumer } from '../services/orders/product-name-copies';
-import { startServices, uniqueId, type ServiceStack } from '../test/support/services';
-import { putProduct } from '../test/support/fixtures';
+import { productNamesConsumer } from '../../services/orders/product-name-copies';
+import { startServices, uniqueId, type ServiceStack } from '../../test/support/services';
+import { putProduct } from '../../test/support/fixtures';
 
 const logger = createLogger('events-test', 'silent');
 let stack: ServiceStack;

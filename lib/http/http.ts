@@ -1,9 +1,9 @@
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import { AppError, ErrorCodes, errorBody } from './errors';
+import { AppError, ErrorCodes, errorBody } from '../errors';
 import { runIdempotent, type Reply } from './idempotency';
-import type { Db, Tx } from './db';
+import type { Db, Tx } from '../db';
 
 export const BODY_LIMIT = '64kb';
 
@@ -116,7 +116,7 @@ export function idempotentRoute<TSchema extends Record<string, unknown>>(
 
 /**
  * For each declared path, a 405 (with `Allow`) for the methods it does not declare, so a wrong
- * method is told apart from a wrong path. `routes` are `METHOD /pattern` (lib/faults.ts declaredRoutes).
+ * method is told apart from a wrong path. `routes` are `METHOD /pattern` (lib/http/faults.ts declaredRoutes).
  */
 export function methodNotAllowedHandlers(routes: string[]): express.Router {
   const router = express.Router();

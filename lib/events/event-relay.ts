@@ -6,7 +6,7 @@
  *   change + outbox row ──commit──► relay ──publish(msgID)──► JetStream ──ack──► mark sent
  *
  * A relay killed between the publish and the mark publishes those rows again when it restarts; the
- * broker recognises their message IDs (within the stream's duplicate window, lib/nats.ts) and drops
+ * broker recognises their message IDs (within the stream's duplicate window, lib/events/nats.ts) and drops
  * them, answering with `duplicate: true`: nothing is lost (the rows were not marked) and nothing is
  * duplicated. While the broker is away the service keeps working and the outbox grows; the relay
  * says so once, retries with backoff, and drains the backlog when the broker is back.

@@ -13,7 +13,7 @@
 import type { Express, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { AppError, ErrorCodes } from './errors';
+import { AppError, ErrorCodes } from '../errors';
 import { bearerToken, tokenMatcher } from './bearer-auth';
 
 /**

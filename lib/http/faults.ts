@@ -10,9 +10,9 @@
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { AppError, ErrorCodes, errorBody } from './errors';
+import { AppError, ErrorCodes, errorBody } from '../errors';
 import { afterCommit, jsonBody, parse } from './http';
-import { bearerAuth } from './bearer-auth';
+import { bearerAuth } from '../auth/bearer-auth';
 
 export const FAULTS_PATH = '/admin/faults';
 

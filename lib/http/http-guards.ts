@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Express, RequestHandler } from 'express';
-import { ErrorCodes, errorBody } from './errors';
-import { listen } from './service';
+import { ErrorCodes, errorBody } from '../errors';
+import { listen } from '../service';
 
 /**
  * HTTP answers express does not give by itself: 405 with `Allow` for a known path with another

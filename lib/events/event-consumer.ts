@@ -8,7 +8,7 @@
  * nothing. `apply` compares versions: an event older than what the copy holds changes nothing either.
  * The consumer is durable (the broker remembers what was acknowledged): a process that was down
  * resumes where it stopped; a new consumer name (a new read model, or a rebuild) starts at the
- * beginning of the stream, which keeps every event (limits retention, lib/nats.ts).
+ * beginning of the stream, which keeps every event (limits retention, lib/events/nats.ts).
  */
 import { eq } from 'drizzle-orm';
 import type { RowDataPacket } from 'mysql2';
@@ -17,7 +17,7 @@ import { AckPolicy, DeliverPolicy, jetstream, type JetStreamManager, type JsMsg 
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { inTransaction, mysqlErrorCode, type Db, type Tx } from './db';
+import { inTransaction, mysqlErrorCode, type Db, type Tx } from '../db';
 import { parseEvent, streamOf, type EventEnvelope, type EventSource } from './events';
 import { BrokerLoop, brokerTopology, connectBroker, ensureStream, jetstreamOf } from './nats';
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { char, int, mysqlTable, text, timestamp, varchar } from 'drizzle-orm/mysql-core';
-import { AppError, ErrorCodes, errorBody } from './errors';
-import { inTransaction, mysqlErrorCode, type Db, type Tx } from './db';
-import { idempotencyKeySchema } from './text';
+import { AppError, ErrorCodes, errorBody } from '../errors';
+import { inTransaction, mysqlErrorCode, type Db, type Tx } from '../db';
+import { idempotencyKeySchema } from '../validation/text';
 
 /**
  * The idempotency table every service includes in its own schema (and so in its own migrations):

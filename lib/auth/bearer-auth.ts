@@ -1,10 +1,10 @@
 /**
  * Bearer tokens, checked one way everywhere: the API and the gateway (API_TOKEN), the services
- * (their callers' tokens, lib/service-auth.ts) and fault injection (ADMIN_TOKEN).
+ * (their callers' tokens, lib/auth/service-auth.ts) and fault injection (ADMIN_TOKEN).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { AppError, ErrorCodes } from './errors';
+import { AppError, ErrorCodes } from '../errors';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 

@@ -4,11 +4,11 @@
  * is refused, while the worker and the gateway, each with its own token, still place orders.
  */
 import request from 'supertest';
-import { createLogger } from './logger';
-import { createServiceApp } from './service';
+import { createLogger } from '../logger';
+import { createServiceApp } from '../service';
 import { allowCallers, assertWriteRoutesNameCallers, serviceCallersSchema } from './service-auth';
 import { tokenMatcher } from './bearer-auth';
-import { fingerprint, expectError } from '../test/support/http-checks';
+import { fingerprint, expectError } from '../../test/support/http-checks';
 import {
   SERVICE_TOKENS,
   TEST_CALLERS,
@@ -17,16 +17,16 @@ import {
   startServices,
   uniqueId,
   type ServiceStack,
-} from '../test/support/services';
-import { loadOrdersConfig } from '../services/orders/config';
-import { loadInventoryConfig } from '../services/inventory/config';
-import { loadPaymentsConfig } from '../services/payments/config';
-import { loadShippingConfig } from '../services/shipping/config';
-import { loadWorkerConfig } from '../config/worker';
-import { loadGatewayConfig } from '../config/gateway';
-import { OrderCoordinator } from '../gateway/coordinator';
-import { ServiceClient, createAgent } from '../activities/http-client';
-import { TEST_CARD_KEY } from '../test/support/fixtures';
+} from '../../test/support/services';
+import { loadOrdersConfig } from '../../services/orders/config';
+import { loadInventoryConfig } from '../../services/inventory/config';
+import { loadPaymentsConfig } from '../../services/payments/config';
+import { loadShippingConfig } from '../../services/shipping/config';
+import { loadWorkerConfig } from '../../config/worker';
+import { loadGatewayConfig } from '../../config/gateway';
+import { OrderCoordinator } from '../../gateway/coordinator';
+import { ServiceClient, createAgent } from '../../activities/http-client';
+import { TEST_CARD_KEY } from '../../test/support/fixtures';
 
 let stack: ServiceStack;
 beforeAll(async () => {

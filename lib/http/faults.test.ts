@@ -3,7 +3,7 @@
  * on a real connection) against the real payments service and its real database.
  */
 import { randomBytes } from 'node:crypto';
-import { createLogger } from './logger';
+import { createLogger } from '../logger';
 import {
   RunningService,
   TEST_CALLERS,
@@ -12,12 +12,12 @@ import {
   startServices,
   uniqueId,
   type ServiceStack,
-} from '../test/support/services';
-import { createPaymentsApp } from '../services/payments/app';
-import { loadInventoryConfig } from '../services/inventory/config';
-import { loadOrdersConfig } from '../services/orders/config';
-import { loadPaymentsConfig } from '../services/payments/config';
-import { loadShippingConfig } from '../services/shipping/config';
+} from '../../test/support/services';
+import { createPaymentsApp } from '../../services/payments/app';
+import { loadInventoryConfig } from '../../services/inventory/config';
+import { loadOrdersConfig } from '../../services/orders/config';
+import { loadPaymentsConfig } from '../../services/payments/config';
+import { loadShippingConfig } from '../../services/shipping/config';
 import { FAULTS_PATH, mulberry32, type FaultsView } from './faults';
 
 const ADMIN_TOKEN = `admin-${randomBytes(8).toString('hex')}`;

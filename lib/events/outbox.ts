@@ -1,7 +1,7 @@
 /**
  * The transactional outbox every service includes in its own schema (and so in its own
  * migrations): a handler writes its domain event here in the same transaction as the change, so
- * the event exists exactly when the change does. lib/event-relay.ts publishes the rows in `seq`
+ * the event exists exactly when the change does. lib/events/event-relay.ts publishes the rows in `seq`
  * order and marks them sent once the broker acknowledged them.
  */
 import { randomUUID } from 'node:crypto';
@@ -18,7 +18,7 @@ import {
   uniqueIndex,
   varchar,
 } from 'drizzle-orm/mysql-core';
-import type { Tx } from './db';
+import type { Tx } from '../db';
 import { EVENT_CATALOG, subjectOf, type EventEnvelope, type EventPayload, type EventType } from './events';
 
 export const outbox = mysqlTable(
