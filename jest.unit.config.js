@@ -20,6 +20,7 @@ const UNIT_SUITES = [
   'test/docker-compose.test.ts',
   'test/docs.test.ts',
   'test/layering.test.ts',
+  'test/saga-plan.test.ts',
   'test/workflows-index.test.ts',
 ];
 

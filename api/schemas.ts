@@ -51,6 +51,22 @@ export const sagaStartedResponse = z.object({
   links,
 });
 
+const planStage = z.object({
+  steps: z.array(z.string()).describe('Step names; more than one run in parallel'),
+  parallel: z.boolean(),
+  kind: z.enum(['compensatable', 'pivot', 'retriable']).describe('pivot: the point of no return'),
+  when: z.string().optional().describe('The stage runs only under this condition'),
+  status: z.enum(['DONE', 'ACTIVE', 'AHEAD']),
+});
+const sagaProgressSchema = z.object({
+  done: z.number().int().describe('Steps of the plan that succeeded'),
+  total: z.number().int().describe('Steps in the plan (a conditional stage passed over is not counted)'),
+  stages: z.array(planStage),
+  ahead: z.array(planStage).describe('The stages not started yet, while the saga still goes forward'),
+  summary: z
+    .string()
+    .describe('e.g. "2 of 6 done, next: chargePayment ‖ scheduleShipment, then the pivot, then commitStock"'),
+});
 export const sagaViewResponse = z.object({
   sagaId: z.string(),
   type: z.string(),
@@ -67,6 +83,9 @@ export const sagaViewResponse = z.object({
       compensation: z.object({ status: z.string(), attempts: z.number().int(), error: problem.optional() }).optional(),
     }),
   ),
+  progress: sagaProgressSchema
+    .optional()
+    .describe("Where the saga stands against its definition's plan: the steps done and the stages still ahead"),
   result: z.unknown().optional(),
   failure: z.object({ type: z.string(), message: z.string(), step: z.string().optional() }).optional(),
   stuck: z

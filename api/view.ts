@@ -5,7 +5,8 @@
 import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { SagaStatusKey, SagaTypeKey } from '../shared/search-attributes';
 import { SAGA_STATE_MEMO, TERMINAL_STATUSES, type SagaState, type SagaStatus } from '../shared/saga-types';
-import { sagaByWorkflowType } from '../sagas';
+import { sagaByType, sagaByWorkflowType } from '../sagas';
+import { sagaProgress } from '../sagas/plan';
 import { sagaTimeline, type SagaTimeline } from '../lib/temporal/saga-timeline';
 import { sagaStateQuery } from '../workflows/saga';
 import type { SagaApiOptions } from './options';
@@ -122,6 +123,7 @@ export class SagaReader {
     // Past its pivot a running saga only has retriable steps left: it will complete (see docs/runtime.md).
     const completing =
       state.status === 'RUNNING' && state.steps.some((s) => s.kind === 'pivot' && s.status === 'SUCCEEDED');
+    const plan = sagaByType(state.type)?.plan;
     return {
       sagaId: state.sagaId,
       type: state.type,
@@ -142,6 +144,7 @@ export class SagaReader {
             }
           : {}),
       })),
+      ...(plan && state.steps.length > 0 ? { progress: sagaProgress(plan, state) } : {}),
       ...(state.result !== undefined ? { result: state.result } : {}),
       ...(state.failure ? { failure: state.failure } : {}),
       ...(state.stuck

@@ -25,6 +25,12 @@ export const cancelOrderSaga = defineSaga({
   body: cancelOrderBody,
   summary:
     'Cancel a confirmed order: mark it CANCELLING, cancel its shipment (refused once dispatched), refund it, return its stock, mark it CANCELLED',
+  plan: [
+    { steps: ['beginOrderCancellation'] },
+    { steps: ['cancelShipment'], kind: 'pivot' },
+    { steps: ['refundPayment', 'returnStock'], kind: 'retriable' },
+    { steps: ['completeOrderCancellation'], kind: 'retriable' },
+  ],
   toInput: (body, ctx): CancelOrderInput => ({
     orderId: body.orderId,
     ...(body.reason !== undefined ? { reason: body.reason } : {}),

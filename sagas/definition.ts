@@ -9,6 +9,7 @@
  */
 import type { z } from 'zod';
 import type { SagaRunOptions } from '../workflows/options';
+import type { SagaPlan } from './plan';
 
 /** What the API gives a definition to turn a validated request body into the workflow's input. */
 export interface StartContext {
@@ -100,6 +101,8 @@ export interface SagaDefinition<Body = unknown, Input = unknown, Result = unknow
   rejections?: Record<string, Rejection>;
   /** One line for the OpenAPI document and the README. */
   summary: string;
+  /** The steps its workflow runs, in stages (see sagas/plan.ts): the view's steps ahead. */
+  plan: SagaPlan;
 }
 
 /** Erases a definition's type parameters, for the registry's list. */

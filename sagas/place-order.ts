@@ -34,6 +34,12 @@ export const placeOrderSaga = defineSaga({
   idPrefix: 'order',
   body: placeOrderBody,
   summary: 'Place an order: create it, reserve stock, charge the card and schedule the shipment, confirm',
+  plan: [
+    { steps: ['createOrder', 'reserveStock'] },
+    { steps: ['chargePayment', 'scheduleShipment'] },
+    { steps: ['confirmOrder'], kind: 'pivot' },
+    { steps: ['commitStock'], kind: 'retriable' },
+  ],
   toInput(body, ctx): PlaceOrderInput {
     const orderId = ctx.newId('orders');
     const { payment, ...rest } = body;

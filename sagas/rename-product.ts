@@ -20,6 +20,7 @@ export const renameProductSaga = defineSaga({
   idPrefix: 'rename',
   body: renameProductBody,
   summary: "Rename a product: in inventory (which versions the name), then in the orders service's copies",
+  plan: [{ steps: ['renameProduct'] }, { steps: ['updateOrderProductNames'] }],
   toInput: (body, ctx): RenameProductInput => ({
     sku: body.sku,
     name: body.name,

@@ -32,6 +32,7 @@ jest.doMock('../sagas', () => {
     echo: (input) => ({ id: input.id }),
     rejections: { REFUSED: { status: 409, description: 'the test activity refused the second step' } },
     summary: 'A test saga keyed by a business key',
+    plan: [{ steps: ['first'] }, { steps: ['second'] }],
   };
   const SAGAS = [...actual.SAGAS, testSaga as unknown as SagaDefinition];
   return {

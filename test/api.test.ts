@@ -235,6 +235,14 @@ describe('sagas over REST', () => {
     const again = await request(app).get(`/sagas/${view.sagaId}`).set(auth).then(record('get', '/sagas/{sagaId}'));
     expect(again.status).toBe(200);
     expect(again.body.status).toBe('COMPLETED');
+    // the plan from the saga's definition: every stage done, nothing ahead
+    expect(again.body.progress).toMatchObject({ done: 6, total: 6, ahead: [], summary: '6 of 6 done' });
+    expect((again.body as SagaView).progress!.stages.map((st) => [st.steps, st.parallel, st.kind])).toEqual([
+      [['createOrder', 'reserveStock'], true, 'compensatable'],
+      [['chargePayment', 'scheduleShipment'], true, 'compensatable'],
+      [['confirmOrder'], false, 'pivot'],
+      [['commitStock'], false, 'retriable'],
+    ]);
   });
 
   test('when an order is started with wait=decided, then it answers 200 as soon as the pivot passed (COMPLETING), and the saga then completes', async () => {
@@ -244,6 +252,8 @@ describe('sagas over REST', () => {
       .then(record('post', '/orders'));
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('COMPLETING');
+    // past the pivot: the retriable commit is what is left
+    expect((res.body as SagaView).progress!.summary).toMatch(/^5 of 6 done, (next|now): commitStock$/);
     const steps = Object.fromEntries((res.body as SagaView).steps.map((s) => [s.name, s.status]));
     expect(steps).toMatchObject({
       createOrder: 'SUCCEEDED',
@@ -483,6 +493,9 @@ describe('sagas over REST', () => {
         .set(auth)
         .then(record('get', '/sagas/{sagaId}'));
       expect(stuckView.body).toMatchObject({ status: 'STUCK', stuck: { steps: ['scheduleShipment'] } });
+      // stuck while compensating: nothing is ahead, the view says it goes back
+      expect(stuckView.body.progress.ahead).toEqual([]);
+      expect(stuckView.body.progress.summary).toMatch(/compensating what was done$/);
       await stack.shipping.start();
       const retry = await post(app, `/sagas/${handles[0]!.workflowId}/retry-compensation`).then(
         record('post', '/sagas/{sagaId}/retry-compensation'),
